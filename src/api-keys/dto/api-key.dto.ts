@@ -1,0 +1,30 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { ArrayMinSize, IsArray, IsIn, IsString, Length } from 'class-validator';
+import type { Scope } from '../api-key.entity';
+
+export class CreateApiKeyDto {
+  @IsString()
+  @Length(1, 200)
+  name!: string;
+
+  @ApiProperty({ enum: ['admin', 'write', 'read'], isArray: true })
+  @IsArray()
+  @ArrayMinSize(1)
+  @IsIn(['admin', 'write', 'read'], { each: true })
+  scopes!: Scope[];
+}
+
+export class ApiKeyDto {
+  id!: string;
+  name!: string;
+  /** The key's public prefix, to recognise it in a list. */
+  prefix!: string;
+  scopes!: Scope[];
+  createdAt!: string;
+  lastUsedAt!: string | null;
+}
+
+export class CreatedApiKeyDto extends ApiKeyDto {
+  /** The secret key. Shown once, never stored in clear. */
+  key!: string;
+}

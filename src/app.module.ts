@@ -1,0 +1,30 @@
+import { DynamicModule, Module, Type } from '@nestjs/common';
+import { ApiKeysModule } from './api-keys/api-keys.module';
+import { AudienceModule, AudienceWorkerModule } from './audience/audience.module';
+import type { AppConfig } from './config/config';
+import { ConfigModule } from './config/config.module';
+import { DatabaseModule } from './database/database.module';
+import { DeliveryModule } from './delivery/delivery.module';
+import { HealthController } from './observability/health.controller';
+import { MetricsModule } from './observability/metrics';
+import { QueueModule } from './queue/queue.module';
+
+@Module({ controllers: [HealthController] })
+class HealthModule {}
+
+/** What every process has: configuration, Postgres, Redis/BullMQ, the mail transport. */
+const core = (config: AppConfig): (Type | DynamicModule)[] => [ConfigModule.register(config), DatabaseModule, QueueModule, DeliveryModule];
+
+/** HTTP: management API, public pages, health and metrics. */
+const api: Type[] = [ApiKeysModule, AudienceModule, HealthModule, MetricsModule];
+
+/** Queue processors only. */
+const worker: Type[] = [AudienceWorkerModule];
+
+@Module({})
+export class AppModule {
+  static register(config: AppConfig): DynamicModule {
+    const roles = config.role === 'api' ? api : config.role === 'worker' ? worker : [...api, ...worker];
+    return { module: AppModule, imports: [...core(config), ...roles] };
+  }
+}

@@ -1,0 +1,39 @@
+import { BullModule } from '@nestjs/bullmq';
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { TokenSigner } from '../common/tokens';
+import { QUEUES } from '../queue/queue.module';
+import { MailingList } from './audience.entities';
+import { ConfirmationMailer } from './confirmation-mailer';
+import { ImportRunner } from './import-runner';
+import { ImportProcessor } from './import.processor';
+import { ImportsController } from './imports.controller';
+import { ImportsService } from './imports.service';
+import { ListsController } from './lists.controller';
+import { ListsService } from './lists.service';
+import { MailProcessor } from './mail.processor';
+import { PublicFormsController } from './public-forms.controller';
+import { SubscribersController } from './subscribers.controller';
+import { SubscribersService } from './subscribers.service';
+import { SubscriptionsController } from './subscriptions.controller';
+import { SubscriptionsService } from './subscriptions.service';
+import { SuppressionsController } from './suppressions.controller';
+import { SuppressionsService } from './suppressions.service';
+
+const services = [ListsService, SubscribersService, SubscriptionsService, SuppressionsService, ImportsService, ConfirmationMailer, TokenSigner];
+
+/** Lists, subscribers, consent, suppression and imports: the HTTP side. */
+@Module({
+  imports: [TypeOrmModule.forFeature([MailingList]), BullModule.registerQueue({ name: QUEUES.imports }, { name: QUEUES.mail })],
+  controllers: [ListsController, SubscribersController, SubscriptionsController, SuppressionsController, ImportsController, PublicFormsController],
+  providers: services,
+  exports: services,
+})
+export class AudienceModule {}
+
+/** The queue side: imports and confirmation mail. */
+@Module({
+  imports: [AudienceModule],
+  providers: [ImportRunner, ImportProcessor, MailProcessor],
+})
+export class AudienceWorkerModule {}

@@ -1,0 +1,69 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import { escapeHtml } from '../common/html';
+import { bytesToUuid, TokenSigner, uuidToBytes } from '../common/tokens';
+import { MailTransport } from '../delivery/mail-transport';
+
+export interface ConfirmationJob {
+  subscriberId: string;
+  listId: string;
+}
+
+export interface ConfirmationClaim extends ConfirmationJob {
+  issuedAt: Date;
+}
+
+/** Builds and verifies double opt-in links, and sends the confirmation mail. */
+@Injectable()
+export class ConfirmationMailer {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly tokens: TokenSigner,
+    private readonly transport: MailTransport,
+  ) {}
+
+  token(subscriberId: string, listId: string, issuedAt = new Date()): string {
+    const payload = Buffer.alloc(36);
+    uuidToBytes(subscriberId).copy(payload, 0);
+    uuidToBytes(listId).copy(payload, 16);
+    payload.writeUInt32BE(Math.floor(issuedAt.getTime() / 1000), 32);
+    return this.tokens.sign('confirm', payload);
+  }
+
+  /** The claim of a genuine token; 'expired' once older than CONFIRM_TOKEN_TTL_HOURS; null when forged. */
+  verify(token: string): ConfirmationClaim | 'expired' | null {
+    const payload = this.tokens.verify('confirm', token);
+    if (!payload || payload.length !== 36) return null;
+    const issuedAt = new Date(payload.readUInt32BE(32) * 1000);
+    if (Date.now() - issuedAt.getTime() > this.config.audience.confirmTokenTtlHours * 3_600_000) return 'expired';
+    return { subscriberId: bytesToUuid(payload.subarray(0, 16)), listId: bytesToUuid(payload.subarray(16, 32)), issuedAt };
+  }
+
+  /** Sends the mail if the subscription is still pending; a confirmed or withdrawn one gets nothing. */
+  async send({ subscriberId, listId }: ConfirmationJob): Promise<boolean> {
+    const [row]: { email: string; name: string | null; list_name: string }[] = await this.db.query(
+      `SELECT s.email, s.name, l.name AS list_name
+       FROM subscriptions sub JOIN subscribers s ON s.id = sub.subscriber_id JOIN lists l ON l.id = sub.list_id
+       WHERE sub.subscriber_id = $1 AND sub.list_id = $2 AND sub.status = 'pending' AND s.email IS NOT NULL`,
+      [subscriberId, listId],
+    );
+    if (!row) return false;
+    const url = `${this.config.http.publicUrl}/confirm/${this.token(subscriberId, listId)}`;
+    const greeting = row.name ? `Hello ${row.name},` : 'Hello,';
+    await this.transport.send({
+      to: row.email,
+      subject: `Please confirm your subscription to ${row.list_name}`,
+      text: `${greeting}\n\nPlease confirm that you want to receive "${row.list_name}":\n\n${url}\n\nIf you did not ask for this, ignore this mail and you will hear nothing more.\n`,
+      html:
+        `<p>${escapeHtml(greeting)}</p><p>Please confirm that you want to receive <strong>${escapeHtml(row.list_name)}</strong>.</p>` +
+        `<p><a href="${escapeHtml(url)}">Confirm my subscription</a></p>` +
+        `<p>If you did not ask for this, ignore this mail and you will hear nothing more.</p>`,
+      headers: { 'Auto-Submitted': 'auto-generated', 'X-EDM-Kind': 'confirmation' },
+    });
+    return true;
+  }
+}

@@ -1,0 +1,57 @@
+import { normalizeTimeZone } from '../config/config';
+import { normalizeEmail } from '../common/email';
+
+/** Where each CSV column goes: `email`, `name` and `timezone` are fields; every other column is an attribute. */
+export interface ColumnMap {
+  email: number;
+  name: number;
+  timezone: number;
+  attributes: { index: number; key: string }[];
+}
+
+export class HeaderError extends Error {}
+
+export function mapColumns(header: string[]): ColumnMap {
+  const keys = header.map((h) => h.trim());
+  const lower = keys.map((k) => k.toLowerCase());
+  const dup = lower.find((k, i) => k && lower.indexOf(k) !== i);
+  if (dup) throw new HeaderError(`column "${dup}" appears twice in the header`);
+  const email = lower.indexOf('email');
+  if (email < 0) throw new HeaderError(`the header has no "email" column (found: ${keys.join(', ') || 'nothing'})`);
+  const name = lower.indexOf('name');
+  const timezone = lower.indexOf('timezone');
+  const attributes = keys.map((key, index) => ({ index, key })).filter(({ index, key }) => key && ![email, name, timezone].includes(index));
+  return { email, name, timezone, attributes };
+}
+
+export interface ImportRow {
+  line: number;
+  email: string;
+  name: string | null;
+  timezone: string | null;
+  attributes: Record<string, string>;
+}
+
+/**
+ * One CSV record → a row to upsert, or the reason it is rejected.
+ * `zones` caches time-zone lookups, which are slow compared with everything else here.
+ */
+export function toRow(cells: string[], line: number, cols: ColumnMap, zones: Map<string, string | null>): ImportRow | string {
+  const rawEmail = cells[cols.email] ?? '';
+  const email = normalizeEmail(rawEmail);
+  if (!email) return rawEmail.trim() ? `invalid email "${rawEmail.slice(0, 100)}"` : 'email is empty';
+  let timezone: string | null = null;
+  const rawZone = cols.timezone >= 0 ? cells[cols.timezone]?.trim() : '';
+  if (rawZone) {
+    if (!zones.has(rawZone)) zones.set(rawZone, normalizeTimeZone(rawZone));
+    timezone = zones.get(rawZone)!;
+    if (!timezone) return `invalid timezone "${rawZone.slice(0, 60)}" (expected an IANA name such as Europe/Paris)`;
+  }
+  const attributes: Record<string, string> = {};
+  for (const { index, key } of cols.attributes) {
+    const v = cells[index];
+    if (v !== undefined && v !== '') attributes[key] = v;
+  }
+  const name = cols.name >= 0 && cells[cols.name] ? cells[cols.name].trim() || null : null;
+  return { line, email, name, timezone, attributes };
+}

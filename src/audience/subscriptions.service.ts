@@ -1,0 +1,127 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Queue } from 'bullmq';
+import { DataSource, EntityManager } from 'typeorm';
+import { AppError } from '../common/errors';
+import { QUEUES } from '../queue/queue.module';
+import type { ConsentAction, MailingList, SubscriptionStatus } from './audience.entities';
+import type { ConsentEvidence } from './consent';
+import { ConfirmationJob } from './confirmation-mailer';
+
+export interface SubscribeOutcome {
+  status: SubscriptionStatus;
+  /** A confirmation mail must go out once the transaction commits. */
+  confirmationNeeded: boolean;
+}
+
+/**
+ * The permission rules. A subscription only moves:
+ *  - none | unsubscribed → confirmed (single opt-in) or pending (double opt-in, confirmation mailed);
+ *  - pending → confirmed by the confirmation link;
+ *  - any → unsubscribed.
+ * A confirmed subscription is never put back to pending. Every move is written to the consent ledger.
+ */
+@Injectable()
+export class SubscriptionsService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @InjectQueue(QUEUES.mail) private readonly mail: Queue<ConfirmationJob>,
+  ) {}
+
+  async subscribe(tx: EntityManager, subscriberId: string, list: MailingList, evidence: ConsentEvidence): Promise<SubscribeOutcome> {
+    const target: SubscriptionStatus = list.optIn === 'single' ? 'confirmed' : 'pending';
+    const inserted: unknown[] = await tx.query(
+      `INSERT INTO subscriptions (subscriber_id, list_id, status, confirmed_at)
+       VALUES ($1, $2, $3, CASE WHEN $3 = 'confirmed' THEN now() END)
+       ON CONFLICT DO NOTHING RETURNING status`,
+      [subscriberId, list.id, target],
+    );
+    let status: SubscriptionStatus = target;
+    if (!inserted.length) {
+      const [current]: { status: SubscriptionStatus }[] = await tx.query(
+        `SELECT status FROM subscriptions WHERE subscriber_id = $1 AND list_id = $2 FOR UPDATE`,
+        [subscriberId, list.id],
+      );
+      status = current.status === 'confirmed' ? 'confirmed' : target;
+      if (status !== current.status) await this.setStatus(tx, subscriberId, list.id, status);
+    }
+    await this.record(tx, subscriberId, list.id, 'subscribe', status, evidence);
+    return { status, confirmationNeeded: status === 'pending' };
+  }
+
+  /** pending → confirmed. Anything else is left as it is (an unsubscribe after the mail was sent wins). */
+  async confirm(subscriberId: string, listId: string, evidence: ConsentEvidence): Promise<SubscriptionStatus | null> {
+    return this.db.transaction(async (tx) => {
+      const [row]: { status: SubscriptionStatus }[] = await tx.query(
+        `SELECT status FROM subscriptions WHERE subscriber_id = $1 AND list_id = $2 FOR UPDATE`,
+        [subscriberId, listId],
+      );
+      if (!row) return null;
+      if (row.status !== 'pending') return row.status;
+      await this.setStatus(tx, subscriberId, listId, 'confirmed');
+      await this.record(tx, subscriberId, listId, 'confirm', 'confirmed', evidence);
+      return 'confirmed';
+    });
+  }
+
+  async unsubscribe(subscriberId: string, listId: string, evidence: ConsentEvidence): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const [row]: { status: SubscriptionStatus }[] = await tx.query(
+        `SELECT status FROM subscriptions WHERE subscriber_id = $1 AND list_id = $2 FOR UPDATE`,
+        [subscriberId, listId],
+      );
+      if (!row) {
+        throw new AppError('not_found', `subscriber ${subscriberId} has no subscription to list ${listId}`, [
+          { field: 'subscriberId', message: 'not subscribed to this list' },
+        ]);
+      }
+      if (row.status === 'unsubscribed') return;
+      await this.setStatus(tx, subscriberId, listId, 'unsubscribed');
+      await this.record(tx, subscriberId, listId, 'unsubscribe', 'unsubscribed', evidence);
+    });
+  }
+
+  /**
+   * Queues the double opt-in mail. The job id makes a repeated request within ten minutes
+   * a no-op, so a form cannot be used to flood someone's inbox.
+   */
+  async requestConfirmation(subscriberId: string, listId: string): Promise<void> {
+    await this.mail.add(
+      'confirm',
+      { subscriberId, listId },
+      {
+        jobId: `confirm-${subscriberId}-${listId}`,
+        attempts: 8,
+        backoff: { type: 'exponential', delay: 2000 },
+        removeOnComplete: { age: 600 },
+        removeOnFail: { age: 7 * 24 * 3600 },
+      },
+    );
+  }
+
+  private async setStatus(tx: EntityManager, subscriberId: string, listId: string, status: SubscriptionStatus): Promise<void> {
+    await tx.query(
+      `UPDATE subscriptions SET status = $3, updated_at = now(),
+         confirmed_at = CASE WHEN $3 = 'confirmed' THEN now() ELSE confirmed_at END,
+         unsubscribed_at = CASE WHEN $3 = 'unsubscribed' THEN now() ELSE unsubscribed_at END
+       WHERE subscriber_id = $1 AND list_id = $2`,
+      [subscriberId, listId, status],
+    );
+  }
+
+  private async record(
+    tx: EntityManager,
+    subscriberId: string,
+    listId: string,
+    action: ConsentAction,
+    status: SubscriptionStatus,
+    e: ConsentEvidence,
+  ): Promise<void> {
+    await tx.query(
+      `INSERT INTO consent_events (subscriber_id, list_id, action, source, status, consent_text, ip, user_agent)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [subscriberId, listId, action, e.source, status, e.text ?? null, e.ip ?? null, e.userAgent ?? null],
+    );
+  }
+}

@@ -1,0 +1,52 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { APP_CONFIG } from '../config/config.module';
+import type { AppConfig } from '../config/config';
+
+/** Each purpose signs with its own derived key, so a token minted for one use is worthless for another. */
+export type TokenPurpose = 'confirm';
+
+const MAC_BYTES = 16;
+
+/**
+ * Opaque public tokens: `base64url(payload).base64url(mac)`, the mac an HMAC-SHA256
+ * (truncated to 128 bits) under a key derived from APP_SECRET. Verified in constant time.
+ */
+@Injectable()
+export class TokenSigner {
+  private readonly keys = new Map<TokenPurpose, Buffer>();
+
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+
+  sign(purpose: TokenPurpose, payload: Buffer): string {
+    return `${payload.toString('base64url')}.${this.mac(purpose, payload).toString('base64url')}`;
+  }
+
+  /** The payload of a genuine token, or null for anything forged, altered or malformed. */
+  verify(purpose: TokenPurpose, token: string): Buffer | null {
+    const dot = token.indexOf('.');
+    if (dot <= 0 || token.length > 512) return null;
+    const payload = Buffer.from(token.slice(0, dot), 'base64url');
+    const given = Buffer.from(token.slice(dot + 1), 'base64url');
+    if (given.length !== MAC_BYTES || payload.toString('base64url') !== token.slice(0, dot)) return null;
+    return timingSafeEqual(given, this.mac(purpose, payload)) ? payload : null;
+  }
+
+  private mac(purpose: TokenPurpose, payload: Buffer): Buffer {
+    let key = this.keys.get(purpose);
+    if (!key) {
+      key = createHmac('sha256', this.config.secret).update(`edm-token:${purpose}`).digest();
+      this.keys.set(purpose, key);
+    }
+    return createHmac('sha256', key).update(payload).digest().subarray(0, MAC_BYTES);
+  }
+}
+
+export function uuidToBytes(id: string): Buffer {
+  return Buffer.from(id.replace(/-/g, ''), 'hex');
+}
+
+export function bytesToUuid(b: Buffer): string {
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}

@@ -1,0 +1,123 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+
+const timeZone = z.string().refine(isTimeZone, { message: 'must be an IANA time zone such as Europe/Paris' });
+
+/** Every setting the platform reads from the environment, validated once at boot. */
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  ROLE: z.enum(['all', 'api', 'worker']).default('all'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  PUBLIC_URL: z.string().url().default('http://localhost:3000'),
+  TRUST_PROXY: z.string().default('false'),
+  DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/edm'),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]+$/).default('edm'),
+  APP_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  ADMIN_API_KEY: z.string().regex(/^edm_[A-Za-z0-9]{8}_[A-Za-z0-9]{32,}$/, 'must look like edm_XXXXXXXX_<32+ letters/digits>').optional(),
+  DATA_DIR: z.string().default('var'),
+  SMTP_URL: z.string().url().optional(),
+  SMTP_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(5),
+  MAIL_FROM: z.string().default('EDM <no-reply@localhost>'),
+  CONFIRM_TOKEN_TTL_HOURS: z.coerce.number().int().min(1).default(24 * 14),
+  IMPORT_BATCH_SIZE: z.coerce.number().int().min(100).max(50_000).default(5000),
+  IMPORT_MAX_ERRORS: z.coerce.number().int().min(0).default(10_000),
+  DEFAULT_TIMEZONE: timeZone.default('UTC'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Env = z.input<typeof envSchema>;
+
+export interface AppConfig {
+  env: 'development' | 'production' | 'test';
+  role: 'all' | 'api' | 'worker';
+  /** Fastify's trustProxy: false, true, a hop count, or addresses/CIDRs of the proxies. */
+  http: { port: number; host: string; publicUrl: string; trustProxy: boolean | number | string };
+  database: { url: string; poolSize: number };
+  redis: { url: string; prefix: string };
+  secret: Buffer;
+  adminApiKey?: string;
+  dataDir: string;
+  mail: { smtpUrl?: string; poolSize: number; from: string; outboxDir: string };
+  audience: { confirmTokenTtlHours: number; importBatchSize: number; importMaxErrors: number };
+  defaultTimezone: string;
+  logLevel: string;
+  /** Messages worth showing once the logger exists (config is read before it). */
+  warnings: string[];
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig(source: Record<string, string | undefined> = process.env): AppConfig {
+  // Empty strings mean "unset", as in most .env tooling.
+  const raw = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const warnings: string[] = [];
+  const dataDir = resolve(e.DATA_DIR);
+  const secret = resolveSecret(e.APP_SECRET, e.NODE_ENV, dataDir, warnings);
+  if (!e.PUBLIC_URL.startsWith('https://')) {
+    warnings.push(`PUBLIC_URL ${e.PUBLIC_URL} is not https: fine for development, but one-click unsubscribe (RFC 8058) needs https in production`);
+  }
+  return {
+    env: e.NODE_ENV,
+    role: e.ROLE,
+    http: { port: e.PORT, host: e.HOST, publicUrl: e.PUBLIC_URL.replace(/\/+$/, ''), trustProxy: parseTrustProxy(e.TRUST_PROXY) },
+    database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
+    redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
+    secret,
+    adminApiKey: e.ADMIN_API_KEY,
+    dataDir,
+    mail: { smtpUrl: e.SMTP_URL, poolSize: e.SMTP_POOL_SIZE, from: e.MAIL_FROM, outboxDir: join(dataDir, 'outbox') },
+    audience: {
+      confirmTokenTtlHours: e.CONFIRM_TOKEN_TTL_HOURS,
+      importBatchSize: e.IMPORT_BATCH_SIZE,
+      importMaxErrors: e.IMPORT_MAX_ERRORS,
+    },
+    defaultTimezone: e.DEFAULT_TIMEZONE,
+    logLevel: e.LOG_LEVEL,
+    warnings,
+  };
+}
+
+/**
+ * Production must be given a secret; development gets one generated once and
+ * kept in DATA_DIR, so signed links stay valid across restarts.
+ */
+function resolveSecret(given: string | undefined, env: string, dataDir: string, warnings: string[]): Buffer {
+  if (given) return Buffer.from(given, 'utf8');
+  if (env === 'production') throw new ConfigError('Invalid configuration:\n  APP_SECRET: required when NODE_ENV=production');
+  const file = join(dataDir, 'app-secret');
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 });
+    warnings.push(`APP_SECRET is not set: generated one in ${file} (set APP_SECRET in production)`);
+  }
+  return Buffer.from(readFileSync(file, 'utf8').trim(), 'utf8');
+}
+
+function parseTrustProxy(v: string): boolean | number | string {
+  if (v === 'true' || v === 'false') return v === 'true';
+  return /^\d+$/.test(v) ? Number(v) : v;
+}
+
+export function isTimeZone(value: string): boolean {
+  return normalizeTimeZone(value) !== null;
+}
+
+/** The canonical IANA name for a zone (case fixed), or null when unknown. */
+export function normalizeTimeZone(value: string): string | null {
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone: value }).resolvedOptions().timeZone;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,48 @@
+import multipart from '@fastify/multipart';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { Logger } from 'pino';
+import { AppModule } from './app.module';
+import { ErrorFilter } from './common/error.filter';
+import { createValidationPipe } from './common/validation';
+import type { AppConfig } from './config/config';
+import { PinoNestLogger } from './observability/logger';
+import { httpDuration } from './observability/metrics';
+
+/** The HTTP process (ROLE=api, or ROLE=all with the queue processors in the same process). */
+export async function createHttpApp(config: AppConfig, logger: Logger): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({ trustProxy: config.http.trustProxy, bodyLimit: 1 << 20 });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), adapter, {
+    logger: new PinoNestLogger(logger),
+  });
+  const fastify = app.getHttpAdapter().getInstance();
+
+  // CSV uploads stay streams: the import service spools them to Postgres chunk by chunk.
+  fastify.addContentTypeParser(['text/csv', 'application/csv'], (_req, payload, done) => done(null, payload));
+  await app.register(multipart as never, { limits: { fileSize: Number.MAX_SAFE_INTEGER, files: 1 } });
+
+  fastify.addHook('onResponse', (req, reply, done) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    const seconds = reply.elapsedTime / 1000;
+    httpDuration.observe({ method: req.method, route, status: String(reply.statusCode) }, seconds);
+    if (route.startsWith('/v1')) logger.info({ method: req.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+    done();
+  });
+
+  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(new ErrorFilter());
+  app.enableShutdownHooks();
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('EDM platform')
+      .setDescription('Management API (Bearer API key), public pages and tracking endpoints')
+      .setVersion('1')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  return app;
+}

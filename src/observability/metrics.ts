@@ -1,0 +1,30 @@
+import { Controller, Get, Header, Module } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Public } from '../api-keys/auth.decorators';
+
+/** One registry per process: Prometheus scrapes each process (api and worker) on its own. */
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry });
+
+export const httpDuration = new Histogram({
+  name: 'edm_http_request_duration_seconds',
+  help: 'HTTP request duration by route and status',
+  labelNames: ['method', 'route', 'status'],
+  buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+  registers: [registry],
+});
+
+@ApiExcludeController()
+@Controller('metrics')
+export class MetricsController {
+  @Public()
+  @Get()
+  @Header('content-type', registry.contentType)
+  metrics(): Promise<string> {
+    return registry.metrics();
+  }
+}
+
+@Module({ controllers: [MetricsController] })
+export class MetricsModule {}
