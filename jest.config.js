@@ -1,0 +1,24 @@
+/** Tests run TypeScript through SWC (fast, with decorator metadata for Nest) against real Postgres and Redis. */
+const swc = [
+  '@swc/jest',
+  {
+    jsc: {
+      parser: { syntax: 'typescript', decorators: true },
+      transform: { legacyDecorator: true, decoratorMetadata: true },
+      target: 'es2022',
+    },
+    module: { type: 'commonjs' },
+  },
+];
+
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/src', '<rootDir>/test'],
+  testMatch: ['**/*.spec.ts'],
+  transform: { '^.+\\.ts$': swc, '^.+\\.m?js$': swc },
+  // ESM-only dependencies (Node 20 requires them natively; Jest needs them compiled).
+  transformIgnorePatterns: ['/node_modules/(?!(content-disposition)/)'],
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  testTimeout: 60_000,
+  maxWorkers: 2,
+};
