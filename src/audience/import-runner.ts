@@ -37,10 +37,11 @@ export class ImportRunner {
   ) {}
 
   async run(importId: string): Promise<void> {
-    const [imp]: { status: string; list_id: string; consent_text: string | null; rows_processed: number; error_count: number }[] =
+    // TypeORM answers an UPDATE with [rows, affected].
+    const [[imp]]: [{ list_id: string; consent_text: string | null; rows_processed: number; error_count: number }[], number] =
       await this.db.query(
         `UPDATE imports SET status = 'running', started_at = COALESCE(started_at, now())
-         WHERE id = $1 AND status IN ('queued', 'running') RETURNING status, list_id, consent_text, rows_processed, error_count`,
+         WHERE id = $1 AND status IN ('queued', 'running') RETURNING list_id, consent_text, rows_processed, error_count`,
         [importId],
       );
     if (!imp) return; // finished, failed or deleted meanwhile

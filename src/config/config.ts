@@ -24,7 +24,7 @@ const envSchema = z.object({
   SMTP_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(5),
   MAIL_FROM: z.string().default('EDM <no-reply@localhost>'),
   CONFIRM_TOKEN_TTL_HOURS: z.coerce.number().int().min(1).default(24 * 14),
-  IMPORT_BATCH_SIZE: z.coerce.number().int().min(100).max(50_000).default(5000),
+  IMPORT_BATCH_SIZE: z.coerce.number().int().min(10).max(50_000).default(5000),
   IMPORT_MAX_ERRORS: z.coerce.number().int().min(0).default(10_000),
   DEFAULT_TIMEZONE: timeZone.default('UTC'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
