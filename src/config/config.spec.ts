@@ -1,0 +1,47 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig, normalizeTimeZone } from './config';
+
+describe('loadConfig', () => {
+  const dataDir = () => mkdtempSync(join(tmpdir(), 'edm-config-'));
+
+  it('runs on defaults that fit a developer machine', () => {
+    const c = loadConfig({ DATA_DIR: dataDir() });
+    expect(c.database.url).toBe('postgres://postgres@127.0.0.1:5432/edm');
+    expect(c.redis.url).toBe('redis://127.0.0.1:6379');
+    expect(c.http).toMatchObject({ port: 3000, publicUrl: 'http://localhost:3000' });
+    expect(c.role).toBe('all');
+    expect(c.mail.smtpUrl).toBeUndefined();
+  });
+
+  it('generates a development secret once and keeps it', () => {
+    const dir = dataDir();
+    const first = loadConfig({ DATA_DIR: dir });
+    expect(first.warnings.join()).toContain('APP_SECRET is not set');
+    const second = loadConfig({ DATA_DIR: dir });
+    expect(second.secret.equals(first.secret)).toBe(true);
+    expect(readFileSync(join(dir, 'app-secret'), 'utf8')).toHaveLength(64);
+  });
+
+  it('requires APP_SECRET in production', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production', DATA_DIR: dataDir() })).toThrow(/APP_SECRET: required/);
+  });
+
+  it('names every bad variable', () => {
+    let message = '';
+    try {
+      loadConfig({ PORT: 'eighty', DATABASE_URL: 'nope', ROLE: 'boss', DEFAULT_TIMEZONE: 'Atlantis/Capital', APP_SECRET: 'short' });
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      message = (e as Error).message;
+    }
+    for (const name of ['PORT', 'DATABASE_URL', 'ROLE', 'DEFAULT_TIMEZONE', 'APP_SECRET']) expect(message).toContain(`${name}:`);
+  });
+
+  it('normalises time zone names and refuses unknown ones', () => {
+    expect(normalizeTimeZone('europe/paris')).toBe('Europe/Paris');
+    expect(normalizeTimeZone('UTC')).toBe('UTC');
+    expect(normalizeTimeZone('Nowhere/Town')).toBeNull();
+  });
+});
