@@ -1,4 +1,5 @@
 import { Audience1732280000000 } from './1732280000000-audience';
+import { Content1732290000000 } from './1732290000000-content';
 
 /** Every migration, in order. Listed explicitly so that sources and builds load the same set. */
-export const migrations = [Audience1732280000000];
+export const migrations = [Audience1732280000000, Content1732290000000];

@@ -1,8 +1,10 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AudienceModule, AudienceWorkerModule } from './audience/audience.module';
+import { CampaignsModule } from './campaigns/campaigns.module';
 import type { AppConfig } from './config/config';
 import { ConfigModule } from './config/config.module';
+import { ContentModule } from './content/content.module';
 import { DatabaseModule } from './database/database.module';
 import { DeliveryModule } from './delivery/delivery.module';
 import { HealthController } from './observability/health.controller';
@@ -16,7 +18,7 @@ class HealthModule {}
 const core = (config: AppConfig): (Type | DynamicModule)[] => [ConfigModule.register(config), DatabaseModule, QueueModule, DeliveryModule];
 
 /** HTTP: management API, public pages, health and metrics. */
-const api: Type[] = [ApiKeysModule, AudienceModule, HealthModule, MetricsModule];
+const api: Type[] = [ApiKeysModule, AudienceModule, ContentModule, CampaignsModule, HealthModule, MetricsModule];
 
 /** Queue processors only. */
 const worker: Type[] = [AudienceWorkerModule];

@@ -1,7 +1,6 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { TokenSigner } from '../common/tokens';
 import { QUEUES } from '../queue/queue.module';
 import { MailingList } from './audience.entities';
 import { ConfirmationMailer } from './confirmation-mailer';
@@ -20,7 +19,7 @@ import { SubscriptionsService } from './subscriptions.service';
 import { SuppressionsController } from './suppressions.controller';
 import { SuppressionsService } from './suppressions.service';
 
-const services = [ListsService, SubscribersService, SubscriptionsService, SuppressionsService, ImportsService, ConfirmationMailer, TokenSigner];
+const services = [ListsService, SubscribersService, SubscriptionsService, SuppressionsService, ImportsService, ConfirmationMailer];
 
 /** Lists, subscribers, consent, suppression and imports: the HTTP side. */
 @Module({

@@ -12,7 +12,7 @@ describe('loadConfig', () => {
     expect(c.redis.url).toBe('redis://127.0.0.1:6379');
     expect(c.http).toMatchObject({ port: 3000, publicUrl: 'http://localhost:3000' });
     expect(c.role).toBe('all');
-    expect(c.mail.smtpUrl).toBeUndefined();
+    expect(c.mail.transports.default.url).toBeUndefined();
   });
 
   it('generates a development secret once and keeps it', () => {

@@ -23,6 +23,15 @@ const envSchema = z.object({
   SMTP_URL: z.string().url().optional(),
   SMTP_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(5),
   MAIL_FROM: z.string().default('EDM <no-reply@localhost>'),
+  /** More named SMTP transports: {"bulk": {"url": "smtp://…", "pool": 10, "rate": 100}}. */
+  TRANSPORTS: z.string().optional(),
+  SMTP_RATE: z.coerce.number().positive().default(50),
+  DKIM_DOMAIN: z.string().optional(),
+  DKIM_SELECTOR: z.string().optional(),
+  DKIM_PRIVATE_KEY: z.string().optional(),
+  UNSUBSCRIBE_MAILTO: z.string().email().optional(),
+  POSTAL_ADDRESS: z.string().default(''),
+  TEMPLATES_DIR: z.string().default('templates'),
   CONFIRM_TOKEN_TTL_HOURS: z.coerce.number().int().min(1).default(24 * 14),
   IMPORT_BATCH_SIZE: z.coerce.number().int().min(10).max(50_000).default(5000),
   IMPORT_MAX_ERRORS: z.coerce.number().int().min(0).default(10_000),
@@ -42,13 +51,34 @@ export interface AppConfig {
   secret: Buffer;
   adminApiKey?: string;
   dataDir: string;
-  mail: { smtpUrl?: string; poolSize: number; from: string; outboxDir: string };
+  mail: {
+    from: string;
+    outboxDir: string;
+    /** Always holds `default`: SMTP_URL, or the outbox when it is unset. */
+    transports: Record<string, TransportConfig>;
+    dkim?: { domainName: string; keySelector: string; privateKey: string };
+    unsubscribeMailto?: string;
+  };
+  content: { templatesDir: string; postalAddress: string };
   audience: { confirmTokenTtlHours: number; importBatchSize: number; importMaxErrors: number };
   defaultTimezone: string;
   logLevel: string;
   /** Messages worth showing once the logger exists (config is read before it). */
   warnings: string[];
 }
+
+export interface TransportConfig {
+  /** smtp(s):// URL, or undefined for the .eml outbox. */
+  url?: string;
+  pool: number;
+  /** Messages per second across all workers. */
+  rate: number;
+}
+
+const transportSchema = z.record(
+  z.string().regex(/^[a-z0-9_-]+$/i),
+  z.object({ url: z.string().url(), pool: z.number().int().min(1).max(100).default(5), rate: z.number().positive().default(50) }).strict(),
+);
 
 export class ConfigError extends Error {}
 
@@ -76,7 +106,14 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     secret,
     adminApiKey: e.ADMIN_API_KEY,
     dataDir,
-    mail: { smtpUrl: e.SMTP_URL, poolSize: e.SMTP_POOL_SIZE, from: e.MAIL_FROM, outboxDir: join(dataDir, 'outbox') },
+    mail: {
+      from: e.MAIL_FROM,
+      outboxDir: join(dataDir, 'outbox'),
+      transports: { ...parseTransports(e.TRANSPORTS), default: { url: e.SMTP_URL, pool: e.SMTP_POOL_SIZE, rate: e.SMTP_RATE } },
+      dkim: parseDkim(e.DKIM_DOMAIN, e.DKIM_SELECTOR, e.DKIM_PRIVATE_KEY),
+      unsubscribeMailto: e.UNSUBSCRIBE_MAILTO,
+    },
+    content: { templatesDir: resolve(e.TEMPLATES_DIR), postalAddress: e.POSTAL_ADDRESS },
     audience: {
       confirmTokenTtlHours: e.CONFIRM_TOKEN_TTL_HOURS,
       importBatchSize: e.IMPORT_BATCH_SIZE,
@@ -102,6 +139,31 @@ function resolveSecret(given: string | undefined, env: string, dataDir: string, 
     warnings.push(`APP_SECRET is not set: generated one in ${file} (set APP_SECRET in production)`);
   }
   return Buffer.from(readFileSync(file, 'utf8').trim(), 'utf8');
+}
+
+function parseTransports(json: string | undefined): Record<string, TransportConfig> {
+  if (!json) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (e) {
+    throw new ConfigError(`Invalid configuration:\n  TRANSPORTS: not JSON (${(e as Error).message})`);
+  }
+  const parsed = transportSchema.safeParse(value);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  TRANSPORTS.${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+/** DKIM needs all three settings; the key may be given inline (PEM) or as a file path. */
+function parseDkim(domainName?: string, keySelector?: string, key?: string): AppConfig['mail']['dkim'] {
+  const given = [domainName, keySelector, key].filter(Boolean).length;
+  if (given === 0) return undefined;
+  if (given < 3) throw new ConfigError('Invalid configuration:\n  DKIM_DOMAIN, DKIM_SELECTOR, DKIM_PRIVATE_KEY: set all three or none');
+  const privateKey = key!.includes('-----BEGIN') ? key!.replace(/\\n/g, '\n') : readFileSync(key!, 'utf8');
+  return { domainName: domainName!, keySelector: keySelector!, privateKey };
 }
 
 function parseTrustProxy(v: string): boolean | number | string {

@@ -1,0 +1,121 @@
+import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Length,
+  Max,
+  MaxLength,
+  Min,
+  Validate,
+  ValidateNested,
+} from 'class-validator';
+import { EmailAddress } from '../../common/email';
+
+export class AudienceDto {
+  @IsArray()
+  @ArrayMinSize(1)
+  @IsUUID('all', { each: true, message: 'audience.lists must contain list ids' })
+  lists!: string[];
+
+  /** Segments arrive with the segmentation capability; until then only lists can be chosen. */
+  @ApiPropertyOptional({ nullable: true })
+  @IsOptional()
+  @IsUUID()
+  segmentId?: string | null;
+}
+
+export class CreateCampaignDto {
+  @IsString()
+  @Length(1, 200)
+  name!: string;
+
+  /** Handlebars, rendered per recipient. */
+  @IsString()
+  @Length(1, 998)
+  subject!: string;
+
+  @IsUUID('all', { message: 'templateId must be a template id' })
+  templateId!: string;
+
+  @IsString()
+  @Length(1, 200)
+  fromName!: string;
+
+  @Validate(EmailAddress)
+  fromEmail!: string;
+
+  @IsOptional()
+  @Validate(EmailAddress)
+  replyTo?: string;
+
+  @ValidateNested()
+  @Type(() => AudienceDto)
+  audience!: AudienceDto;
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true })
+  @IsOptional()
+  @IsObject()
+  data?: Record<string, unknown>;
+
+  /** Messages per second; never above the transport's own rate. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  sendRate?: number;
+
+  @IsOptional()
+  @IsString()
+  transport?: string;
+
+  /** The sender's postal address for the footer (CAN-SPAM); defaults to POSTAL_ADDRESS. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
+  postalAddress?: string;
+}
+
+export class UpdateCampaignDto extends PartialType(CreateCampaignDto) {}
+
+export class TestSendDto {
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(20)
+  @Validate(EmailAddress, { each: true })
+  emails!: string[];
+}
+
+export class ProgressDto {
+  total!: number;
+  queued!: number;
+  sent!: number;
+  failed!: number;
+  unknown!: number;
+}
+
+export class CampaignDto {
+  id!: string;
+  name!: string;
+  subject!: string;
+  templateId!: string;
+  @ApiPropertyOptional({ nullable: true, description: 'pinned when sent; null: the current version' }) templateVersion!: number | null;
+  fromName!: string;
+  fromEmail!: string;
+  @ApiPropertyOptional({ nullable: true }) replyTo!: string | null;
+  audience!: AudienceDto;
+  @ApiProperty({ type: 'object', additionalProperties: true }) data!: Record<string, unknown>;
+  @ApiPropertyOptional({ nullable: true }) sendRate!: number | null;
+  transport!: string;
+  @ApiPropertyOptional({ nullable: true }) postalAddress!: string | null;
+  @ApiProperty({ enum: ['draft', 'scheduled', 'sending', 'paused', 'sent', 'cancelled'] }) status!: string;
+  progress!: ProgressDto;
+  createdAt!: string;
+  updatedAt!: string;
+}

@@ -1,0 +1,131 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { TemplateDelegate } from 'handlebars';
+import { convert } from 'html-to-text';
+import mjml2html from 'mjml';
+import { Counter } from 'prom-client';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import { AppError } from '../common/errors';
+import { registry } from '../observability/metrics';
+import { createHandlebars, HandlebarsRuntime } from './handlebars';
+import { rewriteLinks } from './link-rewriter';
+import { TemplateLibrary } from './template-library';
+import { checkHandlebars, expandPartials, TemplateProblem } from './template-source';
+
+/** What a campaign sends, compiled once: per recipient only these three renders run. */
+export interface CompiledTemplate {
+  subject: TemplateDelegate;
+  html: TemplateDelegate;
+  text: TemplateDelegate;
+  /** Tracked-link slots: `{{__link N}}` in html and text stands for links[N]. */
+  links: string[];
+}
+
+const mjmlCompilations = new Counter({ name: 'edm_mjml_compilations_total', help: 'MJML → HTML compilations', registers: [registry] });
+const PIXEL = '<img src="{{__pixel}}" width="1" height="1" alt="" style="display:block;height:1px;width:1px;border:0;margin:0;padding:0" />';
+const CACHE_SIZE = 200;
+
+/**
+ * MJML + Handlebars → a CompiledTemplate. The expensive part (partials, MJML, link rewriting,
+ * pixel, text part, Handlebars compilation) runs once per template version and subject.
+ */
+@Injectable()
+export class TemplateCompiler {
+  readonly handlebars: HandlebarsRuntime;
+  private readonly cache = new Map<string, Promise<CompiledTemplate>>();
+  /** MJML runs so far in this process (also exported as a Prometheus counter). */
+  mjmlRuns = 0;
+
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly library: TemplateLibrary,
+  ) {
+    this.handlebars = createHandlebars(config.defaultTimezone);
+  }
+
+  /** Every problem MJML's strict validator and the Handlebars parser find, with line numbers. */
+  async problems(mjml: string, subject: string | null | undefined): Promise<TemplateProblem[]> {
+    return (await this.analyse(mjml, subject)).problems;
+  }
+
+  async assertValid(mjml: string, subject: string | null | undefined): Promise<void> {
+    throwIfAny((await this.analyse(mjml, subject)).problems);
+  }
+
+  /** The template was checked when saved; a campaign's own subject only needs the Handlebars check. */
+  assertValidSubject(subject: string): void {
+    const problems: TemplateProblem[] = [];
+    checkHandlebars('subject', subject, problems);
+    throwIfAny(problems);
+  }
+
+  /** Compiled once per key (template version + subject); concurrent callers share one compilation. */
+  compile(key: string, mjml: string, subject: string): Promise<CompiledTemplate> {
+    let hit = this.cache.get(key);
+    if (hit) {
+      this.cache.delete(key); // most recently used goes last
+      this.cache.set(key, hit);
+      return hit;
+    }
+    hit = this.build(mjml, subject);
+    hit.catch(() => this.cache.delete(key));
+    this.cache.set(key, hit);
+    if (this.cache.size > CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
+    return hit;
+  }
+
+  private async build(mjml: string, subject: string): Promise<CompiledTemplate> {
+    const { problems, html } = await this.analyse(mjml, subject);
+    throwIfAny(problems);
+    const { html: tracked, links } = rewriteLinks(html);
+    const withPixel = tracked.includes('</body>') ? tracked.replace('</body>', `${PIXEL}</body>`) : tracked + PIXEL;
+    // The text part comes from the same HTML, Handlebars expressions and link slots included.
+    const text = convert(tracked, {
+      wordwrap: false,
+      selectors: [
+        { selector: 'img', format: 'skip' },
+        { selector: 'a', options: { hideLinkHrefIfSameAsText: true } },
+      ],
+    });
+    const hb = this.handlebars;
+    return {
+      subject: hb.compile(subject, { noEscape: true }),
+      html: hb.compile(withPixel),
+      text: hb.compile(text, { noEscape: true }),
+      links,
+    };
+  }
+
+  /** Partials, Handlebars checks, then ONE MJML run that both validates (strict) and compiles. */
+  private async analyse(mjml: string, subject: string | null | undefined): Promise<{ problems: TemplateProblem[]; html: string }> {
+    const problems: TemplateProblem[] = [];
+    const expanded = expandPartials(mjml, this.library.partials, problems);
+    checkHandlebars('mjml', expanded, problems);
+    if (subject) checkHandlebars('subject', subject, problems);
+    if (problems.length) return { problems, html: '' };
+    this.mjmlRuns++;
+    mjmlCompilations.inc();
+    try {
+      const result = await mjml2html(expanded, { validationLevel: 'strict', ignoreIncludes: true, keepComments: false });
+      return { problems, html: result.html };
+    } catch (e) {
+      const errors = (e as { errors?: { line?: number; message: string; tagName?: string }[] }).errors;
+      if (!errors) {
+        // A source MJML cannot even parse.
+        problems.push({ field: 'mjml', message: (e as Error).message });
+        return { problems, html: '' };
+      }
+      for (const err of errors) problems.push({ field: 'mjml', line: err.line, message: err.tagName ? `${err.tagName}: ${err.message}` : err.message });
+      return { problems, html: '' };
+    }
+  }
+}
+
+function throwIfAny(problems: TemplateProblem[]): void {
+  if (!problems.length) return;
+  throw new AppError(
+    'unprocessable',
+    `the template is not valid: ${problems.map((p) => (p.line ? `line ${p.line}: ${p.message}` : p.message)).join('; ')}`,
+    problems.map((p) => ({ field: p.field, line: p.line, message: p.message })),
+  );
+}

@@ -1,0 +1,130 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { createHmac } from 'node:crypto';
+import type { SendMailOptions } from 'nodemailer';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import type { CompiledTemplate } from '../content/template-compiler';
+import { MessageTokens } from '../tracking/message-tokens';
+
+export interface Recipient {
+  id: string;
+  email: string;
+  name: string | null;
+  attributes: Record<string, unknown>;
+  timezone: string | null;
+}
+
+export interface CampaignMessageContext {
+  id: string;
+  name: string;
+  fromName: string;
+  fromEmail: string;
+  replyTo: string | null;
+  data: Record<string, unknown>;
+  postalAddress: string;
+  /** The list this mail is sent for (List-Id). */
+  list: { id: string; name: string } | null;
+}
+
+export interface Rendered {
+  subject: string;
+  html: string;
+  text: string;
+}
+
+interface MessageUrls {
+  unsubscribeUrl: string;
+  preferencesUrl: string;
+  links: string[];
+  pixel: string;
+}
+
+const BLANK_GIF = 'data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7';
+
+/**
+ * Per recipient: the Handlebars renders of a compiled template, the message's signed URLs and the
+ * standard headers (deterministic Message-ID, RFC 8058 one-click unsubscribe, List-Id).
+ */
+@Injectable()
+export class MessageBuilder {
+  private readonly publicHost: string;
+
+  constructor(
+    private readonly tokens: MessageTokens,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    this.publicHost = new URL(config.http.publicUrl).hostname;
+  }
+
+  build(compiled: CompiledTemplate, campaign: CampaignMessageContext, to: Recipient, opts: { test?: boolean } = {}): SendMailOptions {
+    const ref = { campaignId: campaign.id, subscriberId: to.id };
+    const unsubscribeToken = this.tokens.unsubscribeToken(ref);
+    const unsubscribeUrl = `${this.config.http.publicUrl}/u/${unsubscribeToken}`;
+    const { subject, html, text } = this.render(compiled, campaign, to, {
+      unsubscribeUrl,
+      preferencesUrl: this.tokens.preferencesUrl(ref),
+      links: compiled.links.map((_, slot) => this.tokens.clickUrl(ref, slot)),
+      pixel: this.tokens.openUrl(ref),
+    });
+    const domain = campaign.fromEmail.split('@')[1] ?? this.publicHost;
+    const mailto = this.config.mail.unsubscribeMailto ?? `unsubscribe@${domain}`;
+    const headers: Record<string, string | { prepared: boolean; value: string }> = {
+      'List-Unsubscribe': `<${unsubscribeUrl}>, <mailto:${mailto}?subject=unsubscribe%20${unsubscribeToken}>`,
+      'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+      Precedence: 'bulk',
+      'X-EDM-Campaign': campaign.id,
+    };
+    // Prepared: nodemailer would otherwise MIME-encode the whole value because of its quotes and brackets.
+    if (campaign.list) headers['List-Id'] = { prepared: true, value: `${phrase(campaign.list.name)} <${campaign.list.id}.list-id.${domain}>` };
+    if (opts.test) headers['X-EDM-Test'] = 'yes';
+    return {
+      from: { name: campaign.fromName, address: campaign.fromEmail },
+      to: to.name ? { name: to.name, address: to.email } : to.email,
+      replyTo: campaign.replyTo ?? undefined,
+      subject: opts.test ? `[TEST] ${subject}` : subject,
+      html,
+      text,
+      messageId: opts.test ? undefined : this.messageId(campaign.id, to.id, domain),
+      headers,
+    };
+  }
+
+  /** A preview: real destinations instead of tracked links, no tokens. */
+  preview(compiled: CompiledTemplate, campaign: CampaignMessageContext, to: Recipient): Rendered {
+    return this.render(compiled, campaign, to, { unsubscribeUrl: '#unsubscribe', preferencesUrl: '#preferences', links: compiled.links, pixel: BLANK_GIF });
+  }
+
+  private render(compiled: CompiledTemplate, campaign: CampaignMessageContext, to: Recipient, urls: MessageUrls): Rendered {
+    const context = {
+      ...to.attributes,
+      email: to.email,
+      name: to.name,
+      timezone: to.timezone,
+      subscriber: to,
+      campaign: { id: campaign.id, name: campaign.name },
+      data: campaign.data,
+      unsubscribeUrl: urls.unsubscribeUrl,
+      preferencesUrl: urls.preferencesUrl,
+      postalAddress: campaign.postalAddress,
+      __links: urls.links,
+      __pixel: urls.pixel,
+    };
+    return {
+      subject: compiled.subject(context).replace(/[\r\n]+/g, ' ').trim(),
+      html: compiled.html(context),
+      text: compiled.text(context),
+    };
+  }
+
+  /** The same (campaign, subscriber) always gets the same Message-ID; ids are not readable from it. */
+  messageId(campaignId: string, subscriberId: string, domain: string): string {
+    const h = createHmac('sha256', this.config.secret).update(`message-id:${campaignId}:${subscriberId}`).digest('base64url').slice(0, 27);
+    return `<${h}@${domain}>`;
+  }
+}
+
+/** A display phrase: quoted when ASCII, RFC 2047-encoded otherwise. */
+function phrase(name: string): string {
+  const clean = name.replace(/[\r\n]+/g, ' ').trim();
+  return /^[\x20-\x7e]*$/.test(clean) ? `"${clean.replace(/["\\]/g, '')}"` : `=?UTF-8?B?${Buffer.from(clean).toString('base64')}?=`;
+}
