@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { TemplateDelegate } from 'handlebars';
+import Handlebars, { TemplateDelegate } from 'handlebars';
 import { convert } from 'html-to-text';
+import { randomBytes } from 'node:crypto';
 import mjml2html from 'mjml';
 import { Counter } from 'prom-client';
 import type { AppConfig } from '../config/config';
@@ -12,18 +13,27 @@ import { rewriteLinks } from './link-rewriter';
 import { TemplateLibrary } from './template-library';
 import { checkHandlebars, expandPartials, TemplateProblem } from './template-source';
 
-/** What a campaign sends, compiled once: per recipient only these three renders run. */
+export interface RenderedParts {
+  subject: string;
+  html: string;
+  text: string;
+}
+
+/** What a campaign sends, compiled once: per recipient only `render` runs. */
 export interface CompiledTemplate {
-  subject: TemplateDelegate;
-  html: TemplateDelegate;
-  text: TemplateDelegate;
+  /** Subject, HTML and text in one Handlebars call (subject and text unescaped, HTML escaped). */
+  render: (context: object) => RenderedParts;
   /** Tracked-link slots: `{{__link N}}` in html and text stands for links[N]. */
   links: string[];
+  /** The Handlebars sources behind the three renders, as compiled. */
+  sources: { subject: string; html: string; text: string };
 }
 
 const mjmlCompilations = new Counter({ name: 'edm_mjml_compilations_total', help: 'MJML → HTML compilations', registers: [registry] });
 const PIXEL = '<img src="{{__pixel}}" width="1" height="1" alt="" style="display:block;height:1px;width:1px;border:0;margin:0;padding:0" />';
 const CACHE_SIZE = 200;
+const SEPARATOR = `\u0000${randomBytes(12).toString('hex')}\u0000`;
+const LOC: hbs.AST.SourceLocation = { source: '', start: { line: 1, column: 0 }, end: { line: 1, column: 0 } };
 
 /**
  * MJML + Handlebars → a CompiledTemplate. The expensive part (partials, MJML, link rewriting,
@@ -87,12 +97,43 @@ export class TemplateCompiler {
         { selector: 'a', options: { hideLinkHrefIfSameAsText: true } },
       ],
     });
-    const hb = this.handlebars;
     return {
-      subject: hb.compile(subject, { noEscape: true }),
-      html: hb.compile(withPixel),
-      text: hb.compile(text, { noEscape: true }),
+      render: this.combine(subject, withPixel, text),
       links,
+      sources: { subject, html: withPixel, text },
+    };
+  }
+
+  /**
+   * One template for the three parts: every Handlebars call pays a fixed set-up cost (helpers are
+   * wrapped per call), which three separate templates would pay three times per recipient. The
+   * parts are joined by a separator no data can contain (random per process) and split after.
+   */
+  private combine(subject: string, html: string, text: string): (context: object) => RenderedParts {
+    const hb = this.handlebars;
+    const unescaped = (source: string) => {
+      const ast = hb.parse(source);
+      const visitor = new Handlebars.Visitor();
+      visitor.MustacheStatement = function (node) {
+        (node as { escaped: boolean }).escaped = false;
+        Handlebars.Visitor.prototype.MustacheStatement.call(this, node);
+      };
+      visitor.accept(ast);
+      return ast.body;
+    };
+    const separator = () => ({ type: 'ContentStatement', value: SEPARATOR, original: SEPARATOR, loc: LOC }) as unknown as hbs.AST.ContentStatement;
+    const program: hbs.AST.Program = {
+      type: 'Program',
+      body: [...unescaped(subject), separator(), ...hb.parse(html).body, separator(), ...unescaped(text)],
+      blockParams: [],
+      loc: LOC,
+    };
+    const template: TemplateDelegate = hb.compile(program);
+    return (context) => {
+      const out = template(context);
+      const a = out.indexOf(SEPARATOR);
+      const b = out.indexOf(SEPARATOR, a + SEPARATOR.length);
+      return { subject: out.slice(0, a), html: out.slice(a + SEPARATOR.length, b), text: out.slice(b + SEPARATOR.length) };
     };
   }
 

@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { createHmac } from 'node:crypto';
 import type { SendMailOptions } from 'nodemailer';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
@@ -32,7 +31,7 @@ export interface Rendered {
   text: string;
 }
 
-interface MessageUrls {
+interface RenderUrls {
   unsubscribeUrl: string;
   preferencesUrl: string;
   links: string[];
@@ -57,19 +56,17 @@ export class MessageBuilder {
   }
 
   build(compiled: CompiledTemplate, campaign: CampaignMessageContext, to: Recipient, opts: { test?: boolean } = {}): SendMailOptions {
-    const ref = { campaignId: campaign.id, subscriberId: to.id };
-    const unsubscribeToken = this.tokens.unsubscribeToken(ref);
-    const unsubscribeUrl = `${this.config.http.publicUrl}/u/${unsubscribeToken}`;
+    const urls = this.tokens.forMessage({ campaignId: campaign.id, subscriberId: to.id }, compiled.links.length);
     const { subject, html, text } = this.render(compiled, campaign, to, {
-      unsubscribeUrl,
-      preferencesUrl: this.tokens.preferencesUrl(ref),
-      links: compiled.links.map((_, slot) => this.tokens.clickUrl(ref, slot)),
-      pixel: this.tokens.openUrl(ref),
+      unsubscribeUrl: urls.unsubscribe,
+      preferencesUrl: urls.preferences,
+      links: urls.clicks,
+      pixel: urls.open,
     });
     const domain = campaign.fromEmail.split('@')[1] ?? this.publicHost;
     const mailto = this.config.mail.unsubscribeMailto ?? `unsubscribe@${domain}`;
     const headers: Record<string, string | { prepared: boolean; value: string }> = {
-      'List-Unsubscribe': `<${unsubscribeUrl}>, <mailto:${mailto}?subject=unsubscribe%20${unsubscribeToken}>`,
+      'List-Unsubscribe': `<${urls.unsubscribe}>, <mailto:${mailto}?subject=unsubscribe%20${urls.unsubscribeToken}>`,
       'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
       Precedence: 'bulk',
       'X-EDM-Campaign': campaign.id,
@@ -84,7 +81,7 @@ export class MessageBuilder {
       subject: opts.test ? `[TEST] ${subject}` : subject,
       html,
       text,
-      messageId: opts.test ? undefined : this.messageId(campaign.id, to.id, domain),
+      messageId: opts.test ? undefined : `<${urls.messageIdTag}@${domain}>`,
       headers,
     };
   }
@@ -94,10 +91,12 @@ export class MessageBuilder {
     return this.render(compiled, campaign, to, { unsubscribeUrl: '#unsubscribe', preferencesUrl: '#preferences', links: compiled.links, pixel: BLANK_GIF });
   }
 
-  private render(compiled: CompiledTemplate, campaign: CampaignMessageContext, to: Recipient, urls: MessageUrls): Rendered {
+  private render(compiled: CompiledTemplate, campaign: CampaignMessageContext, to: Recipient, urls: RenderUrls): Rendered {
+    // One fixed shape for every recipient (attributes under `attributes`, never spread on top):
+    // Handlebars' property lookups stay fast, and no attribute can shadow unsubscribeUrl & co.
     const context = {
-      ...to.attributes,
       email: to.email,
+      attributes: to.attributes,
       name: to.name,
       timezone: to.timezone,
       subscriber: to,
@@ -109,18 +108,15 @@ export class MessageBuilder {
       __links: urls.links,
       __pixel: urls.pixel,
     };
-    return {
-      subject: compiled.subject(context).replace(/[\r\n]+/g, ' ').trim(),
-      html: compiled.html(context),
-      text: compiled.text(context),
-    };
+    const parts = compiled.render(context);
+    parts.subject = oneLine(parts.subject);
+    return parts;
   }
+}
 
-  /** The same (campaign, subscriber) always gets the same Message-ID; ids are not readable from it. */
-  messageId(campaignId: string, subscriberId: string, domain: string): string {
-    const h = createHmac('sha256', this.config.secret).update(`message-id:${campaignId}:${subscriberId}`).digest('base64url').slice(0, 27);
-    return `<${h}@${domain}>`;
-  }
+/** A subject is a header: a line break in personal data must not start a new header. */
+function oneLine(s: string): string {
+  return /[\r\n]/.test(s) ? s.replace(/\s*[\r\n]+\s*/g, ' ').trim() : s.trim();
 }
 
 /** A display phrase: quoted when ASCII, RFC 2047-encoded otherwise. */

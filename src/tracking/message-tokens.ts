@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
-import { bytesToUuid, TokenSigner, uuidToBytes } from '../common/tokens';
+import { bytesToUuid, uuidToBytes } from '../common/tokens';
 
 /** A test send has no real recipient: its tokens carry this subscriber id and record nothing. */
 export const TEST_RECIPIENT = '00000000-0000-0000-0000-000000000000';
@@ -11,58 +12,115 @@ export interface MessageRef {
   subscriberId: string;
 }
 
+/** Every public URL of one message, and its Message-ID tag. */
+export interface MessageUrls {
+  open: string;
+  unsubscribeToken: string;
+  unsubscribe: string;
+  preferences: string;
+  clicks: string[];
+  messageIdTag: string;
+}
+
+const TAG = 16;
+// Which 16-byte slice of the message's tag stream authenticates which URL.
+const OPEN = 0;
+const UNSUBSCRIBE = 1;
+const PREFERENCES = 2;
+const MESSAGE_ID = 3;
+const FIRST_LINK = 4;
+const MAX_SLOT = 4096;
+
 /**
- * The signed tokens of one message's public URLs: open pixel, each tracked link, unsubscribe and
- * preference centre. Payload: campaign (16 bytes) + subscriber (16) [+ link slot (2)]; every kind
- * is signed under its own key, so no token can be turned into another.
+ * Tokens of a message's public URLs. The payload is the message — campaign (16 bytes) and
+ * subscriber (16), plus the link slot (2) for clicks — and each URL's tag is its own slice of a
+ * keyed SHAKE256 stream over that payload: SHAKE256(key ‖ campaign ‖ subscriber), a keyed sponge,
+ * i.e. a MAC (the construction of KMAC). One hash per message yields every tag, so building a
+ * message costs one hash whatever its number of links; slices are independent, so an open-pixel
+ * token (which image proxies see) reveals nothing about the unsubscribe or a click token.
+ * Tokens are `base64url(payload).base64url(tag)`, verified in constant time.
  */
 @Injectable()
 export class MessageTokens {
   private readonly base: string;
+  private readonly key: Buffer;
+  private readonly campaigns = new Map<string, Buffer>();
 
-  constructor(
-    private readonly signer: TokenSigner,
-    @Inject(APP_CONFIG) config: AppConfig,
-  ) {
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.base = config.http.publicUrl;
+    this.key = createHmac('sha256', config.secret).update('edm-token:message').digest();
   }
 
-  openUrl(m: MessageRef): string {
-    return `${this.base}/t/o/${this.signer.sign('open', payload(m))}`;
-  }
-
-  clickUrl(m: MessageRef, slot: number): string {
-    const p = Buffer.alloc(34);
-    payload(m).copy(p);
-    p.writeUInt16BE(slot, 32);
-    return `${this.base}/t/c/${this.signer.sign('click', p)}`;
-  }
-
-  unsubscribeToken(m: MessageRef): string {
-    return this.signer.sign('unsubscribe', payload(m));
-  }
-
-  unsubscribeUrl(m: MessageRef): string {
-    return `${this.base}/u/${this.unsubscribeToken(m)}`;
-  }
-
-  preferencesUrl(m: MessageRef): string {
-    return `${this.base}/p/${this.signer.sign('preferences', payload(m))}`;
+  forMessage(m: MessageRef, linkCount: number): MessageUrls {
+    const p = this.payload(m);
+    const tags = this.tags(p, FIRST_LINK + linkCount);
+    const p64 = p.toString('base64url');
+    const token = (i: number) => `${p64}.${tags.toString('base64url', i * TAG, (i + 1) * TAG)}`;
+    const clicks: string[] = new Array(linkCount);
+    const withSlot = Buffer.allocUnsafe(34);
+    p.copy(withSlot);
+    for (let slot = 0; slot < linkCount; slot++) {
+      withSlot.writeUInt16BE(slot, 32);
+      clicks[slot] = `${this.base}/t/c/${withSlot.toString('base64url')}.${tags.toString('base64url', (FIRST_LINK + slot) * TAG, (FIRST_LINK + slot + 1) * TAG)}`;
+    }
+    const unsubscribeToken = token(UNSUBSCRIBE);
+    return {
+      open: `${this.base}/t/o/${token(OPEN)}`,
+      unsubscribeToken,
+      unsubscribe: `${this.base}/u/${unsubscribeToken}`,
+      preferences: `${this.base}/p/${token(PREFERENCES)}`,
+      clicks,
+      messageIdTag: tags.toString('base64url', MESSAGE_ID * TAG, (MESSAGE_ID + 1) * TAG),
+    };
   }
 
   verify(kind: 'open' | 'unsubscribe' | 'preferences', token: string): MessageRef | null {
-    const p = this.signer.verify(kind, token);
-    return p && p.length === 32 ? ref(p) : null;
+    const parsed = split(token, 32);
+    if (!parsed) return null;
+    const index = kind === 'open' ? OPEN : kind === 'unsubscribe' ? UNSUBSCRIBE : PREFERENCES;
+    return this.check(parsed.payload, parsed.tag, index) ? ref(parsed.payload) : null;
   }
 
   verifyClick(token: string): (MessageRef & { slot: number }) | null {
-    const p = this.signer.verify('click', token);
-    return p && p.length === 34 ? { ...ref(p), slot: p.readUInt16BE(32) } : null;
+    const parsed = split(token, 34);
+    if (!parsed) return null;
+    const slot = parsed.payload.readUInt16BE(32);
+    if (slot >= MAX_SLOT) return null;
+    return this.check(parsed.payload.subarray(0, 32), parsed.tag, FIRST_LINK + slot) ? { ...ref(parsed.payload), slot } : null;
+  }
+
+  private check(p: Buffer, tag: Buffer, index: number): boolean {
+    const expected = this.tags(p, index + 1).subarray(index * TAG);
+    return timingSafeEqual(tag, expected);
+  }
+
+  private tags(p: Buffer, count: number): Buffer {
+    return createHash('shake256', { outputLength: count * TAG }).update(this.key).update(p).digest();
+  }
+
+  private payload(m: MessageRef): Buffer {
+    let c = this.campaigns.get(m.campaignId);
+    if (!c) {
+      c = uuidToBytes(m.campaignId);
+      if (this.campaigns.size > 1000) this.campaigns.clear();
+      this.campaigns.set(m.campaignId, c);
+    }
+    const p = Buffer.allocUnsafe(32);
+    c.copy(p, 0);
+    p.write(m.subscriberId.replace(/-/g, ''), 16, 'hex');
+    return p;
   }
 }
 
-function payload(m: MessageRef): Buffer {
-  return Buffer.concat([uuidToBytes(m.campaignId), uuidToBytes(m.subscriberId)]);
+function split(token: string, payloadBytes: number): { payload: Buffer; tag: Buffer } | null {
+  const dot = token.indexOf('.');
+  if (dot <= 0 || token.length > 200) return null;
+  const p64 = token.slice(0, dot);
+  const payload = Buffer.from(p64, 'base64url');
+  const tag = Buffer.from(token.slice(dot + 1), 'base64url');
+  // Re-encoding must give the same text: no padding tricks, no second spelling of one token.
+  if (payload.length !== payloadBytes || tag.length !== TAG || payload.toString('base64url') !== p64 || tag.toString('base64url') !== token.slice(dot + 1)) return null;
+  return { payload, tag };
 }
 
 function ref(p: Buffer): MessageRef {
