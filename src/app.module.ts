@@ -1,7 +1,7 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AudienceModule, AudienceWorkerModule } from './audience/audience.module';
-import { CampaignsModule } from './campaigns/campaigns.module';
+import { CampaignsModule, CampaignsWorkerModule } from './campaigns/campaigns.module';
 import type { AppConfig } from './config/config';
 import { ConfigModule } from './config/config.module';
 import { ContentModule } from './content/content.module';
@@ -21,7 +21,7 @@ const core = (config: AppConfig): (Type | DynamicModule)[] => [ConfigModule.regi
 const api: Type[] = [ApiKeysModule, AudienceModule, ContentModule, CampaignsModule, HealthModule, MetricsModule];
 
 /** Queue processors only. */
-const worker: Type[] = [AudienceWorkerModule];
+const worker: Type[] = [AudienceWorkerModule, CampaignsWorkerModule];
 
 @Module({})
 export class AppModule {

@@ -1,12 +1,28 @@
+import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { ContentModule } from '../content/content.module';
+import { CampaignDispatcher } from '../delivery/campaign-dispatcher';
+import { ClaimsReaper } from '../delivery/claims-reaper';
+import { SendThrottle } from '../delivery/throttle';
+import { QUEUES } from '../queue/queue.module';
+import { CampaignLifecycle } from './campaign-lifecycle.service';
+import { CampaignProcessor } from './campaign.processor';
+import { CampaignStarter } from './campaign-starter';
 import { CampaignsController } from './campaigns.controller';
 import { CampaignsService } from './campaigns.service';
 
+/** Campaigns: CRUD, test sends and the lifecycle (HTTP side). */
 @Module({
-  imports: [ContentModule],
+  imports: [ContentModule, BullModule.registerQueue({ name: QUEUES.campaigns })],
   controllers: [CampaignsController],
-  providers: [CampaignsService],
-  exports: [CampaignsService],
+  providers: [CampaignsService, CampaignLifecycle],
+  exports: [CampaignsService, CampaignLifecycle, ContentModule],
 })
 export class CampaignsModule {}
+
+/** The send engine (queue side): audience resolution, dispatch, claim recovery. */
+@Module({
+  imports: [CampaignsModule],
+  providers: [CampaignStarter, CampaignDispatcher, SendThrottle, ClaimsReaper, CampaignProcessor],
+})
+export class CampaignsWorkerModule {}

@@ -11,9 +11,9 @@ import { TemplatesService } from '../content/templates.service';
 import { MailTransport } from '../delivery/mail-transport';
 import { CampaignMessageContext, MessageBuilder, Recipient } from '../delivery/message-builder';
 import { TEST_RECIPIENT } from '../tracking/message-tokens';
-import { CampaignDto, CreateCampaignDto, TestSendDto, UpdateCampaignDto } from './dto/campaign.dto';
+import { CampaignDto, CreateCampaignDto, ProgressDto, TestSendDto, UpdateCampaignDto } from './dto/campaign.dto';
 
-interface CampaignRow {
+export interface CampaignRow {
   id: string;
   name: string;
   subject: string;
@@ -28,6 +28,11 @@ interface CampaignRow {
   transport: string;
   postal_address: string | null;
   status: string;
+  scheduled_at: Date | null;
+  local_time: boolean;
+  default_timezone: string;
+  started_at: Date | null;
+  finished_at: Date | null;
   created_at: Date;
   updated_at: Date;
   ts: string;
@@ -66,8 +71,29 @@ export class CampaignsService {
     return this.get(id);
   }
 
+  get dispatchJobs(): number {
+    return this.config.sending.dispatchJobs;
+  }
+
   async get(id: string): Promise<CampaignDto> {
-    return map(await this.row(id));
+    const row = await this.row(id);
+    return map(row, (await this.progress([id])).get(id));
+  }
+
+  /** Counts by message status, read index-only from messages_status_idx. */
+  async progress(ids: string[]): Promise<Map<string, ProgressDto>> {
+    const rows: { campaign_id: string; status: string; n: number }[] = ids.length
+      ? await this.db.query(`SELECT campaign_id, status, count(*)::int AS n FROM messages WHERE campaign_id = ANY($1::uuid[]) GROUP BY 1, 2`, [ids])
+      : [];
+    const out = new Map<string, ProgressDto>();
+    for (const r of rows) {
+      const p = out.get(r.campaign_id) ?? emptyProgress();
+      p.total += r.n;
+      if (r.status === 'queued' || r.status === 'sending' || r.status === 'submitting') p.queued += r.n;
+      else p[r.status as 'sent' | 'failed' | 'unknown' | 'skipped' | 'cancelled'] += r.n;
+      out.set(r.campaign_id, p);
+    }
+    return out;
   }
 
   async list(q: PageQuery): Promise<Page<CampaignDto>> {
@@ -77,7 +103,8 @@ export class CampaignsService {
        WHERE $1::timestamptz IS NULL OR (created_at, id) > ($1::timestamptz, $2::uuid) ORDER BY created_at, id LIMIT $3`,
       [after?.createdAt ?? null, after?.id ?? null, q.limit + 1],
     );
-    return toPage(rows, q.limit, (r) => ({ createdAt: r.ts, id: r.id }), map);
+    const progress = await this.progress(rows.slice(0, q.limit).map((r) => r.id));
+    return toPage(rows, q.limit, (r) => ({ createdAt: r.ts, id: r.id }), (r) => map(r, progress.get(r.id)));
   }
 
   /** Only a draft can be edited. */
@@ -159,6 +186,10 @@ export class CampaignsService {
     return compiled;
   }
 
+  async lists(row: CampaignRow): Promise<{ id: string; name: string }[]> {
+    return this.db.query(`SELECT id, name FROM lists WHERE id = ANY($1::uuid[])`, [row.audience.lists]);
+  }
+
   async messageContext(row: CampaignRow): Promise<CampaignMessageContext> {
     const [list]: { id: string; name: string }[] = await this.db.query(`SELECT id, name FROM lists WHERE id = $1`, [row.audience.lists[0]]);
     return {
@@ -202,7 +233,11 @@ function assertDraft(row: CampaignRow, verb: string): void {
   }
 }
 
-function map(r: CampaignRow): CampaignDto {
+function emptyProgress(): ProgressDto {
+  return { total: 0, queued: 0, sent: 0, failed: 0, unknown: 0, skipped: 0, cancelled: 0 };
+}
+
+function map(r: CampaignRow, progress = emptyProgress()): CampaignDto {
   return {
     id: r.id,
     name: r.name,
@@ -218,7 +253,11 @@ function map(r: CampaignRow): CampaignDto {
     transport: r.transport,
     postalAddress: r.postal_address,
     status: r.status,
-    progress: { total: 0, queued: 0, sent: 0, failed: 0, unknown: 0 },
+    scheduledAt: r.scheduled_at?.toISOString() ?? null,
+    localTime: r.local_time,
+    startedAt: r.started_at?.toISOString() ?? null,
+    finishedAt: r.finished_at?.toISOString() ?? null,
+    progress,
     createdAt: r.created_at.toISOString(),
     updatedAt: r.updated_at.toISOString(),
   };

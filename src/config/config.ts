@@ -33,6 +33,11 @@ const envSchema = z.object({
   POSTAL_ADDRESS: z.string().default(''),
   TEMPLATES_DIR: z.string().default('templates'),
   CONFIRM_TOKEN_TTL_HOURS: z.coerce.number().int().min(1).default(24 * 14),
+  SEND_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
+  SEND_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(6),
+  SEND_RETRY_BASE_MS: z.coerce.number().int().min(10).default(60_000),
+  DISPATCH_JOBS: z.coerce.number().int().min(1).max(64).default(4),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   IMPORT_BATCH_SIZE: z.coerce.number().int().min(10).max(50_000).default(5000),
   IMPORT_MAX_ERRORS: z.coerce.number().int().min(0).default(10_000),
   DEFAULT_TIMEZONE: timeZone.default('UTC'),
@@ -60,6 +65,7 @@ export interface AppConfig {
     unsubscribeMailto?: string;
   };
   content: { templatesDir: string; postalAddress: string };
+  sending: { batchSize: number; maxAttempts: number; retryBaseMs: number; dispatchJobs: number; workerConcurrency: number };
   audience: { confirmTokenTtlHours: number; importBatchSize: number; importMaxErrors: number };
   defaultTimezone: string;
   logLevel: string;
@@ -114,6 +120,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       unsubscribeMailto: e.UNSUBSCRIBE_MAILTO,
     },
     content: { templatesDir: resolve(e.TEMPLATES_DIR), postalAddress: e.POSTAL_ADDRESS },
+    sending: {
+      batchSize: e.SEND_BATCH_SIZE,
+      maxAttempts: e.SEND_MAX_ATTEMPTS,
+      retryBaseMs: e.SEND_RETRY_BASE_MS,
+      dispatchJobs: e.DISPATCH_JOBS,
+      workerConcurrency: e.WORKER_CONCURRENCY,
+    },
     audience: {
       confirmTokenTtlHours: e.CONFIRM_TOKEN_TTL_HOURS,
       importBatchSize: e.IMPORT_BATCH_SIZE,

@@ -9,6 +9,7 @@ export const REDIS = Symbol('REDIS');
 export const QUEUES = {
   imports: 'imports',
   mail: 'mail',
+  campaigns: 'campaigns',
 } as const;
 
 /** Redis for BullMQ (every queue shares REDIS_PREFIX, so deployments and test runs never see each other's jobs). */

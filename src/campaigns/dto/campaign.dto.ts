@@ -4,7 +4,9 @@ import {
   ArrayMaxSize,
   ArrayMinSize,
   IsArray,
+  IsBoolean,
   IsInt,
+  IsISO8601,
   IsObject,
   IsOptional,
   IsString,
@@ -17,6 +19,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { EmailAddress } from '../../common/email';
+import { IsTimeZone } from '../../audience/dto/subscriber.dto';
 
 export class AudienceDto {
   @IsArray()
@@ -94,10 +97,15 @@ export class TestSendDto {
 
 export class ProgressDto {
   total!: number;
+  /** Not yet done: waiting, claimed by a worker, or in an SMTP transaction. */
   queued!: number;
   sent!: number;
   failed!: number;
+  /** In an SMTP transaction when a worker died: maybe delivered, never sent again. */
   unknown!: number;
+  /** Suppressed or unsubscribed after the audience was resolved. */
+  skipped!: number;
+  cancelled!: number;
 }
 
 export class CampaignDto {
@@ -115,7 +123,27 @@ export class CampaignDto {
   transport!: string;
   @ApiPropertyOptional({ nullable: true }) postalAddress!: string | null;
   @ApiProperty({ enum: ['draft', 'scheduled', 'sending', 'paused', 'sent', 'cancelled'] }) status!: string;
+  @ApiPropertyOptional({ nullable: true }) scheduledAt!: string | null;
+  localTime!: boolean;
+  @ApiPropertyOptional({ nullable: true }) startedAt!: string | null;
+  @ApiPropertyOptional({ nullable: true }) finishedAt!: string | null;
   progress!: ProgressDto;
   createdAt!: string;
   updatedAt!: string;
+}
+
+export class ScheduleDto {
+  /** ISO time. With localTime, only its wall-clock part counts ("2026-12-01T09:00"). */
+  @IsISO8601({ strict: true }, { message: 'at must be an ISO 8601 date-time' })
+  at!: string;
+
+  /** Send at that wall-clock time in each recipient's own time zone. */
+  @IsOptional()
+  @IsBoolean()
+  localTime?: boolean;
+
+  /** For recipients without a time zone (local-time sends); defaults to DEFAULT_TIMEZONE. */
+  @IsOptional()
+  @Validate(IsTimeZone)
+  timezone?: string;
 }

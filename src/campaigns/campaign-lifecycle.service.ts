@@ -1,0 +1,128 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Queue } from 'bullmq';
+import { DataSource } from 'typeorm';
+import { AppError } from '../common/errors';
+import { QUEUES } from '../queue/queue.module';
+import { CampaignsService } from './campaigns.service';
+import { CampaignDto, ScheduleDto } from './dto/campaign.dto';
+
+export type CampaignStatus = 'draft' | 'scheduled' | 'sending' | 'paused' | 'sent' | 'cancelled';
+export type CampaignAction = 'schedule' | 'send' | 'pause' | 'resume' | 'cancel';
+
+/** Which states each action may leave from, and where it goes. */
+const TRANSITIONS: Record<CampaignAction, { from: CampaignStatus[]; to: CampaignStatus }> = {
+  schedule: { from: ['draft', 'scheduled'], to: 'scheduled' },
+  send: { from: ['draft', 'scheduled'], to: 'sending' },
+  pause: { from: ['sending'], to: 'paused' },
+  resume: { from: ['paused'], to: 'sending' },
+  cancel: { from: ['scheduled', 'sending', 'paused'], to: 'cancelled' },
+};
+
+/** Latest offset from UTC (Kiribati, UTC+14): a local-time send starts when its earliest zone reaches the time. */
+const EARLIEST_ZONE_MS = 14 * 3_600_000;
+
+export interface CampaignJob {
+  campaignId: string;
+}
+
+/**
+ * The campaign state machine: draft → scheduled → sending ⇄ paused → sent, cancelled from
+ * scheduled, sending or paused. State lives in Postgres; the work is BullMQ jobs in Redis: a delayed
+ * `start` job (audience resolution) and `dispatch` jobs that send. Workers re-read the state before
+ * every batch, so pause and cancel take effect within one batch.
+ */
+@Injectable()
+export class CampaignLifecycle {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @InjectQueue(QUEUES.campaigns) private readonly queue: Queue<CampaignJob>,
+    private readonly campaigns: CampaignsService,
+  ) {}
+
+  /** `{at}`: at that instant. `{at, localTime: true}`: at that wall-clock time in each recipient's zone. */
+  async schedule(id: string, dto: ScheduleDto): Promise<CampaignDto> {
+    const localTime = dto.localTime === true;
+    // For a local-time send the stored time is the wall-clock time, kept in UTC fields.
+    const at = localTime ? wallClockAsUtc(dto.at) : new Date(dto.at);
+    await this.transition(id, 'schedule', `scheduled_at = $2, local_time = $3, default_timezone = COALESCE($4, default_timezone)`, [
+      at,
+      localTime,
+      dto.timezone ?? null,
+    ]);
+    const existing = await this.queue.getJob(`start-${id}`);
+    if (existing) await existing.remove().catch(() => undefined);
+    await this.ensureStartJob(id);
+    return this.campaigns.get(id);
+  }
+
+  async send(id: string): Promise<CampaignDto> {
+    await this.transition(id, 'send', `scheduled_at = now(), local_time = false`, []);
+    const existing = await this.queue.getJob(`start-${id}`);
+    if (existing) await existing.remove().catch(() => undefined);
+    await this.queue.add('start', { campaignId: id }, { jobId: `start-${id}-now`, ...JOB_OPTIONS });
+    return this.campaigns.get(id);
+  }
+
+  async pause(id: string): Promise<CampaignDto> {
+    await this.transition(id, 'pause', '', []);
+    return this.campaigns.get(id);
+  }
+
+  async resume(id: string): Promise<CampaignDto> {
+    await this.transition(id, 'resume', '', []);
+    await this.dispatch(id);
+    return this.campaigns.get(id);
+  }
+
+  async cancel(id: string): Promise<CampaignDto> {
+    await this.db.transaction(async (tx) => {
+      await this.transition(id, 'cancel', `finished_at = now()`, [], tx);
+      await tx.query(`UPDATE messages SET status = 'cancelled', updated_at = now() WHERE campaign_id = $1 AND status = 'queued'`, [id]);
+    });
+    const start = await this.queue.getJob(`start-${id}`);
+    if (start) await start.remove().catch(() => undefined);
+    return this.campaigns.get(id);
+  }
+
+  /** Re-creates a scheduled campaign's start job from Postgres (a no-op when it exists). */
+  async ensureStartJob(id: string): Promise<void> {
+    const row = await this.campaigns.row(id);
+    if (row.status !== 'scheduled' || !row.scheduled_at) return;
+    const startAt = row.local_time ? row.scheduled_at.getTime() - EARLIEST_ZONE_MS : row.scheduled_at.getTime();
+    await this.queue.add('start', { campaignId: id }, { jobId: `start-${id}`, delay: Math.max(0, startAt - Date.now()), ...JOB_OPTIONS });
+  }
+
+  /** Dispatch jobs for a campaign; several, so that several workers share it. Extra ones are harmless. */
+  async dispatch(id: string, delayMs = 0, jobs?: number): Promise<void> {
+    const n = jobs ?? this.campaigns.dispatchJobs;
+    const stamp = `${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+    await this.queue.addBulk(
+      Array.from({ length: n }, (_, i) => ({ name: 'dispatch', data: { campaignId: id }, opts: { jobId: `dispatch-${id}-${stamp}-${i}`, delay: delayMs, ...JOB_OPTIONS } })),
+    );
+  }
+
+  private async transition(id: string, action: CampaignAction, set: string, params: unknown[], tx = this.db.manager): Promise<void> {
+    const { from, to } = TRANSITIONS[action];
+    const [rows]: [{ id: string }[], number] = await tx.query(
+      `UPDATE campaigns SET status = '${to}', updated_at = now()${set ? `, ${set}` : ''}
+       WHERE id = $1 AND status = ANY('{${from.join(',')}}'::text[]) RETURNING id`,
+      [id, ...params],
+    );
+    if (rows.length) return;
+    const current = await this.campaigns.row(id); // 404 when it does not exist
+    throw new AppError('invalid_state', `cannot ${action} campaign ${id}: it is ${current.status}`, [
+      { field: 'status', message: `${action} needs ${from.join(' or ')}; the campaign is ${current.status}` },
+    ]);
+  }
+}
+
+export const JOB_OPTIONS = { removeOnComplete: true, removeOnFail: 1000, attempts: 20, backoff: { type: 'exponential', delay: 1000 } } as const;
+
+/** The wall-clock fields of an ISO time as written ("2026-12-01T09:00", offset ignored), as if UTC. */
+export function wallClockAsUtc(iso: string): Date {
+  const m = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?/.exec(iso);
+  if (!m) throw AppError.invalid('at', 'must be an ISO date-time such as 2026-12-01T09:00:00');
+  return new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +(m[6] ?? 0)));
+}

@@ -1,0 +1,208 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { CampaignsService } from '../campaigns/campaigns.service';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import { ClaimsReaper } from './claims-reaper';
+import { MailTransport } from './mail-transport';
+import { CampaignMessageContext, MessageBuilder, Recipient } from './message-builder';
+import { classify } from './smtp-outcome';
+import { SendThrottle } from './throttle';
+
+interface Claimed extends Recipient {
+  message_id: string;
+  list_id: string;
+  attempts: number;
+}
+
+interface Outcome {
+  id: string;
+  status: 'sent' | 'failed' | 'queued';
+  response: string;
+  bounce: 'hard' | 'soft' | null;
+  attempt: number;
+  retryAt: Date | null;
+}
+
+export type DispatchResult = { kind: 'done' } | { kind: 'stopped' } | { kind: 'later'; at: Date };
+
+/**
+ * Sends a campaign's due messages. Claims a batch in Postgres (FOR UPDATE SKIP LOCKED: workers never
+ * take the same row), re-checks suppression and consent in the same statement, then sends chunk by
+ * chunk, one chunk as wide as the transport's connection pool:
+ *   throttle → mark the chunk `submitting` → SMTP in parallel → record outcomes in one UPDATE.
+ * A message is `submitting` only while its SMTP transaction may be under way, so a crash leaves at
+ * most one chunk per worker of unknown fate; everything merely claimed goes back to the queue.
+ * The campaign's status is read before every chunk: pause and cancel stop within one chunk.
+ */
+@Injectable()
+export class CampaignDispatcher {
+  private readonly logger = new Logger(CampaignDispatcher.name);
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly campaigns: CampaignsService,
+    private readonly builder: MessageBuilder,
+    private readonly transport: MailTransport,
+    private readonly throttle: SendThrottle,
+    private readonly reaper: ClaimsReaper,
+  ) {}
+
+  async run(campaignId: string): Promise<DispatchResult> {
+    const row = await this.campaigns.row(campaignId);
+    if (row.status !== 'sending') return { kind: 'stopped' };
+    const compiled = await this.campaigns.compiled(row);
+    const base = await this.campaigns.messageContext(row);
+    const lists = new Map<string, CampaignMessageContext>();
+    for (const l of await this.campaigns.lists(row)) lists.set(l.id, { ...base, list: l });
+    const transport = this.config.mail.transports[row.transport];
+    const chunkSize = transport.pool;
+    const limits = [{ key: `transport:${row.transport}`, rate: transport.rate }];
+    if (row.send_rate) limits.push({ key: `campaign:${campaignId}`, rate: Math.min(row.send_rate, transport.rate) });
+    const me = this.reaper.workerId;
+
+    for (;;) {
+      if ((await this.status(campaignId)) !== 'sending') return { kind: 'stopped' };
+      const batch = await this.claim(campaignId, row.audience.lists, me);
+      if (!batch.length) break;
+      for (let i = 0; i < batch.length; i += chunkSize) {
+        if (i > 0 && (await this.status(campaignId)) !== 'sending') {
+          await this.release(batch.slice(i).map((m) => m.message_id), me);
+          return { kind: 'stopped' };
+        }
+        const chunk = batch.slice(i, i + chunkSize);
+        await this.throttle.acquire(chunk.length, limits);
+        const owned = new Set(await this.markSubmitting(chunk.map((m) => m.message_id), me));
+        const outcomes = await Promise.all(
+          chunk
+            .filter((m) => owned.has(m.message_id))
+            .map((m) => this.sendOne(m, compiled, lists.get(m.list_id) ?? base, row.transport, limits.map((l) => l.key))),
+        );
+        await this.record(outcomes, me);
+      }
+    }
+    const [next]: { at: Date | null; busy: boolean }[] = await this.db.query(
+      `SELECT (SELECT min(send_at) FROM messages WHERE campaign_id = $1 AND status = 'queued') AS at,
+              EXISTS (SELECT 1 FROM messages WHERE campaign_id = $1 AND status IN ('sending', 'submitting')) AS busy`,
+      [campaignId],
+    );
+    if (next.at) return { kind: 'later', at: next.at };
+    if (next.busy) return { kind: 'later', at: new Date(Date.now() + 5_000) }; // another worker's chunk, or a dead worker's claims
+    await this.db.query(
+      `UPDATE campaigns SET status = 'sent', finished_at = now(), updated_at = now()
+       WHERE id = $1 AND status = 'sending'
+         AND NOT EXISTS (SELECT 1 FROM messages WHERE campaign_id = $1 AND status IN ('queued', 'sending', 'submitting'))`,
+      [campaignId],
+    );
+    return { kind: 'done' };
+  }
+
+  private async sendOne(m: Claimed, compiled: Parameters<MessageBuilder['build']>[0], ctx: CampaignMessageContext, transport: string, limitKeys: string[]): Promise<Outcome> {
+    const attempt = m.attempts + 1;
+    try {
+      const info = await this.transport.send(this.builder.build(compiled, ctx, m), transport);
+      return { id: m.message_id, status: 'sent', response: info.response, bounce: null, attempt, retryAt: null };
+    } catch (e) {
+      const outcome = classify(e);
+      switch (outcome.kind) {
+        case 'hard_bounce':
+          return { id: m.message_id, status: 'failed', response: outcome.response, bounce: 'hard', attempt, retryAt: null };
+        case 'throttled':
+          await Promise.all(limitKeys.map((k) => this.throttle.slowDown(k)));
+          // The server's pace, not the message's fault: no attempt is used up.
+          return { id: m.message_id, status: 'queued', response: outcome.response, bounce: null, attempt: m.attempts, retryAt: new Date(Date.now() + 1_000) };
+        case 'retry': {
+          if (attempt >= this.config.sending.maxAttempts) {
+            return { id: m.message_id, status: 'failed', response: outcome.response, bounce: 'soft', attempt, retryAt: null };
+          }
+          const delay = this.config.sending.retryBaseMs * 2 ** (attempt - 1);
+          return { id: m.message_id, status: 'queued', response: outcome.response, bounce: null, attempt, retryAt: new Date(Date.now() + delay) };
+        }
+      }
+    }
+  }
+
+  /** Due messages, claimed; the suppressed and the withdrawn are marked `skipped` in the same statement. */
+  private async claim(campaignId: string, lists: string[], me: string): Promise<Claimed[]> {
+    return this.db.query(
+      `WITH due AS (
+         SELECT id FROM messages WHERE campaign_id = $1 AND status = 'queued' AND send_at <= now()
+         ORDER BY send_at, id LIMIT $2 FOR UPDATE SKIP LOCKED
+       ), checked AS (
+         SELECT m.id, m.subscriber_id, m.list_id, m.attempts, s.email, s.name, s.attributes, s.timezone,
+                (s.email IS NULL
+                 OR EXISTS (SELECT 1 FROM suppressions x WHERE x.email_hash = email_hash(s.email))
+                 OR NOT EXISTS (SELECT 1 FROM subscriptions sub WHERE sub.subscriber_id = m.subscriber_id
+                                AND sub.list_id = ANY($4::uuid[]) AND sub.status = 'confirmed')) AS blocked
+         FROM due JOIN messages m USING (id) JOIN subscribers s ON s.id = m.subscriber_id
+       ), claimed AS (
+         UPDATE messages m SET status = CASE WHEN c.blocked THEN 'skipped' ELSE 'sending' END,
+                claimed_by = CASE WHEN c.blocked THEN NULL ELSE $3 END, updated_at = now()
+         FROM checked c WHERE m.id = c.id
+       )
+       SELECT id::text AS message_id, subscriber_id AS id, list_id, attempts, email, name, attributes, timezone
+       FROM checked WHERE NOT blocked ORDER BY id`,
+      [campaignId, this.config.sending.batchSize, me, lists],
+    );
+  }
+
+  /** Only messages this worker still holds: a claim the reaper took back is not sent. */
+  private async markSubmitting(ids: string[], me: string): Promise<string[]> {
+    const [rows]: [{ id: string }[], number] = await this.db.query(
+      `UPDATE messages SET status = 'submitting', updated_at = now()
+       WHERE id = ANY($1::bigint[]) AND claimed_by = $2 AND status = 'sending' RETURNING id::text`,
+      [ids, me],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  private async release(ids: string[], me: string): Promise<void> {
+    await this.db.query(
+      `UPDATE messages SET status = 'queued', claimed_by = NULL, updated_at = now() WHERE id = ANY($1::bigint[]) AND claimed_by = $2 AND status = 'sending'`,
+      [ids, me],
+    );
+  }
+
+  /** Outcomes in one statement; a hard bounce also suppresses the address, in the same transaction. */
+  private async record(outcomes: Outcome[], me: string): Promise<void> {
+    if (!outcomes.length) return;
+    await this.db.transaction(async (tx) => {
+      await tx.query(
+        `UPDATE messages m SET status = v.status, smtp_response = v.response, bounce = v.bounce, attempts = v.attempt,
+           send_at = COALESCE(v.retry_at, m.send_at), sent_at = CASE WHEN v.status = 'sent' THEN now() END,
+           claimed_by = NULL, updated_at = now()
+         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::int[], $6::timestamptz[]) AS v(id, status, response, bounce, attempt, retry_at)
+         WHERE m.id = v.id AND m.claimed_by = $7 AND m.status = 'submitting'`,
+        [
+          outcomes.map((o) => o.id),
+          outcomes.map((o) => o.status),
+          outcomes.map((o) => o.response),
+          outcomes.map((o) => o.bounce),
+          outcomes.map((o) => o.attempt),
+          outcomes.map((o) => o.retryAt),
+          me,
+        ],
+      );
+      const bounced = outcomes.filter((o) => o.bounce === 'hard');
+      if (bounced.length) {
+        await tx.query(
+          `INSERT INTO suppressions (email_hash, email, reason, note)
+           SELECT email_hash(s.email), s.email, 'hard_bounce', left(v.response, 500)
+           FROM unnest($1::bigint[], $2::text[]) AS v(id, response) JOIN messages m ON m.id = v.id JOIN subscribers s ON s.id = m.subscriber_id
+           WHERE s.email IS NOT NULL
+           ON CONFLICT (email_hash) DO NOTHING`,
+          [bounced.map((o) => o.id), bounced.map((o) => o.response)],
+        );
+      }
+    });
+    const failures = outcomes.filter((o) => o.status !== 'sent').length;
+    if (failures) this.logger.debug(`${failures} of ${outcomes.length} messages not delivered yet`);
+  }
+
+  private async status(campaignId: string): Promise<string | undefined> {
+    const [row]: { status: string }[] = await this.db.query(`SELECT status FROM campaigns WHERE id = $1`, [campaignId]);
+    return row?.status;
+  }
+}
