@@ -29,9 +29,9 @@ export type DispatchResult = { kind: 'done' } | { kind: 'stopped' } | { kind: 'l
 
 /**
  * Sends a campaign's due messages. Claims a batch in Postgres (FOR UPDATE SKIP LOCKED: workers never
- * take the same row), re-checks suppression and consent in the same statement, then sends chunk by
- * chunk, one chunk as wide as the transport's connection pool:
- *   throttle → mark the chunk `submitting` → SMTP in parallel → record outcomes in one UPDATE.
+ * take the same row), then sends chunk by chunk, one chunk as wide as the transport's connection pool:
+ *   throttle → re-check suppression and consent, mark the chunk `submitting` → SMTP in parallel →
+ *   record outcomes in one UPDATE.
  * A message is `submitting` only while its SMTP transaction may be under way, so a crash leaves at
  * most one chunk per worker of unknown fate; everything merely claimed goes back to the queue.
  * The campaign's status is read before every chunk: pause and cancel stop within one chunk.
@@ -65,16 +65,17 @@ export class CampaignDispatcher {
 
     for (;;) {
       if ((await this.status(campaignId)) !== 'sending') return { kind: 'stopped' };
-      const batch = await this.claim(campaignId, row.audience.lists, me);
+      const batch = await this.claim(campaignId, me);
       if (!batch.length) break;
       for (let i = 0; i < batch.length; i += chunkSize) {
-        if (i > 0 && (await this.status(campaignId)) !== 'sending') {
-          await this.release(batch.slice(i).map((m) => m.message_id), me);
+        const status = i === 0 ? 'sending' : await this.status(campaignId);
+        if (status !== 'sending') {
+          await this.release(batch.slice(i).map((m) => m.message_id), me, status === 'cancelled' ? 'cancelled' : 'queued');
           return { kind: 'stopped' };
         }
         const chunk = batch.slice(i, i + chunkSize);
         await this.throttle.acquire(chunk.length, limits);
-        const owned = new Set(await this.markSubmitting(chunk.map((m) => m.message_id), me));
+        const owned = new Set(await this.markSubmitting(chunk.map((m) => m.message_id), me, row.audience.lists));
         const outcomes = await Promise.all(
           chunk
             .filter((m) => owned.has(m.message_id))
@@ -124,44 +125,52 @@ export class CampaignDispatcher {
     }
   }
 
-  /** Due messages, claimed; the suppressed and the withdrawn are marked `skipped` in the same statement. */
-  private async claim(campaignId: string, lists: string[], me: string): Promise<Claimed[]> {
+  /** Due messages, claimed for this worker. */
+  private async claim(campaignId: string, me: string): Promise<Claimed[]> {
     return this.db.query(
       `WITH due AS (
          SELECT id FROM messages WHERE campaign_id = $1 AND status = 'queued' AND send_at <= now()
          ORDER BY send_at, id LIMIT $2 FOR UPDATE SKIP LOCKED
-       ), checked AS (
-         SELECT m.id, m.subscriber_id, m.list_id, m.attempts, s.email, s.name, s.attributes, s.timezone,
-                (s.email IS NULL
-                 OR EXISTS (SELECT 1 FROM suppressions x WHERE x.email_hash = email_hash(s.email))
-                 OR NOT EXISTS (SELECT 1 FROM subscriptions sub WHERE sub.subscriber_id = m.subscriber_id
-                                AND sub.list_id = ANY($4::uuid[]) AND sub.status = 'confirmed')) AS blocked
-         FROM due JOIN messages m USING (id) JOIN subscribers s ON s.id = m.subscriber_id
-       ), claimed AS (
-         UPDATE messages m SET status = CASE WHEN c.blocked THEN 'skipped' ELSE 'sending' END,
-                claimed_by = CASE WHEN c.blocked THEN NULL ELSE $3 END, updated_at = now()
-         FROM checked c WHERE m.id = c.id
        )
-       SELECT id::text AS message_id, subscriber_id AS id, list_id, attempts, email, name, attributes, timezone
-       FROM checked WHERE NOT blocked ORDER BY id`,
-      [campaignId, this.config.sending.batchSize, me, lists],
-    );
+       UPDATE messages m SET status = 'sending', claimed_by = $3, updated_at = now()
+       FROM due, subscribers s
+       WHERE m.id = due.id AND s.id = m.subscriber_id
+       RETURNING m.id::text AS message_id, m.subscriber_id AS id, m.list_id, m.attempts, s.email, s.name, s.attributes, s.timezone`,
+      [campaignId, this.config.sending.batchSize, me],
+    ).then(([rows]: [Claimed[], number]) => rows.sort((a, b) => Number(a.message_id) - Number(b.message_id)));
   }
 
-  /** Only messages this worker still holds: a claim the reaper took back is not sent. */
-  private async markSubmitting(ids: string[], me: string): Promise<string[]> {
-    const [rows]: [{ id: string }[], number] = await this.db.query(
-      `UPDATE messages SET status = 'submitting', updated_at = now()
-       WHERE id = ANY($1::bigint[]) AND claimed_by = $2 AND status = 'sending' RETURNING id::text`,
-      [ids, me],
+  /**
+   * The moment before SMTP: the chunk becomes `submitting`, except messages whose recipient has
+   * meanwhile been suppressed or withdrawn consent on every list of the campaign (`skipped`), and
+   * claims the reaper took back (not ours any more). Returns the ids to send.
+   */
+  private async markSubmitting(ids: string[], me: string, lists: string[]): Promise<string[]> {
+    const rows: { id: string }[] = await this.db.query(
+      `WITH chunk AS (
+         SELECT m.id, (s.email IS NULL
+                 OR EXISTS (SELECT 1 FROM suppressions x WHERE x.email_hash = email_hash(s.email))
+                 OR NOT EXISTS (SELECT 1 FROM subscriptions sub WHERE sub.subscriber_id = m.subscriber_id
+                                AND sub.list_id = ANY($3::uuid[]) AND sub.status = 'confirmed')) AS blocked
+         FROM messages m JOIN subscribers s ON s.id = m.subscriber_id
+         WHERE m.id = ANY($1::bigint[]) AND m.claimed_by = $2 AND m.status = 'sending'
+       ), marked AS (
+         UPDATE messages m SET status = CASE WHEN c.blocked THEN 'skipped' ELSE 'submitting' END,
+                claimed_by = CASE WHEN c.blocked THEN NULL ELSE m.claimed_by END, updated_at = now()
+         FROM chunk c WHERE m.id = c.id
+         RETURNING m.id, c.blocked
+       )
+       SELECT id::text FROM marked WHERE NOT blocked`,
+      [ids, me, lists],
     );
     return rows.map((r) => r.id);
   }
 
-  private async release(ids: string[], me: string): Promise<void> {
+  /** Claims not sent: back to the queue (paused), or cancelled with their campaign. */
+  private async release(ids: string[], me: string, to: 'queued' | 'cancelled'): Promise<void> {
     await this.db.query(
-      `UPDATE messages SET status = 'queued', claimed_by = NULL, updated_at = now() WHERE id = ANY($1::bigint[]) AND claimed_by = $2 AND status = 'sending'`,
-      [ids, me],
+      `UPDATE messages SET status = $3, claimed_by = NULL, updated_at = now() WHERE id = ANY($1::bigint[]) AND claimed_by = $2 AND status = 'sending'`,
+      [ids, me, to],
     );
   }
 
