@@ -29,6 +29,7 @@ export class Sending1732300000000 implements MigrationInterface {
         smtp_response text,
         bounce text CHECK (bounce IN ('hard', 'soft')),
         sent_at timestamptz,
+        sent_by text,                          -- the worker that sent it
         updated_at timestamptz NOT NULL DEFAULT now(),
         UNIQUE (campaign_id, subscriber_id)   -- a recipient appears at most once per campaign
       );

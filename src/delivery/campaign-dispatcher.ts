@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { CampaignsService } from '../campaigns/campaigns.service';
@@ -37,8 +37,11 @@ export type DispatchResult = { kind: 'done' } | { kind: 'stopped' } | { kind: 'l
  * The campaign's status is read before every chunk: pause and cancel stop within one chunk.
  */
 @Injectable()
-export class CampaignDispatcher {
+export class CampaignDispatcher implements OnModuleDestroy {
   private readonly logger = new Logger(CampaignDispatcher.name);
+  /** SIGTERM: finish the chunk in flight, hand the rest back, stop. */
+  private draining = false;
+  private readonly running = new Set<Promise<DispatchResult>>();
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -50,9 +53,22 @@ export class CampaignDispatcher {
     private readonly reaper: ClaimsReaper,
   ) {}
 
-  async run(campaignId: string): Promise<DispatchResult> {
+  /** Nest's first shutdown hook; the mail transport closes in the last one, so in-flight chunks end normally. */
+  async onModuleDestroy(): Promise<void> {
+    this.draining = true;
+    await Promise.allSettled([...this.running]);
+  }
+
+  run(campaignId: string): Promise<DispatchResult> {
+    const p = this.dispatch(campaignId);
+    this.running.add(p);
+    return p.finally(() => this.running.delete(p));
+  }
+
+  private async dispatch(campaignId: string): Promise<DispatchResult> {
     const row = await this.campaigns.row(campaignId);
-    if (row.status !== 'sending') return { kind: 'stopped' };
+    // Before its audience is resolved there is nothing to send; the start job dispatches after it.
+    if (row.status !== 'sending' || !row.started_at) return { kind: 'stopped' };
     const compiled = await this.campaigns.compiled(row);
     const base = await this.campaigns.messageContext(row);
     const lists = new Map<string, CampaignMessageContext>();
@@ -64,14 +80,15 @@ export class CampaignDispatcher {
     const me = this.reaper.workerId;
 
     for (;;) {
+      if (this.draining) return { kind: 'later', at: new Date() };
       if ((await this.status(campaignId)) !== 'sending') return { kind: 'stopped' };
       const batch = await this.claim(campaignId, me);
       if (!batch.length) break;
       for (let i = 0; i < batch.length; i += chunkSize) {
         const status = i === 0 ? 'sending' : await this.status(campaignId);
-        if (status !== 'sending') {
+        if (status !== 'sending' || this.draining) {
           await this.release(batch.slice(i).map((m) => m.message_id), me, status === 'cancelled' ? 'cancelled' : 'queued');
-          return { kind: 'stopped' };
+          return this.draining && status === 'sending' ? { kind: 'later', at: new Date() } : { kind: 'stopped' };
         }
         const chunk = batch.slice(i, i + chunkSize);
         await this.throttle.acquire(chunk.length, limits);
@@ -93,7 +110,7 @@ export class CampaignDispatcher {
     if (next.busy) return { kind: 'later', at: new Date(Date.now() + 5_000) }; // another worker's chunk, or a dead worker's claims
     await this.db.query(
       `UPDATE campaigns SET status = 'sent', finished_at = now(), updated_at = now()
-       WHERE id = $1 AND status = 'sending'
+       WHERE id = $1 AND status = 'sending' AND started_at IS NOT NULL
          AND NOT EXISTS (SELECT 1 FROM messages WHERE campaign_id = $1 AND status IN ('queued', 'sending', 'submitting'))`,
       [campaignId],
     );
@@ -115,6 +132,7 @@ export class CampaignDispatcher {
           // The server's pace, not the message's fault: no attempt is used up.
           return { id: m.message_id, status: 'queued', response: outcome.response, bounce: null, attempt: m.attempts, retryAt: new Date(Date.now() + 1_000) };
         case 'retry': {
+          this.logger.warn(`message ${m.message_id}: ${outcome.response}; attempt ${attempt} of ${this.config.sending.maxAttempts}`);
           if (attempt >= this.config.sending.maxAttempts) {
             return { id: m.message_id, status: 'failed', response: outcome.response, bounce: 'soft', attempt, retryAt: null };
           }
@@ -181,7 +199,7 @@ export class CampaignDispatcher {
       await tx.query(
         `UPDATE messages m SET status = v.status, smtp_response = v.response, bounce = v.bounce, attempts = v.attempt,
            send_at = COALESCE(v.retry_at, m.send_at), sent_at = CASE WHEN v.status = 'sent' THEN now() END,
-           claimed_by = NULL, updated_at = now()
+           sent_by = CASE WHEN v.status = 'sent' THEN $7 END, claimed_by = NULL, updated_at = now()
          FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::int[], $6::timestamptz[]) AS v(id, status, response, bounce, attempt, retry_at)
          WHERE m.id = v.id AND m.claimed_by = $7 AND m.status = 'submitting'`,
         [

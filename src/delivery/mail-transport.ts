@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import nodemailer, { SendMailOptions, Transporter } from 'nodemailer';
@@ -21,7 +21,7 @@ const DKIM_HEADERS = 'from:to:subject:date:message-id:reply-to:list-unsubscribe:
  * .eml file in DATA_DIR/outbox. DKIM signing applies to all of them.
  */
 @Injectable()
-export class MailTransport implements OnModuleDestroy {
+export class MailTransport implements OnApplicationShutdown {
   private readonly logger = new Logger(MailTransport.name);
   private readonly transporters = new Map<string, Transporter>();
 
@@ -61,7 +61,8 @@ export class MailTransport implements OnModuleDestroy {
     return created;
   }
 
-  onModuleDestroy(): void {
+  /** The last shutdown hook: senders have drained by then. */
+  onApplicationShutdown(): void {
     for (const t of this.transporters.values()) t.close();
   }
 }

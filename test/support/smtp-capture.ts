@@ -50,6 +50,8 @@ export class SmtpCapture {
         });
       },
     });
+    // A client killed mid-transaction resets its connection: that is a test scenario, not an error.
+    this.server.on('error', () => undefined);
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
     this.port = (this.server.server.address() as AddressInfo).port;
     return this;

@@ -19,6 +19,8 @@ export interface TestApp {
   /** Direct access to the test database, to assert on what it holds. */
   db: Pool;
   config: AppConfig;
+  /** The environment the app was configured from, for worker processes that must share it. */
+  env: Record<string, string>;
   /** Supertest call with the admin key. */
   api: (method: 'get' | 'post' | 'patch' | 'delete' | 'put', path: string) => request.Test;
   close: () => Promise<void>;
@@ -32,7 +34,7 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
   const dbName = await createTestDatabase();
   const prefix = uniqueName('edmtest');
   const dataDir = mkdtempSync(join(tmpdir(), 'edm-test-'));
-  const config = loadConfig({
+  const values: Record<string, string | undefined> = {
     NODE_ENV: 'test',
     DATABASE_URL: databaseUrl(dbName),
     REDIS_URL,
@@ -43,7 +45,8 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
     DATA_DIR: dataDir,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...env,
-  });
+  };
+  const config = loadConfig(values);
   const app = await createHttpApp(config, createLogger(config.logLevel));
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
@@ -54,6 +57,7 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
     http,
     db,
     config,
+    env: Object.fromEntries(Object.entries(values).filter((e): e is [string, string] => e[1] !== undefined)),
     api: (method, path) => http[method](path).set('Authorization', `Bearer ${ADMIN_KEY}`),
     close: async () => {
       await app.close();
