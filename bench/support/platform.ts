@@ -1,0 +1,97 @@
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import { Client } from 'pg';
+
+export const ROOT = join(__dirname, '..', '..');
+export const PG = 'postgres://postgres@127.0.0.1:5432';
+export const ADMIN_KEY = 'edm_Bench001_' + 'b'.repeat(40);
+
+/** Builds dist/ once (benchmarks run the built platform, as production does). */
+export function build(): void {
+  execFileSync('npx', ['nest', 'build'], { cwd: ROOT, stdio: 'inherit' });
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function resetDatabase(name: string): Promise<void> {
+  const c = new Client({ connectionString: `${PG}/postgres` });
+  await c.connect();
+  await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await c.end();
+}
+
+export async function dropRedisPrefix(prefix: string): Promise<void> {
+  const redis = new Redis('redis://127.0.0.1:6379');
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    if (keys.length) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  redis.disconnect();
+}
+
+/** One platform process (`node dist/src/main.js`) with the given role and settings. */
+export class Platform {
+  child!: ChildProcess;
+  output = '';
+  constructor(readonly env: Record<string, string>) {}
+
+  /** Starts and waits until `ready` (e.g. GET /health answers) or the log shows `ready` text. */
+  async start(ready: string | (() => Promise<boolean>)): Promise<this> {
+    this.child = spawn(process.execPath, [join(ROOT, 'dist', 'src', 'main.js')], { cwd: ROOT, env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
+    this.child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
+    const until = Date.now() + 60_000;
+    const isReady = typeof ready === 'string' ? async () => this.output.includes(ready) : ready;
+    while (!(await isReady())) {
+      if (this.child.exitCode !== null || Date.now() > until) throw new Error(`platform did not start:\n${this.output.slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return this;
+  }
+
+  /** Peak resident set size so far, in MB (VmHWM). */
+  peakRssMb(): number {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.child.pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      this.child.once('exit', () => resolve());
+      this.child.kill('SIGTERM');
+      setTimeout(() => this.child.kill('SIGKILL'), 10_000).unref();
+    });
+  }
+}
+
+export function healthy(port: number): () => Promise<boolean> {
+  return () => fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false);
+}
+
+export async function api(base: string, method: string, path: string, body?: unknown): Promise<any> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${ADMIN_KEY}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  if (res.status >= 400) throw new Error(`${method} ${path} → ${res.status}: ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+export function rate(n: number, ms: number): string {
+  return `${Math.round(n / (ms / 1000)).toLocaleString('en-US')}/s`;
+}
