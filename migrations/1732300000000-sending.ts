@@ -19,7 +19,8 @@ export class Sending1732300000000 implements MigrationInterface {
       CREATE TABLE messages (
         id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
         campaign_id uuid NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
-        subscriber_id uuid NOT NULL REFERENCES subscribers (id),
+        subscriber_id uuid NOT NULL,           -- no foreign key: subscribers are never deleted (erase keeps the row),
+                                               -- and a million FK checks would double audience resolution
         list_id uuid NOT NULL,
         status text NOT NULL DEFAULT 'queued'
           CHECK (status IN ('queued', 'sending', 'submitting', 'sent', 'failed', 'unknown', 'skipped', 'cancelled')),

@@ -45,12 +45,15 @@ export class CampaignStarter {
                 CASE WHEN c.local_time
                      THEN (c.scheduled_at AT TIME ZONE 'UTC') AT TIME ZONE COALESCE(s.timezone, c.default_timezone)
                      ELSE COALESCE(c.scheduled_at, now()) END
-         FROM (
-           SELECT DISTINCT ON (sub.subscriber_id) sub.subscriber_id, sub.list_id
-           FROM subscriptions sub
-           WHERE sub.list_id = ANY($2::uuid[]) AND sub.status = 'confirmed'
-           ORDER BY sub.subscriber_id, array_position($2::uuid[], sub.list_id)
-         ) first
+         FROM (${
+           row.audience.lists.length === 1
+             ? // One list: its subscriptions are already one per subscriber.
+               `SELECT sub.subscriber_id, sub.list_id FROM subscriptions sub WHERE sub.list_id = ($2::uuid[])[1] AND sub.status = 'confirmed'`
+             : `SELECT DISTINCT ON (sub.subscriber_id) sub.subscriber_id, sub.list_id
+                FROM subscriptions sub
+                WHERE sub.list_id = ANY($2::uuid[]) AND sub.status = 'confirmed'
+                ORDER BY sub.subscriber_id, array_position($2::uuid[], sub.list_id)`
+         }) first
          JOIN subscribers s ON s.id = first.subscriber_id
          CROSS JOIN campaigns c
          WHERE c.id = $1 AND s.email IS NOT NULL

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, PartialType, PickType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   IsArray,
@@ -82,27 +82,8 @@ export class CreateSubscriberDto {
   consent?: ConsentDto;
 }
 
-export class UpdateSubscriberDto {
-  @IsOptional()
-  @Validate(EmailAddress)
-  @MaxLength(254)
-  email?: string;
-
-  @IsOptional()
-  @IsString()
-  @Length(0, 500)
-  name?: string;
-
-  /** Merged into the stored attributes; a key set to null is removed. */
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true })
-  @IsOptional()
-  @IsObject()
-  attributes?: Record<string, unknown>;
-
-  @IsOptional()
-  @Validate(IsTimeZone)
-  timezone?: string;
-}
+/** Profile fields; `attributes` are merged into the stored ones, a key set to null is removed. */
+export class UpdateSubscriberDto extends PartialType(PickType(CreateSubscriberDto, ['email', 'name', 'attributes', 'timezone'] as const)) {}
 
 export class SubscriberQuery extends PageQuery {
   @IsOptional()
