@@ -18,9 +18,11 @@ export class Sending1732300000000 implements MigrationInterface {
       -- → sent | failed; a crash turns sending back into queued and submitting into unknown.
       CREATE TABLE messages (
         id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        campaign_id uuid NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
-        subscriber_id uuid NOT NULL,           -- no foreign key: subscribers are never deleted (erase keeps the row),
-                                               -- and a million FK checks would double audience resolution
+        -- No foreign keys: a campaign with messages cannot be deleted (only drafts can), subscribers
+        -- are never deleted (an erase keeps the row), and per-row FK checks would add seconds to
+        -- resolving an audience of a million.
+        campaign_id uuid NOT NULL,
+        subscriber_id uuid NOT NULL,
         list_id uuid NOT NULL,
         status text NOT NULL DEFAULT 'queued'
           CHECK (status IN ('queued', 'sending', 'submitting', 'sent', 'failed', 'unknown', 'skipped', 'cancelled')),

@@ -81,6 +81,7 @@ export function healthy(port: number): () => Promise<boolean> {
   return () => fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false);
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- benchmark scripts read a few fields of many shapes
 export async function api(base: string, method: string, path: string, body?: unknown): Promise<any> {
   const res = await fetch(`${base}${path}`, {
     method,

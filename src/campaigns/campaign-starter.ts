@@ -58,6 +58,7 @@ export class CampaignStarter {
          CROSS JOIN campaigns c
          WHERE c.id = $1 AND s.email IS NOT NULL
            AND NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.email_hash = email_hash(s.email))
+         ORDER BY s.id  -- the unique (campaign_id, subscriber_id) index then fills in order, not at random
          ON CONFLICT (campaign_id, subscriber_id) DO NOTHING`,
         [campaignId, row.audience.lists],
       );
