@@ -68,7 +68,8 @@ async function main(): Promise<void> {
     };
     const apiProc = await new Platform({ ...env, ROLE: 'api', PORT: String(port), LOG_LEVEL: 'warn' }).start(healthy(port));
     procs.push(apiProc);
-    const worker = await new Platform({ ...env, ROLE: 'worker', LOG_LEVEL: 'info' }).start('worker started');
+    // Started as `npm run start:worker` starts it: with a 128 MB old-space budget.
+    const worker = await new Platform({ ...env, ROLE: 'worker', LOG_LEVEL: 'info', NODE_OPTIONS: process.env.WORKER_NODE_OPTIONS ?? '--max-old-space-size=128' }).start('worker started');
     procs.push(worker);
     const base = `http://127.0.0.1:${port}`;
 

@@ -9,6 +9,14 @@ import { CampaignsService } from './campaigns.service';
  * in ONE set-based statement into `messages` — confirmed subscribers of the chosen lists, each
  * once, minus suppressions and erased profiles — each with its own send time.
  */
+const RESOLVE_PARTITIONS = 2;
+
+/** The lowest uuid of part k of n equal ranges of the uuid space. */
+function bound(k: number, n: number): string {
+  const head = Math.floor((k * 0x1_0000_0000) / n).toString(16).padStart(8, '0');
+  return `${head}-0000-0000-0000-000000000000`;
+}
+
 @Injectable()
 export class CampaignStarter {
   private readonly logger = new Logger(CampaignStarter.name);
@@ -39,7 +47,11 @@ export class CampaignStarter {
         [campaignId],
       );
       if (locked.started_at) return;
-      await tx.query(
+      // Subscriber-id ranges resolved side by side, each on its own connection (Postgres runs an
+      // INSERT … SELECT on one core). A crash between them is harmless: started_at is set only
+      // after all, and a rerun's ON CONFLICT DO NOTHING fills in what is missing.
+      const parts = RESOLVE_PARTITIONS;
+      await Promise.all(Array.from({ length: parts }, (_, k) => this.db.query(
         `INSERT INTO messages (campaign_id, subscriber_id, list_id, send_at)
          SELECT $1, s.id, first.list_id,
                 CASE WHEN c.local_time
@@ -48,10 +60,11 @@ export class CampaignStarter {
          FROM (${
            row.audience.lists.length === 1
              ? // One list: its subscriptions are already one per subscriber.
-               `SELECT sub.subscriber_id, sub.list_id FROM subscriptions sub WHERE sub.list_id = ($2::uuid[])[1] AND sub.status = 'confirmed'`
+               `SELECT sub.subscriber_id, sub.list_id FROM subscriptions sub
+                WHERE sub.list_id = ($2::uuid[])[1] AND sub.status = 'confirmed' AND sub.subscriber_id >= $3 AND ($4::uuid IS NULL OR sub.subscriber_id < $4)`
              : `SELECT DISTINCT ON (sub.subscriber_id) sub.subscriber_id, sub.list_id
                 FROM subscriptions sub
-                WHERE sub.list_id = ANY($2::uuid[]) AND sub.status = 'confirmed'
+                WHERE sub.list_id = ANY($2::uuid[]) AND sub.status = 'confirmed' AND sub.subscriber_id >= $3 AND ($4::uuid IS NULL OR sub.subscriber_id < $4)
                 ORDER BY sub.subscriber_id, array_position($2::uuid[], sub.list_id)`
          }) first
          JOIN subscribers s ON s.id = first.subscriber_id
@@ -60,8 +73,8 @@ export class CampaignStarter {
            AND NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.email_hash = email_hash(s.email))
          ORDER BY s.id  -- the unique (campaign_id, subscriber_id) index then fills in order, not at random
          ON CONFLICT (campaign_id, subscriber_id) DO NOTHING`,
-        [campaignId, row.audience.lists],
-      );
+        [campaignId, row.audience.lists, bound(k, parts), k + 1 < parts ? bound(k + 1, parts) : null],
+      )));
       await tx.query(`UPDATE campaigns SET started_at = now() WHERE id = $1`, [campaignId]);
     });
     this.logger.log(`campaign ${campaignId}: audience resolved in ${Date.now() - started} ms`);
