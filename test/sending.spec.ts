@@ -104,12 +104,15 @@ describe('sending campaigns', () => {
   it('sends nothing more to someone who unsubscribes or is suppressed mid-campaign', async () => {
     const l = await list('mid', Array.from({ length: 300 }, (_, i) => `m${i}@example.com,M ${i}`));
     const id = await campaign([l], { sendRate: 100 });
+    const started = Date.now();
     await t.api('post', `/v1/campaigns/${id}/send`).expect(200);
     await until(id, (c) => c.progress.total === 300 && c.progress.sent > 0);
     const last = (await t.api('get', '/v1/subscribers?email=m299@example.com').expect(200)).body.items[0].id;
     await t.api('delete', `/v1/lists/${l}/subscriptions/${last}`).expect(204);
     await t.api('post', '/v1/suppressions').send({ email: 'm298@example.com', reason: 'complaint' }).expect(201);
     const done = await until(id, (c) => c.status === 'sent');
+    // sendRate 100/s with one second of burst: 300 messages need at least two seconds.
+    expect(Date.now() - started).toBeGreaterThan(1800);
     expect(done.progress).toMatchObject({ sent: 298, skipped: 2 });
     expect(smtp.mailsTo('m299@example.com')).toHaveLength(0);
     expect(smtp.mailsTo('m298@example.com')).toHaveLength(0);

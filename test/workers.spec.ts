@@ -61,6 +61,28 @@ describe('worker processes: scale-out and crashes', () => {
     }
   }, 120_000);
 
+  it('rebuilds a lost schedule from Postgres when a worker starts', async () => {
+    const id = await audience('sched', 50);
+    await t.api('post', `/v1/campaigns/${id}/schedule`).send({ at: new Date(Date.now() + 2000).toISOString() }).expect(200);
+    // Redis loses the delayed start job (a flushed or replaced Redis): Postgres still says scheduled.
+    const { Queue } = await import('bullmq');
+    const queue = new Queue('campaigns', { connection: { url: t.config.redis.url }, prefix: t.config.redis.prefix });
+    expect(await queue.getJob(`start-${id}`)).toBeDefined();
+    await (await queue.getJob(`start-${id}`))!.remove();
+    await queue.close();
+    const worker = await new WorkerProcess(t.env).start();
+    try {
+      const done = await eventually(async () => {
+        const c = await progress(id);
+        return c.status === 'sent' ? c : undefined;
+      }, 30_000);
+      expect(done.progress.sent).toBe(50);
+      expect(new Date(done.startedAt).getTime()).toBeGreaterThanOrEqual(new Date(done.scheduledAt).getTime());
+    } finally {
+      await worker.stop();
+    }
+  }, 60_000);
+
   it('drains on SIGTERM: the chunk in flight finishes, the rest goes back to the queue', async () => {
     const id = await audience('term', 800);
     smtp.dataDelayMs = 10;
