@@ -1,5 +1,8 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import type { AppConfig } from '../config/config';
+import { normalizeTimeZone } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
@@ -39,6 +42,7 @@ export class CampaignLifecycle {
     @InjectDataSource() private readonly db: DataSource,
     @InjectQueue(QUEUES.campaigns) private readonly queue: Queue<CampaignJob>,
     private readonly campaigns: CampaignsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /** `{at}`: at that instant. `{at, localTime: true}`: at that wall-clock time in each recipient's zone. */
@@ -46,10 +50,10 @@ export class CampaignLifecycle {
     const localTime = dto.localTime === true;
     // For a local-time send the stored time is the wall-clock time, kept in UTC fields.
     const at = localTime ? wallClockAsUtc(dto.at) : new Date(dto.at);
-    await this.transition(id, 'schedule', `scheduled_at = $2, local_time = $3, default_timezone = COALESCE($4, default_timezone)`, [
+    await this.transition(id, 'schedule', `scheduled_at = $2, local_time = $3, default_timezone = $4`, [
       at,
       localTime,
-      dto.timezone ?? null,
+      dto.timezone ? normalizeTimeZone(dto.timezone) : this.config.defaultTimezone,
     ]);
     const existing = await this.queue.getJob(`start-${id}`);
     if (existing) await existing.remove().catch(() => undefined);

@@ -1,10 +1,15 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, normalizeTimeZone } from './config';
 
 describe('loadConfig', () => {
-  const dataDir = () => mkdtempSync(join(tmpdir(), 'edm-config-'));
+  const made: string[] = [];
+  const dataDir = () => {
+    made.push(mkdtempSync(join(tmpdir(), 'edm-config-')));
+    return made[made.length - 1];
+  };
+  afterAll(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
   it('runs on defaults that fit a developer machine', () => {
     const c = loadConfig({ DATA_DIR: dataDir() });
