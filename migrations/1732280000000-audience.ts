@@ -36,6 +36,7 @@ export class Audience1732280000000 implements MigrationInterface {
         name text,
         attributes jsonb NOT NULL DEFAULT '{}',
         timezone text,
+        last_import_id uuid,                   -- the latest import that touched it: a second row of the same file is a duplicate
         erased_at timestamptz,
         created_at timestamptz NOT NULL DEFAULT now(),
         updated_at timestamptz NOT NULL DEFAULT now()
@@ -58,7 +59,7 @@ export class Audience1732280000000 implements MigrationInterface {
       -- The consent ledger. Rows are never changed or removed, except that an erase blanks IP and user agent.
       CREATE TABLE consent_events (
         id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        subscriber_id uuid NOT NULL REFERENCES subscribers (id),
+        subscriber_id uuid NOT NULL,           -- no foreign key: subscribers are never deleted (an erase keeps the row)
         list_id uuid,                          -- no foreign key: the record outlives the list
         action text NOT NULL CHECK (action IN ('subscribe', 'confirm', 'unsubscribe', 'erase')),
         source text NOT NULL CHECK (source IN ('api', 'form', 'import', 'admin')),
@@ -130,19 +131,19 @@ export class Audience1732280000000 implements MigrationInterface {
       );
       ALTER TABLE import_chunks ALTER COLUMN data SET STORAGE EXTERNAL;  -- CSV gains little from TOAST compression
 
-      -- Addresses already met in a running import, to report duplicates inside the file. Scratch data.
-      CREATE UNLOGGED TABLE import_seen (
-        import_id uuid NOT NULL,
-        email text NOT NULL,
-        line integer NOT NULL,                 -- where the address first appeared, to name it in the error
-        PRIMARY KEY (import_id, email)
+      -- Rows of a running import applied so far, per partition (the resume point of each).
+      CREATE TABLE import_progress (
+        import_id uuid NOT NULL REFERENCES imports (id) ON DELETE CASCADE,
+        part integer NOT NULL,
+        rows_processed integer NOT NULL DEFAULT 0,
+        PRIMARY KEY (import_id, part)
       );
     `);
   }
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`
-      DROP TABLE import_seen, import_chunks, import_errors, imports, suppressions;
+      DROP TABLE import_progress, import_chunks, import_errors, imports, suppressions;
       DROP TABLE consent_events; DROP FUNCTION consent_events_append_only;
       DROP TABLE subscriptions, subscribers, lists, api_keys;
       DROP FUNCTION email_hash;

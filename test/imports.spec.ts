@@ -58,7 +58,7 @@ describe('CSV import', () => {
       { line: 252, reason: 'invalid email "not-an-email"' },
       { line: 253, reason: expect.stringContaining('invalid timezone "Moon/Base"') },
       { line: 254, reason: 'expected 5 columns, found 6' },
-      { line: 255, reason: 'duplicate of line 7' },
+      { line: 255, reason: 'duplicate of an earlier line' },
       { line: 256, reason: 'address is on the suppression list' },
       { line: 259, reason: 'email is empty' },
       { line: 260, reason: expect.stringContaining('invalid email') },
@@ -78,11 +78,8 @@ describe('CSV import', () => {
       [res.body.id],
     );
     expect(consent[0]).toEqual({ n: 252, text: 'Signed up at the 2026 fair' });
-    const { rows: scratch } = await t.db.query(
-      `SELECT (SELECT count(*) FROM import_chunks WHERE import_id = $1)::int AS chunks, (SELECT count(*) FROM import_seen WHERE import_id = $1)::int AS seen`,
-      [res.body.id],
-    );
-    expect(scratch[0]).toEqual({ chunks: 0, seen: 0 });
+    const { rows: scratch } = await t.db.query(`SELECT count(*)::int AS chunks FROM import_chunks WHERE import_id = $1`, [res.body.id]);
+    expect(scratch[0]).toEqual({ chunks: 0 });
   });
 
   it('takes a multipart upload with a BOM, CRLF line ends and a header in any case', async () => {
@@ -140,7 +137,7 @@ describe('CSV import', () => {
       await runner.run(res.body.id);
       const done = (await api.api('get', `/v1/imports/${res.body.id}`).expect(200)).body;
       expect(done).toMatchObject({ status: 'completed', processed: 301, created: 300, updated: 0, errorCount: 1 });
-      expect(done.errors).toEqual([{ line: 302, reason: 'duplicate of line 12' }]);
+      expect(done.errors).toEqual([{ line: 302, reason: 'duplicate of an earlier line' }]);
       const { rows } = await api.db.query(`SELECT count(*)::int AS subs, (SELECT count(*)::int FROM consent_events) AS consent FROM subscribers`);
       expect(rows[0]).toEqual({ subs: 300, consent: 300 });
     } finally {

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Info, parse } from 'csv-parse';
 import { Readable } from 'node:stream';
@@ -7,6 +7,9 @@ import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { ColumnMap, ImportRow, mapColumns, toRow } from './import-columns';
 
+/** Postgres applies an INSERT on one core; two partitions of every file use two. */
+const PARTS = 2;
+
 interface Batch {
   rows: ImportRow[];
   errors: { line: number; reason: string }[];
@@ -14,23 +17,33 @@ interface Batch {
   bytesProcessed: number;
 }
 
-interface BatchResult {
-  created: number;
-  updated: number;
-  suppressed: number[];
-  duplicates: [number, number][];
+interface Part {
+  index: number;
+  qr: QueryRunner;
+  resumeAfter: number;
+  seen: number;
+  batch: Batch;
+  inFlight: Promise<void>;
+}
+
+interface Job {
+  importId: string;
+  listId: string;
+  consentText: string | null;
+  errorBudget: { left: number };
 }
 
 /**
- * Runs one import: streams the stored file through csv-parse and applies it in batches, each batch
- * ONE set-based statement plus its bookkeeping in one transaction. Progress is committed with each
- * batch, so a worker that dies mid-import resumes after the last committed batch, losing and
- * repeating nothing. While Postgres applies one batch, the next is parsed.
+ * Runs one import: streams the stored file through csv-parse and applies it in batches of set-based
+ * statements, each batch with its bookkeeping in one transaction. Rows are split by a hash of their
+ * address into two partitions, applied side by side on two connections; every copy of an address
+ * lands in the same partition, in file order, so "the first row wins" still holds. Progress is
+ * committed per partition with each batch, so a worker that dies mid-import resumes after the last
+ * committed batch of each, losing and repeating nothing. While Postgres applies batches, the next
+ * ones are parsed.
  */
 @Injectable()
 export class ImportRunner {
-  private readonly logger = new Logger(ImportRunner.name);
-
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -38,46 +51,60 @@ export class ImportRunner {
 
   async run(importId: string): Promise<void> {
     // TypeORM answers an UPDATE with [rows, affected].
-    const [[imp]]: [{ list_id: string; consent_text: string | null; rows_processed: number; error_count: number }[], number] =
-      await this.db.query(
-        `UPDATE imports SET status = 'running', started_at = COALESCE(started_at, now())
-         WHERE id = $1 AND status IN ('queued', 'running') RETURNING list_id, consent_text, rows_processed, error_count`,
-        [importId],
-      );
+    const [[imp]]: [{ list_id: string; consent_text: string | null; error_count: number }[], number] = await this.db.query(
+      `UPDATE imports SET status = 'running', started_at = COALESCE(started_at, now())
+       WHERE id = $1 AND status IN ('queued', 'running') RETURNING list_id, consent_text, error_count`,
+      [importId],
+    );
     if (!imp) return; // finished, failed or deleted meanwhile
-    const qr = this.db.createQueryRunner();
-    await qr.connect();
+    await this.db.query(
+      `INSERT INTO import_progress (import_id, part) SELECT $1, p FROM generate_series(0, $2 - 1) p ON CONFLICT DO NOTHING`,
+      [importId, PARTS],
+    );
+    const progress: { part: number; rows_processed: number }[] = await this.db.query(
+      `SELECT part, rows_processed FROM import_progress WHERE import_id = $1 ORDER BY part`,
+      [importId],
+    );
+    const parts: Part[] = [];
     try {
-      await this.apply(qr, importId, imp.list_id, imp.consent_text, imp.rows_processed, imp.error_count);
-      await qr.query(`UPDATE imports SET status = 'completed', finished_at = now() WHERE id = $1`, [importId]);
-      await qr.query(`DELETE FROM import_chunks WHERE import_id = $1`, [importId]);
-      await qr.query(`DELETE FROM import_seen WHERE import_id = $1`, [importId]);
+      for (const p of progress) {
+        const qr = this.db.createQueryRunner();
+        await qr.connect();
+        parts.push({ index: p.part, qr, resumeAfter: p.rows_processed, seen: 0, batch: newBatch(), inFlight: Promise.resolve() });
+      }
+      const job: Job = {
+        importId,
+        listId: imp.list_id,
+        consentText: imp.consent_text,
+        errorBudget: { left: Math.max(0, this.config.audience.importMaxErrors - imp.error_count) },
+      };
+      await this.apply(job, parts);
+      await this.db.query(`UPDATE imports SET status = 'completed', finished_at = now() WHERE id = $1`, [importId]);
+      await this.db.query(`DELETE FROM import_chunks WHERE import_id = $1`, [importId]);
     } finally {
-      await qr.release();
+      await Promise.all(parts.map((p) => p.qr.release()));
     }
   }
 
   async fail(importId: string, reason: string): Promise<void> {
     await this.db.query(`UPDATE imports SET status = 'failed', failure = $2, finished_at = now() WHERE id = $1`, [importId, reason]);
-    await this.db.query(`DELETE FROM import_seen WHERE import_id = $1`, [importId]);
   }
 
-  private async apply(qr: QueryRunner, importId: string, listId: string, consentText: string | null, resumeAfter: number, errorsSoFar: number): Promise<void> {
-    const { importBatchSize, importMaxErrors } = this.config.audience;
-    const errorBudget = { left: Math.max(0, importMaxErrors - errorsSoFar) };
-    const parser = Readable.from(this.chunks(importId)).pipe(
+  private async apply(job: Job, parts: Part[]): Promise<void> {
+    const { importBatchSize } = this.config.audience;
+    const parser = Readable.from(this.chunks(job.importId)).pipe(
       parse({ bom: true, info: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true }),
     );
     const zones = new Map<string, string | null>();
     let columns: ColumnMap | null = null;
     let width = 0;
-    let index = 0; // data records seen, header excluded
-    let batch = newBatch();
-    let inFlight: Promise<void> = Promise.resolve();
-    const submit = async (b: Batch) => {
-      await inFlight; // batches apply in file order: "first seen" must mean first in the file
-      inFlight = this.applyBatch(qr, importId, listId, consentText, b, errorBudget);
-      inFlight.catch(() => undefined); // surfaced by the next await
+    const submit = async (part: Part) => {
+      const b = part.batch;
+      part.batch = newBatch();
+      b.bytesProcessed = parser.info.bytes;
+      await part.inFlight; // a partition's batches apply in file order
+      part.inFlight = this.applyBatch(part, job, b);
+      part.inFlight.catch(() => undefined); // surfaced by the next await
     };
     try {
       for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: Info }>) {
@@ -86,34 +113,29 @@ export class ImportRunner {
           width = record.length;
           continue;
         }
-        if (++index <= resumeAfter) continue;
-        batch.records++;
         const line = info.lines;
-        if (record.length !== width && !(record.length === 1 && record[0] === '')) {
-          batch.errors.push({ line, reason: `expected ${width} columns, found ${record.length}` });
-        } else {
-          const row = toRow(record, line, columns, zones);
-          if (typeof row === 'string') batch.errors.push({ line, reason: row });
-          else batch.rows.push(row);
-        }
-        if (batch.records >= importBatchSize) {
-          batch.bytesProcessed = parser.info.bytes;
-          await submit(batch);
-          batch = newBatch();
-        }
+        let row: ImportRow | string;
+        if (record.length !== width && !(record.length === 1 && record[0] === '')) row = `expected ${width} columns, found ${record.length}`;
+        else row = toRow(record, line, columns, zones);
+        const part = parts[typeof row === 'string' ? 0 : partOf(row.email)];
+        if (++part.seen <= part.resumeAfter) continue;
+        part.batch.records++;
+        if (typeof row === 'string') part.batch.errors.push({ line, reason: row });
+        else part.batch.rows.push(row);
+        if (part.batch.records >= importBatchSize) await submit(part);
       }
     } catch (e) {
       if (!isCsvError(e)) throw e;
       // A malformed file (an unclosed quote, say) ends the parse; what came before it is kept.
       const line = (e as { lines?: number }).lines ?? parser.info.lines;
-      batch.errors.push({ line, reason: `unreadable CSV from here on: ${(e as Error).message}` });
+      parts[0].batch.errors.push({ line, reason: `unreadable CSV from here on: ${(e as Error).message}` });
     }
-    batch.bytesProcessed = parser.info.bytes;
-    await submit(batch);
-    await inFlight;
+    for (const part of parts) await submit(part);
+    await Promise.all(parts.map((p) => p.inFlight));
   }
 
-  private async applyBatch(qr: QueryRunner, importId: string, listId: string, consentText: string | null, b: Batch, errorBudget: { left: number }): Promise<void> {
+  private async applyBatch(part: Part, job: Job, b: Batch): Promise<void> {
+    const qr = part.qr;
     await qr.startTransaction();
     try {
       // A lost batch is re-applied on resume, so durability can wait for the next WAL flush.
@@ -123,24 +145,28 @@ export class ImportRunner {
       let updated = 0;
       const rows = dedupe(b.rows, errors);
       if (rows.length) {
-        const r = await this.upsert(qr, importId, listId, consentText, rows);
+        const r = await this.upsert(qr, job, rows);
         created = r.created;
         updated = r.updated;
-        for (const line of r.suppressed) errors.push({ line, reason: 'address is on the suppression list' });
-        for (const [line, first] of r.duplicates) errors.push({ line, reason: `duplicate of line ${first}` });
+        errors.push(...r.errors);
       }
-      const kept = errors.slice(0, errorBudget.left);
-      errorBudget.left -= kept.length;
+      const kept = errors.slice(0, job.errorBudget.left);
+      job.errorBudget.left -= kept.length;
       if (kept.length) {
         await qr.query(
           `INSERT INTO import_errors (import_id, line, reason) SELECT $1, * FROM unnest($2::int[], $3::text[]) ON CONFLICT DO NOTHING`,
-          [importId, kept.map((e) => e.line), kept.map((e) => e.reason)],
+          [job.importId, kept.map((e) => e.line), kept.map((e) => e.reason)],
         );
       }
+      await qr.query(`UPDATE import_progress SET rows_processed = rows_processed + $3 WHERE import_id = $1 AND part = $2`, [
+        job.importId,
+        part.index,
+        b.records,
+      ]);
       await qr.query(
         `UPDATE imports SET rows_processed = rows_processed + $2, created = created + $3, updated = updated + $4,
-           skipped = skipped + $5, error_count = error_count + $5, bytes_processed = $6 WHERE id = $1`,
-        [importId, b.records, created, updated, errors.length, b.bytesProcessed],
+           skipped = skipped + $5, error_count = error_count + $5, bytes_processed = GREATEST(bytes_processed, $6) WHERE id = $1`,
+        [job.importId, b.records, created, updated, errors.length, b.bytesProcessed],
       );
       await qr.commitTransaction();
     } catch (e) {
@@ -149,54 +175,52 @@ export class ImportRunner {
     }
   }
 
-  /** The whole batch in one statement: first-seen check, suppression, upsert, subscription, consent record. */
-  private async upsert(qr: QueryRunner, importId: string, listId: string, consentText: string | null, rows: ImportRow[]): Promise<BatchResult> {
-    const [r]: BatchResult[] = await qr.query(
-      `WITH input AS (
-         SELECT * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[]) AS t(line, email, name, timezone, attributes)
-       ), seen AS (
-         INSERT INTO import_seen (import_id, email, line) SELECT $1, email, line FROM input
-         ON CONFLICT DO NOTHING RETURNING email
-       ), fresh AS (
-         SELECT input.*, EXISTS (SELECT 1 FROM suppressions x WHERE x.email_hash = email_hash(input.email)) AS suppressed
-         FROM input JOIN seen USING (email)
-       ), upserted AS (
-         INSERT INTO subscribers AS s (email, name, timezone, attributes)
-         SELECT email, name, timezone, attributes::jsonb FROM fresh WHERE NOT suppressed
-         ON CONFLICT (email) DO UPDATE SET
-           name = COALESCE(EXCLUDED.name, s.name),
-           timezone = COALESCE(EXCLUDED.timezone, s.timezone),
-           attributes = s.attributes || EXCLUDED.attributes,
-           updated_at = now()
-         RETURNING s.id, (xmax = 0) AS created
-       ), subscribed AS (
-         -- An existing subscription keeps its status: an import never re-subscribes someone who left.
-         INSERT INTO subscriptions (subscriber_id, list_id, status, confirmed_at)
-         SELECT id, $7, 'confirmed', now() FROM upserted
-         ON CONFLICT DO NOTHING RETURNING subscriber_id
-       ), consented AS (
-         INSERT INTO consent_events (subscriber_id, list_id, action, source, status, consent_text, import_id)
-         SELECT subscriber_id, $7, 'subscribe', 'import', 'confirmed', $8, $1 FROM subscribed
-       )
-       SELECT
-         (SELECT count(*) FILTER (WHERE created) FROM upserted)::int AS created,
-         (SELECT count(*) FILTER (WHERE NOT created) FROM upserted)::int AS updated,
-         (SELECT coalesce(array_agg(line), '{}') FROM fresh WHERE suppressed) AS suppressed,
-         (SELECT coalesce(json_agg(json_build_array(i.line, p.line)), '[]')
-            FROM input i JOIN import_seen p ON p.import_id = $1 AND p.email = i.email
-           WHERE NOT EXISTS (SELECT 1 FROM seen WHERE seen.email = i.email)) AS duplicates`,
-      [
-        importId,
-        rows.map((r) => r.line),
-        rows.map((r) => r.email),
-        rows.map((r) => r.name),
-        rows.map((r) => r.timezone),
-        rows.map((r) => JSON.stringify(r.attributes)),
-        listId,
-        consentText,
-      ],
+  /**
+   * The batch in three set-based statements: which addresses are suppressed; the subscriber upsert
+   * (an address this import already touched is not touched again — it is a duplicate); and the
+   * subscriptions with their consent records.
+   */
+  private async upsert(qr: QueryRunner, job: Job, rows: ImportRow[]): Promise<{ created: number; updated: number; errors: { line: number; reason: string }[] }> {
+    const errors: { line: number; reason: string }[] = [];
+    const suppressed: { email: string }[] = await qr.query(
+      `SELECT t.email FROM unnest($1::text[]) AS t(email) JOIN suppressions x ON x.email_hash = email_hash(t.email)`,
+      [rows.map((r) => r.email)],
     );
-    return r;
+    const blocked = new Set(suppressed.map((s) => s.email));
+    const allowed = blocked.size ? rows.filter((r) => !blocked.has(r.email)) : rows;
+    for (const r of rows) if (blocked.has(r.email)) errors.push({ line: r.line, reason: 'address is on the suppression list' });
+    if (!allowed.length) return { created: 0, updated: 0, errors };
+
+    const upserted: { id: string; email: string; created: boolean }[] = await qr.query(
+      `INSERT INTO subscribers AS s (email, name, timezone, attributes, last_import_id)
+       SELECT email, name, timezone, attributes::jsonb, $1 FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS t(email, name, timezone, attributes)
+       ON CONFLICT (email) DO UPDATE SET
+         name = COALESCE(EXCLUDED.name, s.name),
+         timezone = COALESCE(EXCLUDED.timezone, s.timezone),
+         attributes = s.attributes || EXCLUDED.attributes,
+         last_import_id = EXCLUDED.last_import_id,
+         updated_at = now()
+       WHERE s.last_import_id IS DISTINCT FROM EXCLUDED.last_import_id
+       RETURNING s.id, s.email, (xmax = 0) AS created`,
+      [job.importId, allowed.map((r) => r.email), allowed.map((r) => r.name), allowed.map((r) => r.timezone), allowed.map((r) => JSON.stringify(r.attributes))],
+    );
+    if (upserted.length < allowed.length) {
+      const applied = new Set(upserted.map((u) => u.email));
+      for (const r of allowed) if (!applied.has(r.email)) errors.push({ line: r.line, reason: 'duplicate of an earlier line' });
+    }
+    // An existing subscription keeps its status: an import never re-subscribes someone who left.
+    await qr.query(
+      `WITH subscribed AS (
+         INSERT INTO subscriptions (subscriber_id, list_id, status, confirmed_at)
+         SELECT id, $2, 'confirmed', now() FROM unnest($1::uuid[]) AS t(id)
+         ON CONFLICT DO NOTHING RETURNING subscriber_id
+       )
+       INSERT INTO consent_events (subscriber_id, list_id, action, source, status, consent_text, import_id)
+       SELECT subscriber_id, $2, 'subscribe', 'import', 'confirmed', $3, $4 FROM subscribed`,
+      [upserted.map((u) => u.id), job.listId, job.consentText, job.importId],
+    );
+    const created = upserted.filter((u) => u.created).length;
+    return { created, updated: upserted.length - created, errors };
   }
 
   private async *chunks(importId: string): AsyncGenerator<Buffer> {
@@ -208,6 +232,13 @@ export class ImportRunner {
   }
 }
 
+/** FNV-1a of the address: the same address always goes to the same partition. */
+function partOf(email: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < email.length; i++) h = Math.imul(h ^ email.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % PARTS;
+}
+
 function isCsvError(e: unknown): boolean {
   return typeof (e as { code?: unknown })?.code === 'string' && (e as { code: string }).code.startsWith('CSV_');
 }
@@ -216,7 +247,7 @@ function newBatch(): Batch {
   return { rows: [], errors: [], records: 0, bytesProcessed: 0 };
 }
 
-/** Duplicates inside one batch are caught here; across batches, by import_seen. */
+/** Duplicates inside one batch are named by line here; across batches, the upsert finds them. */
 function dedupe(rows: ImportRow[], errors: { line: number; reason: string }[]): ImportRow[] {
   const first = new Map<string, number>();
   const out: ImportRow[] = [];
