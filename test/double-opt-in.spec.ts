@@ -106,7 +106,9 @@ describe('double opt-in', () => {
     const [payload, mac] = path.slice('/confirm/'.length).split('.');
     const flipped = payload.slice(0, 5) + (payload[5] === 'A' ? 'B' : 'A') + payload.slice(6);
     await t.http.post(`/confirm/${flipped}.${mac}`).expect(404);
-    await t.http.post(`/confirm/${payload}.${mac.slice(0, -2)}AA`).expect(404);
+    const flip = (s: string, i: number) => s.slice(0, i) + (s[i] === 'A' ? 'B' : 'A') + s.slice(i + 1);
+    await t.http.post(`/confirm/${payload}.${flip(mac, 10)}`).expect(404);
+    await t.http.post(`/confirm/${payload}.${flip(mac, mac.length - 1)}`).expect(404); // only spare bits differ: still refused
     await t.http.post(`/confirm/${payload}`).expect(404);
     await t.http.get('/confirm/%00%00').expect(404);
     expect(await statusOf('mallory@example.com')).toBe('pending');

@@ -22,6 +22,7 @@ describe('TokenSigner', () => {
     expect(signer.verify('confirm', `${flip(p, 3)}.${m}`)).toBeNull();
     expect(signer.verify('confirm', `${p}.${flip(m, 3)}`)).toBeNull();
     expect(signer.verify('confirm', `${p}.${m.slice(0, -1)}`)).toBeNull();
+    expect(signer.verify('confirm', `${p}.${flip(m, m.length - 1)}`)).toBeNull(); // a second spelling of the same bytes
     expect(signer.verify('confirm', p)).toBeNull();
     expect(signer.verify('confirm', '')).toBeNull();
     expect(signer.verify('confirm', '.')).toBeNull();

@@ -28,7 +28,8 @@ export class TokenSigner {
     if (dot <= 0 || token.length > 512) return null;
     const payload = Buffer.from(token.slice(0, dot), 'base64url');
     const given = Buffer.from(token.slice(dot + 1), 'base64url');
-    if (given.length !== MAC_BYTES || payload.toString('base64url') !== token.slice(0, dot)) return null;
+    // Re-encoding must give the token back: base64 has spare bits, and a second spelling of one token is an alteration.
+    if (given.length !== MAC_BYTES || payload.toString('base64url') !== token.slice(0, dot) || given.toString('base64url') !== token.slice(dot + 1)) return null;
     return timingSafeEqual(given, this.mac(purpose, payload)) ? payload : null;
   }
 
