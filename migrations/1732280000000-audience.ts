@@ -10,6 +10,15 @@ export class Audience1732280000000 implements MigrationInterface {
         LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
         AS $$ SELECT sha256(convert_to(lower(email), 'UTF8')) $$;
 
+      -- Time-ordered UUIDs (version 7 layout): new rows land at the right edge of every index on the
+      -- id, instead of at random pages, which is what keeps a million-row import fast.
+      CREATE FUNCTION uuid_v7() RETURNS uuid LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
+        SELECT encode(
+          set_bit(set_bit(
+            overlay(uuid_send(gen_random_uuid()) PLACING substring(int8send((extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3) FROM 1 FOR 6),
+          52, 1), 53, 1), 'hex')::uuid
+      $$;
+
       CREATE TABLE api_keys (
         id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
         name text NOT NULL,
@@ -31,7 +40,7 @@ export class Audience1732280000000 implements MigrationInterface {
       CREATE INDEX lists_page_idx ON lists (created_at, id);  -- GET /v1/lists keyset paging
 
       CREATE TABLE subscribers (
-        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+        id uuid PRIMARY KEY DEFAULT uuid_v7(),
         email text UNIQUE CHECK (email = lower(email)),  -- NULL once erased
         name text,
         attributes jsonb NOT NULL DEFAULT '{}',
@@ -146,7 +155,7 @@ export class Audience1732280000000 implements MigrationInterface {
       DROP TABLE import_progress, import_chunks, import_errors, imports, suppressions;
       DROP TABLE consent_events; DROP FUNCTION consent_events_append_only;
       DROP TABLE subscriptions, subscribers, lists, api_keys;
-      DROP FUNCTION email_hash;
+      DROP FUNCTION email_hash, uuid_v7;
     `);
   }
 }

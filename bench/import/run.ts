@@ -70,6 +70,7 @@ async function main(): Promise<void> {
       ADMIN_API_KEY: ADMIN_KEY,
       LOG_LEVEL: 'warn',
       DATA_DIR: dir,
+      ...(process.env.IMPORT_BATCH_SIZE ? { IMPORT_BATCH_SIZE: process.env.IMPORT_BATCH_SIZE } : {}),
     }).start(healthy(port));
     const base = `http://127.0.0.1:${port}`;
     const list = await api(base, 'POST', '/v1/lists', { name: 'bench', optIn: 'single' });

@@ -38,7 +38,7 @@ const envSchema = z.object({
   SEND_RETRY_BASE_MS: z.coerce.number().int().min(10).default(60_000),
   DISPATCH_JOBS: z.coerce.number().int().min(1).max(64).default(4),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
-  IMPORT_BATCH_SIZE: z.coerce.number().int().min(10).max(50_000).default(5000),
+  IMPORT_BATCH_SIZE: z.coerce.number().int().min(10).max(50_000).default(10_000),
   IMPORT_MAX_ERRORS: z.coerce.number().int().min(0).default(10_000),
   DEFAULT_TIMEZONE: timeZone.default('UTC'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
