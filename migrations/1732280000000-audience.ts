@@ -50,10 +50,10 @@ export class Audience1732280000000 implements MigrationInterface {
         created_at timestamptz NOT NULL DEFAULT now(),
         updated_at timestamptz NOT NULL DEFAULT now()
       );
-      CREATE INDEX subscribers_page_idx ON subscribers (created_at, id);  -- GET /v1/subscribers keyset paging
+      -- GET /v1/subscribers pages on the primary key: ids are time-ordered, so no second index is needed.
 
       CREATE TABLE subscriptions (
-        subscriber_id uuid NOT NULL REFERENCES subscribers (id),
+        subscriber_id uuid NOT NULL,           -- no foreign key: subscribers are never deleted (an erase keeps the row)
         list_id uuid NOT NULL REFERENCES lists (id) ON DELETE CASCADE,
         status text NOT NULL CHECK (status IN ('pending', 'confirmed', 'unsubscribed')),
         created_at timestamptz NOT NULL DEFAULT now(),

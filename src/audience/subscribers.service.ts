@@ -123,7 +123,8 @@ export class SubscribersService {
     const where = ['s.erased_at IS NULL'];
     const params: unknown[] = [];
     const param = (v: unknown) => `$${params.push(v)}`;
-    if (after) where.push(`(s.created_at, s.id) > (${param(after.createdAt)}::timestamptz, ${param(after.id)}::uuid)`);
+    // Ids are time-ordered (uuid_v7), so the primary key alone orders the pages.
+    if (after) where.push(`s.id > ${param(after.id)}::uuid`);
     if (q.email !== undefined) where.push(`s.email = ${param(q.email.trim().toLowerCase())}`);
     if (q.list || q.status) {
       const cond = [`sub.subscriber_id = s.id`];
@@ -133,7 +134,7 @@ export class SubscribersService {
     }
     const rows: SubscriberRow[] = await this.db.query(
       `SELECT ${SUBSCRIBER_COLUMNS} FROM subscribers s WHERE ${where.join(' AND ')}
-       ORDER BY s.created_at, s.id LIMIT ${param(q.limit + 1)}`,
+       ORDER BY s.id LIMIT ${param(q.limit + 1)}`,
       params,
     );
     return toPage(rows, q.limit, (r) => ({ createdAt: r.ts, id: r.id }), map);
