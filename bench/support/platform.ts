@@ -55,7 +55,10 @@ export class Platform {
     const until = Date.now() + 60_000;
     const isReady = typeof ready === 'string' ? async () => this.output.includes(ready) : ready;
     while (!(await isReady())) {
-      if (this.child.exitCode !== null || Date.now() > until) throw new Error(`platform did not start:\n${this.output.slice(-2000)}`);
+      if (this.child.exitCode !== null || Date.now() > until) {
+        this.child.kill('SIGKILL');
+        throw new Error(`platform did not start:\n${this.output.slice(-2000)}`);
+      }
       await new Promise((r) => setTimeout(r, 50));
     }
     return this;
