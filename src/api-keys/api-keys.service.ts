@@ -37,8 +37,16 @@ export class ApiKeysService implements OnApplicationBootstrap {
         .execute();
       return;
     }
-    if ((await this.keys.count()) > 0) return;
-    const created = await this.create('admin (first start)', ['admin']);
+    // Several API processes may start at once on an empty database: one creates the key.
+    const created = await this.keys.manager.transaction(async (tx) => {
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtext('edm:first-admin-key'))`);
+      if ((await tx.count(ApiKey)) > 0) return null;
+      const prefix = randomString(8);
+      const key = `edm_${prefix}_${randomString(40)}`;
+      await tx.save(tx.create(ApiKey, { name: 'admin (first start)', prefix, secretHash: hash(key), scopes: ['admin'] }));
+      return { key };
+    });
+    if (!created) return;
     // Printed straight to stdout, once, so that it is not kept in log aggregation.
     process.stdout.write(`\n  Admin API key (shown once, keep it safe):\n\n    ${created.key}\n\n`);
   }
