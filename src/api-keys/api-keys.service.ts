@@ -41,8 +41,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
     const created = await this.keys.manager.transaction(async (tx) => {
       await tx.query(`SELECT pg_advisory_xact_lock(hashtext('edm:first-admin-key'))`);
       if ((await tx.count(ApiKey)) > 0) return null;
-      const prefix = randomString(8);
-      const key = `edm_${prefix}_${randomString(40)}`;
+      const { prefix, key } = newKey();
       await tx.save(tx.create(ApiKey, { name: 'admin (first start)', prefix, secretHash: hash(key), scopes: ['admin'] }));
       return { key };
     });
@@ -52,8 +51,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
   }
 
   async create(name: string, scopes: Scope[]): Promise<CreatedApiKeyDto> {
-    const prefix = randomString(8);
-    const key = `edm_${prefix}_${randomString(40)}`;
+    const { prefix, key } = newKey();
     const row = await this.keys.save(this.keys.create({ name, prefix, secretHash: hash(key), scopes: [...new Set(scopes)] }));
     return { ...map(row), key };
   }
@@ -90,6 +88,11 @@ export class ApiKeysService implements OnApplicationBootstrap {
     }
     return key;
   }
+}
+
+function newKey(): { prefix: string; key: string } {
+  const prefix = randomString(8);
+  return { prefix, key: `edm_${prefix}_${randomString(40)}` };
 }
 
 function hash(key: string): Buffer {
