@@ -138,8 +138,9 @@ export class ImportRunner {
     const qr = part.qr;
     await qr.startTransaction();
     try {
-      // A lost batch is re-applied on resume, so durability can wait for the next WAL flush.
-      await qr.query(`SET LOCAL synchronous_commit = off`);
+      // A lost batch is re-applied on resume, so durability can wait for the next WAL flush; and
+      // where Postgres has JIT, compiling each batch's statements would cost more than it saves.
+      await qr.query(`SET LOCAL synchronous_commit = off; SET LOCAL jit = off`);
       const errors = b.errors;
       let created = 0;
       let updated = 0;
