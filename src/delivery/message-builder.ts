@@ -47,6 +47,7 @@ const BLANK_GIF = 'data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAA
 @Injectable()
 export class MessageBuilder {
   private readonly publicHost: string;
+  private readonly perCampaign = new WeakMap<CampaignMessageContext, { domain: string; mailto: string; listId: string | null }>();
 
   constructor(
     private readonly tokens: MessageTokens,
@@ -63,8 +64,7 @@ export class MessageBuilder {
       links: urls.clicks,
       pixel: urls.open,
     });
-    const domain = campaign.fromEmail.split('@')[1] ?? this.publicHost;
-    const mailto = this.config.mail.unsubscribeMailto ?? `unsubscribe@${domain}`;
+    const { domain, mailto, listId } = this.campaignHeaders(campaign);
     const headers: Record<string, string | { prepared: boolean; value: string }> = {
       'List-Unsubscribe': `<${urls.unsubscribe}>, <mailto:${mailto}?subject=unsubscribe%20${urls.unsubscribeToken}>`,
       'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
@@ -72,7 +72,7 @@ export class MessageBuilder {
       'X-EDM-Campaign': campaign.id,
     };
     // Prepared: nodemailer would otherwise MIME-encode the whole value because of its quotes and brackets.
-    if (campaign.list) headers['List-Id'] = { prepared: true, value: `${phrase(campaign.list.name)} <${campaign.list.id}.list-id.${domain}>` };
+    if (listId) headers['List-Id'] = { prepared: true, value: listId };
     if (opts.test) headers['X-EDM-Test'] = 'yes';
     return {
       from: { name: campaign.fromName, address: campaign.fromEmail },
@@ -84,6 +84,21 @@ export class MessageBuilder {
       messageId: opts.test ? undefined : `<${urls.messageIdTag}@${domain}>`,
       headers,
     };
+  }
+
+  /** What every message of a campaign (and list) shares, worked out once per context object. */
+  private campaignHeaders(campaign: CampaignMessageContext): { domain: string; mailto: string; listId: string | null } {
+    let h = this.perCampaign.get(campaign);
+    if (!h) {
+      const domain = campaign.fromEmail.split('@')[1] ?? this.publicHost;
+      h = {
+        domain,
+        mailto: this.config.mail.unsubscribeMailto ?? `unsubscribe@${domain}`,
+        listId: campaign.list ? `${phrase(campaign.list.name)} <${campaign.list.id}.list-id.${domain}>` : null,
+      };
+      this.perCampaign.set(campaign, h);
+    }
+    return h;
   }
 
   /** A preview: real destinations instead of tracked links, no tokens. */
