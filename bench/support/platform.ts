@@ -55,7 +55,7 @@ export class Platform {
     const until = Date.now() + 60_000;
     const isReady = typeof ready === 'string' ? async () => this.output.includes(ready) : ready;
     while (!(await isReady())) {
-      if (this.child.exitCode !== null || Date.now() > until) {
+      if (this.exited() || Date.now() > until) {
         this.child.kill('SIGKILL');
         throw new Error(`platform did not start:\n${this.output.slice(-2000)}`);
       }
@@ -70,8 +70,12 @@ export class Platform {
     return m ? Number(m[1]) / 1024 : NaN;
   }
 
+  private exited(): boolean {
+    return this.child.exitCode !== null || this.child.signalCode !== null;
+  }
+
   async stop(): Promise<void> {
-    if (this.child.exitCode !== null) return;
+    if (this.exited()) return;
     await new Promise<void>((resolve) => {
       this.child.once('exit', () => resolve());
       this.child.kill('SIGTERM');
