@@ -41,6 +41,10 @@ const envSchema = z.object({
   IMPORT_BATCH_SIZE: z.coerce.number().int().min(10).max(50_000).default(10_000),
   IMPORT_MAX_ERRORS: z.coerce.number().int().min(0).default(10_000),
   DEFAULT_TIMEZONE: timeZone.default('UTC'),
+  ATTRIBUTION_WINDOW_DAYS: z.coerce.number().positive().max(365).default(7),
+  DEFAULT_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR').default('EUR'),
+  SOFT_BOUNCE_LIMIT: z.coerce.number().int().min(1).default(3),
+  INGEST_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(5_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -67,6 +71,7 @@ export interface AppConfig {
   content: { templatesDir: string; postalAddress: string };
   sending: { batchSize: number; maxAttempts: number; retryBaseMs: number; dispatchJobs: number; workerConcurrency: number };
   audience: { confirmTokenTtlHours: number; importBatchSize: number; importMaxErrors: number };
+  tracking: { attributionWindowHours: number; defaultCurrency: string; softBounceLimit: number; ingestBatchSize: number };
   defaultTimezone: string;
   logLevel: string;
   /** Messages worth showing once the logger exists (config is read before it). */
@@ -131,6 +136,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       confirmTokenTtlHours: e.CONFIRM_TOKEN_TTL_HOURS,
       importBatchSize: e.IMPORT_BATCH_SIZE,
       importMaxErrors: e.IMPORT_MAX_ERRORS,
+    },
+    tracking: {
+      attributionWindowHours: Math.round(e.ATTRIBUTION_WINDOW_DAYS * 24),
+      defaultCurrency: e.DEFAULT_CURRENCY,
+      softBounceLimit: e.SOFT_BOUNCE_LIMIT,
+      ingestBatchSize: e.INGEST_BATCH_SIZE,
     },
     defaultTimezone: e.DEFAULT_TIMEZONE,
     logLevel: e.LOG_LEVEL,

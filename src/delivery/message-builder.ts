@@ -81,7 +81,7 @@ export class MessageBuilder {
       subject: opts.test ? `[TEST] ${subject}` : subject,
       html,
       text,
-      messageId: opts.test ? undefined : `<${urls.messageIdTag}@${domain}>`,
+      messageId: opts.test ? undefined : `<${urls.messageIdToken}@${domain}>`,
       headers,
     };
   }

@@ -29,8 +29,23 @@ describe('MessageTokens', () => {
     expect(tokens.verify('open', 'x.y')).toBeNull();
   });
 
-  it('gives the same message the same Message-ID tag, and another message another', () => {
-    expect(tokens.forMessage(ref, 0).messageIdTag).toBe(urls.messageIdTag);
-    expect(tokens.forMessage({ ...ref, subscriberId: '9b2f1c3e-2d4a-4b5c-8d6e-7f8091a2b3c5' }, 0).messageIdTag).not.toBe(urls.messageIdTag);
+  it('gives the same message the same Message-ID, another message another, and reads it back', () => {
+    expect(tokens.forMessage(ref, 0).messageIdToken).toBe(urls.messageIdToken);
+    expect(tokens.forMessage({ ...ref, subscriberId: '9b2f1c3e-2d4a-4b5c-8d6e-7f8091a2b3c5' }, 0).messageIdToken).not.toBe(urls.messageIdToken);
+    expect(tokens.verify('message-id', urls.messageIdToken)).toEqual(ref);
+    expect(tokens.verify('open', urls.messageIdToken)).toBeNull();
+  });
+
+  it('carries the message and click time in a conversion token, and nothing else passes for one', () => {
+    const clickedAt = Date.UTC(2026, 10, 23, 12, 0, 0);
+    const token = tokens.conversionToken(ref, clickedAt);
+    expect(tokens.verifyConversion(token)).toEqual({ ...ref, clickedAt });
+    expect(tokens.verifyConversion(tokenOf(urls.open))).toBeNull();
+    expect(tokens.verifyConversion(tokenOf(urls.clicks[0]))).toBeNull();
+    expect(tokens.verify('open', token)).toBeNull();
+    const [p, tag] = token.split('.');
+    const later = Buffer.from(p, 'base64url');
+    later.writeUInt32BE(later.readUInt32BE(32) + 86400, 32);
+    expect(tokens.verifyConversion(`${later.toString('base64url')}.${tag}`)).toBeNull();
   });
 });

@@ -19,7 +19,8 @@ export interface MessageUrls {
   unsubscribe: string;
   preferences: string;
   clicks: string[];
-  messageIdTag: string;
+  /** The local part of the message's Message-ID: a token too, so a bounce report that quotes it names the message. */
+  messageIdToken: string;
 }
 
 const TAG = 16;
@@ -70,14 +71,14 @@ export class MessageTokens {
       unsubscribe: `${this.base}/u/${unsubscribeToken}`,
       preferences: `${this.base}/p/${token(PREFERENCES)}`,
       clicks,
-      messageIdTag: tags.toString('base64url', MESSAGE_ID * TAG, (MESSAGE_ID + 1) * TAG),
+      messageIdToken: token(MESSAGE_ID),
     };
   }
 
-  verify(kind: 'open' | 'unsubscribe' | 'preferences', token: string): MessageRef | null {
+  verify(kind: 'open' | 'unsubscribe' | 'preferences' | 'message-id', token: string): MessageRef | null {
     const parsed = split(token, 32);
     if (!parsed) return null;
-    const index = kind === 'open' ? OPEN : kind === 'unsubscribe' ? UNSUBSCRIBE : PREFERENCES;
+    const index = kind === 'open' ? OPEN : kind === 'unsubscribe' ? UNSUBSCRIBE : kind === 'preferences' ? PREFERENCES : MESSAGE_ID;
     return this.check(parsed.payload, parsed.tag, index) ? ref(parsed.payload) : null;
   }
 
@@ -87,6 +88,24 @@ export class MessageTokens {
     const slot = parsed.payload.readUInt16BE(32);
     if (slot >= MAX_SLOT) return null;
     return this.check(parsed.payload.subarray(0, 32), parsed.tag, FIRST_LINK + slot) ? { ...ref(parsed.payload), slot } : null;
+  }
+
+  /**
+   * The token a click appends to its destination (`edm_token`), for the landing site to report a
+   * conversion with: the message and the time of the click (seconds), which the attribution window
+   * counts from. Its payload is longer than any URL token's, so neither can stand for the other.
+   */
+  conversionToken(m: MessageRef, clickedAt: number): string {
+    const p = Buffer.allocUnsafe(36);
+    this.payload(m).copy(p);
+    p.writeUInt32BE(Math.floor(clickedAt / 1000), 32);
+    return `${p.toString('base64url')}.${this.tags(p, 1).toString('base64url')}`;
+  }
+
+  verifyConversion(token: string): (MessageRef & { clickedAt: number }) | null {
+    const parsed = split(token, 36);
+    if (!parsed || !this.check(parsed.payload, parsed.tag, 0)) return null;
+    return { ...ref(parsed.payload), clickedAt: parsed.payload.readUInt32BE(32) * 1000 };
   }
 
   private check(p: Buffer, tag: Buffer, index: number): boolean {
