@@ -19,6 +19,7 @@ module.exports = {
   // ESM-only dependencies (Node 20 requires them natively; Jest needs them compiled).
   transformIgnorePatterns: ['/node_modules/(?!(content-disposition)/)'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 60_000,
   maxWorkers: 2,
 };

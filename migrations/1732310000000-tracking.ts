@@ -58,7 +58,10 @@ export class Tracking1732310000000 implements MigrationInterface {
         unsubscribes bigint NOT NULL DEFAULT 0,
         hard_bounces bigint NOT NULL DEFAULT 0,
         soft_bounces bigint NOT NULL DEFAULT 0,
-        complaints bigint NOT NULL DEFAULT 0
+        complaints bigint NOT NULL DEFAULT 0,
+        -- Message counts by status, stored once the campaign has finished (they no longer change),
+        -- so a report of a large campaign does not count its messages each time.
+        messages jsonb
       );
       -- Revenue per currency: amounts in different currencies are never added together.
       CREATE TABLE campaign_revenue (
@@ -106,7 +109,9 @@ export class Tracking1732310000000 implements MigrationInterface {
         last_at timestamptz NOT NULL
       );
 
-      ALTER TABLE campaigns ADD COLUMN attribution_window_hours integer;  -- NULL: ATTRIBUTION_WINDOW_DAYS
+      ALTER TABLE campaigns
+        ADD COLUMN utm jsonb,                          -- {source, medium, campaign, term, content} added to link destinations
+        ADD COLUMN attribution_window_hours integer;   -- NULL: ATTRIBUTION_WINDOW_DAYS
 
       -- Unsubscribes through a message's link or the preference centre.
       ALTER TABLE consent_events DROP CONSTRAINT consent_events_source_check,
@@ -118,7 +123,7 @@ export class Tracking1732310000000 implements MigrationInterface {
     await q.query(`
       ALTER TABLE consent_events DROP CONSTRAINT consent_events_source_check,
         ADD CONSTRAINT consent_events_source_check CHECK (source IN ('api', 'form', 'import', 'admin'));
-      ALTER TABLE campaigns DROP COLUMN attribution_window_hours;
+      ALTER TABLE campaigns DROP COLUMN utm, DROP COLUMN attribution_window_hours;
       ALTER TABLE campaign_links DROP COLUMN clicks, DROP COLUMN unique_clicks, DROP COLUMN unique_human_clicks;
       DROP TABLE bounce_counts, conversions, campaign_stats_hourly, campaign_revenue, campaign_stats, engagements, events;
     `);

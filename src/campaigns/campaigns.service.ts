@@ -11,7 +11,7 @@ import { TemplatesService } from '../content/templates.service';
 import { MailTransport } from '../delivery/mail-transport';
 import { CampaignMessageContext, MessageBuilder, Recipient } from '../delivery/message-builder';
 import { TEST_RECIPIENT } from '../tracking/message-tokens';
-import { CampaignDto, CreateCampaignDto, ProgressDto, TestSendDto, UpdateCampaignDto } from './dto/campaign.dto';
+import { CampaignDto, CreateCampaignDto, ProgressDto, TestSendDto, UpdateCampaignDto, UtmDto } from './dto/campaign.dto';
 
 export interface CampaignRow {
   id: string;
@@ -27,6 +27,8 @@ export interface CampaignRow {
   send_rate: number | null;
   transport: string;
   postal_address: string | null;
+  utm: Record<string, string> | null;
+  attribution_window_hours: number | null;
   status: string;
   scheduled_at: Date | null;
   local_time: boolean;
@@ -52,8 +54,9 @@ export class CampaignsService {
   async create(dto: CreateCampaignDto): Promise<CampaignDto> {
     await this.check(dto);
     const [{ id }]: { id: string }[] = await this.db.query(
-      `INSERT INTO campaigns (name, subject, template_id, from_name, from_email, reply_to, audience, data, send_rate, transport, postal_address)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+      `INSERT INTO campaigns (name, subject, template_id, from_name, from_email, reply_to, audience, data, send_rate, transport, postal_address,
+         utm, attribution_window_hours)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
       [
         dto.name,
         dto.subject,
@@ -66,6 +69,8 @@ export class CampaignsService {
         dto.sendRate ?? null,
         dto.transport ?? 'default',
         dto.postalAddress ?? null,
+        utmOf(dto.utm),
+        dto.attributionWindowHours ?? null,
       ],
     );
     return this.get(id);
@@ -123,11 +128,14 @@ export class CampaignsService {
       sendRate: dto.sendRate !== undefined ? dto.sendRate : row.send_rate,
       transport: dto.transport ?? row.transport,
       postalAddress: dto.postalAddress !== undefined ? dto.postalAddress : row.postal_address,
+      utm: dto.utm !== undefined ? utmOf(dto.utm) : row.utm,
+      attributionWindowHours: dto.attributionWindowHours !== undefined ? dto.attributionWindowHours : row.attribution_window_hours,
     };
     await this.check(next as CreateCampaignDto);
     await this.db.query(
       `UPDATE campaigns SET name = $2, subject = $3, template_id = $4, from_name = $5, from_email = $6, reply_to = $7, audience = $8,
-         data = $9, send_rate = $10, transport = $11, postal_address = $12, updated_at = now() WHERE id = $1`,
+         data = $9, send_rate = $10, transport = $11, postal_address = $12, utm = $13, attribution_window_hours = $14, updated_at = now()
+       WHERE id = $1`,
       [
         id,
         next.name,
@@ -141,6 +149,8 @@ export class CampaignsService {
         next.sendRate,
         next.transport,
         next.postalAddress,
+        next.utm,
+        next.attributionWindowHours,
       ],
     );
     return this.get(id);
@@ -233,6 +243,12 @@ function assertDraft(row: CampaignRow, verb: string): void {
   }
 }
 
+/** Only the parameters given; none at all is stored as null. */
+function utmOf(utm: UtmDto | null | undefined): Record<string, string> | null {
+  const entries = Object.entries(utm ?? {}).filter(([, v]) => typeof v === 'string' && v !== '');
+  return entries.length ? Object.fromEntries(entries) : null;
+}
+
 function emptyProgress(): ProgressDto {
   return { total: 0, queued: 0, sent: 0, failed: 0, unknown: 0, skipped: 0, cancelled: 0 };
 }
@@ -252,6 +268,8 @@ function map(r: CampaignRow, progress = emptyProgress()): CampaignDto {
     sendRate: r.send_rate,
     transport: r.transport,
     postalAddress: r.postal_address,
+    utm: r.utm,
+    attributionWindowHours: r.attribution_window_hours,
     status: r.status,
     scheduledAt: r.scheduled_at?.toISOString() ?? null,
     localTime: r.local_time,

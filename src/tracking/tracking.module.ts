@@ -1,9 +1,22 @@
 import { Module } from '@nestjs/common';
+import { CampaignLinks } from './campaign-links';
+import { EventApplier } from './event-applier';
 import { EventBuffer } from './event-buffer';
+import { EventIngestor } from './event-ingestor';
+import { TrackingController } from './tracking.controller';
+import { TrackingService } from './tracking.service';
 
 /** Public tracking endpoints and the event buffer they write to (HTTP side). */
 @Module({
-  providers: [EventBuffer],
+  controllers: [TrackingController],
+  providers: [EventBuffer, CampaignLinks, TrackingService],
   exports: [EventBuffer],
 })
 export class TrackingModule {}
+
+/** The queue side: drains the event buffer into Postgres. */
+@Module({
+  providers: [EventApplier, EventIngestor],
+  exports: [EventIngestor],
+})
+export class TrackingWorkerModule {}

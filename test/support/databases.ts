@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 
 export const PG_SERVER = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
-export const TEMPLATE_DB = 'edm_test_template';
+/** The migrated template of this run (set by global setup), so two runs at once never share or drop each other's. */
+export const templateDb = (): string => process.env.EDM_TEST_TEMPLATE ?? 'edm_test_template';
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 export function databaseUrl(name: string): string {
@@ -29,7 +30,7 @@ export async function createTestDatabase(): Promise<string> {
   await withAdmin(async (c) => {
     for (let attempt = 0; ; attempt++) {
       try {
-        await c.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DB}`);
+        await c.query(`CREATE DATABASE ${name} TEMPLATE ${templateDb()}`);
         return;
       } catch (e) {
         // Two test files copying the template at the same instant: try again.
@@ -39,6 +40,12 @@ export async function createTestDatabase(): Promise<string> {
     }
   });
   return name;
+}
+
+/** When a name made by uniqueName was made (ms), or NaN. */
+export function createdAt(name: string): number {
+  const m = /_([0-9a-z]{8,9})_[0-9a-f]{6}$/.exec(name);
+  return m ? parseInt(m[1], 36) : NaN;
 }
 
 export async function dropDatabase(name: string): Promise<void> {

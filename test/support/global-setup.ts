@@ -1,17 +1,20 @@
 import { loadConfig } from '../../src/config/config';
 import { prepareDatabase } from '../../src/database/database';
-import { databaseUrl, TEMPLATE_DB, withAdmin } from './databases';
+import { createdAt, databaseUrl, uniqueName, withAdmin } from './databases';
 
-/** Builds the migrated template database once per run; each test file copies it. */
+/** Leftovers of runs that were killed before they could clean up; younger ones may belong to a run going on now. */
+const STALE_MS = 3 * 3_600_000;
+
+/** Builds this run's migrated template database once; each test file copies it. */
 export default async function globalSetup(): Promise<void> {
+  const template = uniqueName('edm_test_tpl');
+  process.env.EDM_TEST_TEMPLATE = template; // test workers are started after this, and inherit it
   await withAdmin(async (c) => {
-    await c.query(`DROP DATABASE IF EXISTS ${TEMPLATE_DB} WITH (FORCE)`);
-    // Leftovers of runs that were killed before they could clean up.
-    const { rows } = await c.query<{ datname: string }>(
-      `SELECT datname FROM pg_database WHERE datname LIKE 'edm\\_test\\_%' AND datname <> $1`,
-      [TEMPLATE_DB],
-    );
-    for (const { datname } of rows) await c.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`);
+    const { rows } = await c.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'edm\\_test\\_%'`);
+    for (const { datname } of rows) {
+      const born = createdAt(datname);
+      if (datname === 'edm_test_template' || Date.now() - born > STALE_MS) await c.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`);
+    }
   });
-  await prepareDatabase(loadConfig({ NODE_ENV: 'test', DATABASE_URL: databaseUrl(TEMPLATE_DB), APP_SECRET: 'x'.repeat(32) }));
+  await prepareDatabase(loadConfig({ NODE_ENV: 'test', DATABASE_URL: databaseUrl(template), APP_SECRET: 'x'.repeat(32) }));
 }

@@ -34,6 +34,15 @@ export class AudienceDto {
   segmentId?: string | null;
 }
 
+/** UTM parameters added to every tracked link's destination (a link's own utm_* values win). */
+export class UtmDto {
+  @IsOptional() @IsString() @Length(1, 200) source?: string;
+  @IsOptional() @IsString() @Length(1, 200) medium?: string;
+  @IsOptional() @IsString() @Length(1, 200) campaign?: string;
+  @IsOptional() @IsString() @Length(1, 200) term?: string;
+  @IsOptional() @IsString() @Length(1, 200) content?: string;
+}
+
 export class CreateCampaignDto {
   @IsString()
   @Length(1, 200)
@@ -83,6 +92,19 @@ export class CreateCampaignDto {
   @IsString()
   @MaxLength(500)
   postalAddress?: string;
+
+  @ApiPropertyOptional({ type: UtmDto, nullable: true })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => UtmDto)
+  utm?: UtmDto | null;
+
+  /** How long after a click a conversion still counts for this campaign; defaults to ATTRIBUTION_WINDOW_DAYS. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(24 * 365)
+  attributionWindowHours?: number | null;
 }
 
 export class UpdateCampaignDto extends PartialType(CreateCampaignDto) {}
@@ -122,6 +144,8 @@ export class CampaignDto {
   @ApiPropertyOptional({ nullable: true }) sendRate!: number | null;
   transport!: string;
   @ApiPropertyOptional({ nullable: true }) postalAddress!: string | null;
+  @ApiPropertyOptional({ type: UtmDto, nullable: true }) utm!: UtmDto | null;
+  @ApiPropertyOptional({ nullable: true }) attributionWindowHours!: number | null;
   @ApiProperty({ enum: ['draft', 'scheduled', 'sending', 'paused', 'sent', 'cancelled'] }) status!: string;
   @ApiPropertyOptional({ nullable: true }) scheduledAt!: string | null;
   localTime!: boolean;

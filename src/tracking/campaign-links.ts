@@ -1,0 +1,71 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+
+interface CampaignTargets {
+  urls: Map<number, string>;
+  utm: Record<string, string> | null;
+  loadedAt: number;
+}
+
+const TTL_MS = 60_000;
+const MAX_CAMPAIGNS = 1_000;
+
+/**
+ * A campaign's link table and UTM parameters, cached in the process: a click answers from memory,
+ * and Postgres is read once a minute per campaign at most. Slots never change once a campaign has
+ * sent; a test copy of a draft whose links were edited sees the edit within a minute.
+ */
+@Injectable()
+export class CampaignLinks {
+  private readonly cache = new Map<string, CampaignTargets>();
+  private readonly loading = new Map<string, Promise<CampaignTargets>>();
+
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /** The destination of a click: the stored URL plus UTM parameters and the conversion token; null when the slot is unknown. */
+  async destination(campaignId: string, slot: number, conversionToken: string | null): Promise<string | null> {
+    const targets = await this.targets(campaignId);
+    const stored = targets.urls.get(slot);
+    if (stored === undefined) return null;
+    return withParameters(stored, targets.utm, conversionToken);
+  }
+
+  private async targets(campaignId: string): Promise<CampaignTargets> {
+    const hit = this.cache.get(campaignId);
+    if (hit && Date.now() - hit.loadedAt < TTL_MS) return hit;
+    let pending = this.loading.get(campaignId);
+    if (!pending) {
+      pending = this.load(campaignId).finally(() => this.loading.delete(campaignId));
+      this.loading.set(campaignId, pending);
+    }
+    return pending;
+  }
+
+  private async load(campaignId: string): Promise<CampaignTargets> {
+    const rows: { slot: number; url: string; utm: Record<string, string> | null }[] = await this.db.query(
+      `SELECT l.slot, l.url, c.utm FROM campaigns c LEFT JOIN campaign_links l ON l.campaign_id = c.id WHERE c.id = $1`,
+      [campaignId],
+    );
+    const targets: CampaignTargets = { urls: new Map(), utm: rows[0]?.utm ?? null, loadedAt: Date.now() };
+    for (const r of rows) if (r.slot !== null) targets.urls.set(r.slot, r.url);
+    if (this.cache.size >= MAX_CAMPAIGNS) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(campaignId, targets);
+    return targets;
+  }
+}
+
+/** UTM parameters the link does not set itself, then `edm_token`. A URL that does not parse is left as it is. */
+export function withParameters(stored: string, utm: Record<string, string> | null, conversionToken: string | null): string {
+  if (!utm && !conversionToken) return stored;
+  let url: URL;
+  try {
+    url = new URL(stored);
+  } catch {
+    return stored;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return stored;
+  for (const [k, v] of Object.entries(utm ?? {})) if (!url.searchParams.has(`utm_${k}`)) url.searchParams.set(`utm_${k}`, v);
+  if (conversionToken) url.searchParams.set('edm_token', conversionToken);
+  return url.toString();
+}

@@ -1,0 +1,371 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { isIP } from 'node:net';
+import { DataSource, QueryRunner } from 'typeorm';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import { normalizeEmail } from '../common/email';
+import { CounterDeltas, HOURLY, STATS_COLUMNS } from './counter-deltas';
+import { applyEvents, Engagement, emptyEngagement, isAttributed } from './engagement';
+import type { TrackingEvent } from './tracking-event';
+
+export interface StreamEntry {
+  /** The event's id: the stream entry id as ms << 20 | seq. */
+  id: bigint;
+  event: TrackingEvent;
+}
+
+interface EngagementRow {
+  campaign_id: string;
+  subscriber_id: string;
+  opened_at: Date | null;
+  human_opened_at: Date | null;
+  clicked_at: Date | null;
+  human_clicked_at: Date | null;
+  clicked_slots: number[];
+  human_clicked_slots: number[];
+  converted_at: Date | null;
+  unsubscribed_at: Date | null;
+  bounced: 'hard' | 'soft' | null;
+  complained_at: Date | null;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Applies a batch of buffered events in one transaction: the raw events (an id already present
+ * means the entry was applied before a crash, and it is skipped), then each message's engagement
+ * under a row lock, then every counter the batch moved — one write per counter row. Either all of
+ * it commits or none, so the buffer can be acknowledged after the commit and replayed safely.
+ */
+@Injectable()
+export class EventApplier {
+  private readonly log = new Logger(EventApplier.name);
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async apply(entries: StreamEntry[]): Promise<number> {
+    const valid = entries.filter((e) => isApplicable(e.event));
+    if (valid.length < entries.length) this.log.warn(`${entries.length - valid.length} malformed events dropped`);
+    if (!valid.length) return 0;
+    const qr = this.db.createQueryRunner();
+    await qr.connect();
+    try {
+      await qr.startTransaction();
+      await qr.query(`SET LOCAL jit = off`);
+      const fresh = await this.insertEvents(qr, valid);
+      if (fresh.length) await this.applyFresh(qr, fresh);
+      await qr.commitTransaction();
+      return fresh.length;
+    } catch (e) {
+      if (qr.isTransactionActive) await qr.rollbackTransaction();
+      throw e;
+    } finally {
+      await qr.release();
+    }
+  }
+
+  private async applyFresh(qr: QueryRunner, fresh: TrackingEvent[]): Promise<void> {
+    await this.suppressBounces(qr, fresh.filter((e) => e.type === 'bounce' || e.type === 'complaint'));
+    const converted = fresh.filter((e) => e.type === 'conversion');
+    const windows = await this.attributionWindows(qr, [...new Set(converted.map((e) => e.campaignId!))]);
+    const windowOf = (campaignId: string) => (windows.get(campaignId) ?? this.config.tracking.attributionWindowHours) * 3_600_000;
+    const conversions = await this.newConversions(qr, converted, windowOf);
+    const byMessage = new Map<string, TrackingEvent[]>();
+    for (const e of fresh) {
+      if (!e.campaignId || !e.subscriberId) continue;
+      if (e.type === 'conversion' && !conversions.has(e)) continue;
+      const key = `${e.campaignId}|${e.subscriberId}`;
+      const list = byMessage.get(key);
+      if (list) list.push(e);
+      else byMessage.set(key, [e]);
+    }
+    if (!byMessage.size) return;
+    const keys = [...byMessage.keys()].sort();
+    const campaigns = keys.map((k) => k.slice(0, 36));
+    const subscribers = keys.map((k) => k.slice(37));
+    const withClicks = keys.filter((k) => byMessage.get(k)!.some((e) => e.type === 'click'));
+    const states = await this.lockEngagements(qr, campaigns, subscribers);
+    const sentAt = await this.sentTimes(qr, withClicks);
+    const deltas = new CounterDeltas();
+    const changed: { key: string; next: Engagement }[] = [];
+    for (const key of keys) {
+      const before = states.get(key) ?? emptyEngagement();
+      const events = byMessage.get(key)!.sort((a, b) => a.at - b.at);
+      const campaignId = key.slice(0, 36);
+      const next = applyEvents(
+        before,
+        events,
+        {
+          campaignId,
+          sentAt: sentAt.get(key) ?? null,
+          attributionWindowMs: windowOf(campaignId),
+          defaultCurrency: this.config.tracking.defaultCurrency,
+        },
+        deltas,
+      );
+      if (JSON.stringify(next) !== JSON.stringify(before)) changed.push({ key, next });
+    }
+    await this.saveEngagements(qr, changed);
+    await this.saveCounters(qr, deltas);
+  }
+
+  private async insertEvents(qr: QueryRunner, entries: StreamEntry[]): Promise<TrackingEvent[]> {
+    const col = <T>(f: (e: TrackingEvent) => T) => entries.map((x) => f(x.event));
+    const inserted: { id: string }[] = await qr.query(
+      `INSERT INTO events (id, type, at, campaign_id, subscriber_id, agent, slot, ip, user_agent, data)
+       SELECT id, type, to_timestamp(at / 1000.0), campaign_id, subscriber_id, agent, slot, ip, user_agent, data::jsonb
+       FROM unnest($1::bigint[], $2::text[], $3::float8[], $4::uuid[], $5::uuid[], $6::text[], $7::int[], $8::inet[], $9::text[], $10::text[])
+         AS t(id, type, at, campaign_id, subscriber_id, agent, slot, ip, user_agent, data)
+       ON CONFLICT (id) DO NOTHING RETURNING id`,
+      [
+        entries.map((x) => x.id.toString()),
+        col((e) => e.type),
+        col((e) => e.at),
+        col((e) => e.campaignId),
+        col((e) => e.subscriberId),
+        col((e) => e.agent ?? null),
+        col((e) => e.slot ?? null),
+        col((e) => (e.ip && isIP(e.ip) ? e.ip : null)),
+        col((e) => e.userAgent ?? null),
+        col((e) => eventData(e)),
+      ],
+    );
+    if (inserted.length === entries.length) return entries.map((x) => x.event);
+    const ids = new Set(inserted.map((r) => r.id));
+    return entries.filter((x) => ids.has(x.id.toString())).map((x) => x.event);
+  }
+
+  /**
+   * Hard bounces and complaints suppress the address at once; soft bounces are counted per address
+   * and suppress it at SOFT_BOUNCE_LIMIT. The address is the one the provider reported, or else the
+   * subscriber's.
+   */
+  private async suppressBounces(qr: QueryRunner, events: TrackingEvent[]): Promise<void> {
+    if (!events.length) return;
+    const ids = [...new Set(events.filter((e) => !e.email && e.subscriberId).map((e) => e.subscriberId!))];
+    const known: { id: string; email: string | null }[] = ids.length ? await qr.query(`SELECT id, email FROM subscribers WHERE id = ANY($1::uuid[])`, [ids]) : [];
+    const emailOf = new Map(known.map((k) => [k.id, k.email]));
+    const suppress = new Map<string, { reason: string; note: string }>();
+    const soft: string[] = [];
+    for (const e of events) {
+      const email = normalizeEmail(e.email ?? (e.subscriberId ? emailOf.get(e.subscriberId) : null) ?? undefined);
+      if (!email) continue;
+      const via = e.provider ? ` (${e.provider})` : '';
+      if (e.type === 'complaint') suppress.set(email, { reason: 'complaint', note: `complaint${via}` });
+      else if (e.bounce === 'hard') suppress.set(email, { reason: 'hard_bounce', note: `${e.reason ?? 'hard bounce'}${via}`.slice(0, 500) });
+      else soft.push(email);
+    }
+    if (soft.length) {
+      const limit = this.config.tracking.softBounceLimit;
+      const counted: { email: string; soft: number }[] = await qr.query(
+        `WITH t AS (SELECT email, email_hash(email) AS h, count(*) AS n FROM unnest($1::text[]) AS email GROUP BY email),
+         counted AS (
+           INSERT INTO bounce_counts AS b (email_hash, soft, last_at) SELECT h, n, now() FROM t
+           ON CONFLICT (email_hash) DO UPDATE SET soft = b.soft + EXCLUDED.soft, last_at = now()
+           RETURNING b.email_hash, b.soft
+         )
+         SELECT t.email, counted.soft FROM counted JOIN t ON t.h = counted.email_hash`,
+        [soft],
+      );
+      for (const c of counted) if (c.soft >= limit && !suppress.has(c.email)) suppress.set(c.email, { reason: 'hard_bounce', note: `${c.soft} soft bounces (SOFT_BOUNCE_LIMIT ${limit})` });
+    }
+    if (!suppress.size) return;
+    const emails = [...suppress.keys()];
+    await qr.query(
+      `INSERT INTO suppressions (email_hash, email, reason, note)
+       SELECT email_hash(email), email, reason, note FROM unnest($1::text[], $2::text[], $3::text[]) AS t(email, reason, note)
+       ON CONFLICT (email_hash) DO NOTHING`,
+      [emails, emails.map((e) => suppress.get(e)!.reason), emails.map((e) => suppress.get(e)!.note)],
+    );
+  }
+
+  /** Orders not seen before (the same order id counts once, even within one batch), recorded with their attribution. */
+  private async newConversions(qr: QueryRunner, events: TrackingEvent[], windowOf: (campaignId: string) => number): Promise<Set<TrackingEvent>> {
+    const firstOf = new Map<string, TrackingEvent>();
+    for (const e of events) if (e.orderId && !firstOf.has(e.orderId)) firstOf.set(e.orderId, e);
+    if (!firstOf.size) return new Set();
+    const list = [...firstOf.values()];
+    const attributed = list.map((e) => isAttributed(e, windowOf(e.campaignId!)));
+    const rows: { order_id: string }[] = await qr.query(
+      `INSERT INTO conversions (order_id, campaign_id, subscriber_id, value, currency, attributed, at)
+       SELECT order_id, campaign_id, subscriber_id, value, currency, attributed, to_timestamp(at / 1000.0)
+       FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::numeric[], $5::text[], $6::boolean[], $7::float8[])
+         AS t(order_id, campaign_id, subscriber_id, value, currency, attributed, at)
+       ON CONFLICT (order_id) DO NOTHING RETURNING order_id`,
+      [
+        list.map((e) => e.orderId),
+        list.map((e) => e.campaignId),
+        list.map((e) => e.subscriberId),
+        list.map((e) => e.value ?? null),
+        list.map((e) => (e.value ? (e.currency ?? this.config.tracking.defaultCurrency) : null)),
+        attributed,
+        list.map((e) => e.at),
+      ],
+    );
+    return new Set(rows.map((r) => firstOf.get(r.order_id)!));
+  }
+
+  /** Creates missing rows, then locks every row of the batch in key order (two workers never deadlock). */
+  private async lockEngagements(qr: QueryRunner, campaigns: string[], subscribers: string[]): Promise<Map<string, Engagement>> {
+    await qr.query(
+      `INSERT INTO engagements (campaign_id, subscriber_id) SELECT * FROM unnest($1::uuid[], $2::uuid[]) ON CONFLICT DO NOTHING`,
+      [campaigns, subscribers],
+    );
+    const rows: EngagementRow[] = await qr.query(
+      `SELECT e.* FROM engagements e JOIN unnest($1::uuid[], $2::uuid[]) AS t(c, s) ON e.campaign_id = t.c AND e.subscriber_id = t.s
+       ORDER BY e.campaign_id, e.subscriber_id FOR UPDATE OF e`,
+      [campaigns, subscribers],
+    );
+    return new Map(rows.map((r) => [`${r.campaign_id}|${r.subscriber_id}`, fromRow(r)]));
+  }
+
+  private async sentTimes(qr: QueryRunner, keys: string[]): Promise<Map<string, number>> {
+    if (!keys.length) return new Map();
+    const rows: { c: string; s: string; sent_at: Date | null }[] = await qr.query(
+      `SELECT m.campaign_id AS c, m.subscriber_id AS s, m.sent_at FROM messages m
+       JOIN unnest($1::uuid[], $2::uuid[]) AS t(c, s) ON m.campaign_id = t.c AND m.subscriber_id = t.s`,
+      [keys.map((k) => k.slice(0, 36)), keys.map((k) => k.slice(37))],
+    );
+    return new Map(rows.filter((r) => r.sent_at).map((r) => [`${r.c}|${r.s}`, r.sent_at!.getTime()]));
+  }
+
+  private async attributionWindows(qr: QueryRunner, campaignIds: string[]): Promise<Map<string, number>> {
+    if (!campaignIds.length) return new Map();
+    const rows: { id: string; hours: number | null }[] = await qr.query(
+      `SELECT id, attribution_window_hours AS hours FROM campaigns WHERE id = ANY($1::uuid[])`,
+      [campaignIds],
+    );
+    return new Map(rows.filter((r) => r.hours !== null).map((r) => [r.id, r.hours!]));
+  }
+
+  private async saveEngagements(qr: QueryRunner, changed: { key: string; next: Engagement }[]): Promise<void> {
+    if (!changed.length) return;
+    const ts = (f: (e: Engagement) => number | null) => changed.map((c) => f(c.next));
+    await qr.query(
+      `UPDATE engagements e SET
+         opened_at = to_timestamp(t.opened_at / 1000.0), human_opened_at = to_timestamp(t.human_opened_at / 1000.0),
+         clicked_at = to_timestamp(t.clicked_at / 1000.0), human_clicked_at = to_timestamp(t.human_clicked_at / 1000.0),
+         clicked_slots = t.clicked_slots::int[], human_clicked_slots = t.human_clicked_slots::int[],
+         converted_at = to_timestamp(t.converted_at / 1000.0), unsubscribed_at = to_timestamp(t.unsubscribed_at / 1000.0),
+         bounced = t.bounced, complained_at = to_timestamp(t.complained_at / 1000.0)
+       FROM unnest($1::uuid[], $2::uuid[], $3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::text[], $8::text[],
+                   $9::float8[], $10::float8[], $11::text[], $12::float8[])
+         AS t(c, s, opened_at, human_opened_at, clicked_at, human_clicked_at, clicked_slots, human_clicked_slots,
+              converted_at, unsubscribed_at, bounced, complained_at)
+       WHERE e.campaign_id = t.c AND e.subscriber_id = t.s`,
+      [
+        changed.map((c) => c.key.slice(0, 36)),
+        changed.map((c) => c.key.slice(37)),
+        ts((e) => e.openedAt),
+        ts((e) => e.humanOpenedAt),
+        ts((e) => e.clickedAt),
+        ts((e) => e.humanClickedAt),
+        changed.map((c) => `{${c.next.clickedSlots.join(',')}}`),
+        changed.map((c) => `{${c.next.humanClickedSlots.join(',')}}`),
+        ts((e) => e.convertedAt),
+        ts((e) => e.unsubscribedAt),
+        changed.map((c) => c.next.bounced),
+        ts((e) => e.complainedAt),
+      ],
+    );
+  }
+
+  /** One upsert per counter table; rows in key order, as every worker writes them. */
+  private async saveCounters(qr: QueryRunner, d: CounterDeltas): Promise<void> {
+    const names = Object.keys(STATS_COLUMNS) as (keyof typeof STATS_COLUMNS)[];
+    if (d.campaigns.size) {
+      const ids = [...d.campaigns.keys()].sort();
+      const cols = names.map((n) => STATS_COLUMNS[n]);
+      await qr.query(
+        `INSERT INTO campaign_stats AS s (campaign_id, ${cols.join(', ')})
+         SELECT * FROM unnest($1::uuid[], ${cols.map((_, i) => `$${i + 2}::bigint[]`).join(', ')})
+         ON CONFLICT (campaign_id) DO UPDATE SET ${cols.map((c) => `${c} = s.${c} + EXCLUDED.${c}`).join(', ')}`,
+        [ids, ...names.map((n) => ids.map((id) => d.campaigns.get(id)![n] ?? 0))],
+      );
+    }
+    if (d.hours.size) {
+      const keys = [...d.hours.keys()].sort();
+      const cols = HOURLY.map((n) => STATS_COLUMNS[n]);
+      await qr.query(
+        `INSERT INTO campaign_stats_hourly AS s (campaign_id, hour, ${cols.join(', ')})
+         SELECT c, to_timestamp(h / 1000.0), ${cols.join(', ')}
+         FROM unnest($1::uuid[], $2::float8[], ${cols.map((_, i) => `$${i + 3}::bigint[]`).join(', ')}) AS t(c, h, ${cols.join(', ')})
+         ON CONFLICT (campaign_id, hour) DO UPDATE SET ${cols.map((c) => `${c} = s.${c} + EXCLUDED.${c}`).join(', ')}`,
+        [keys.map((k) => k.slice(0, 36)), keys.map((k) => Number(k.slice(37))), ...HOURLY.map((n) => keys.map((k) => d.hours.get(k)![n] ?? 0))],
+      );
+    }
+    if (d.links.size) {
+      const keys = [...d.links.keys()].sort();
+      await qr.query(
+        `UPDATE campaign_links l SET clicks = l.clicks + t.clicks, unique_clicks = l.unique_clicks + t.u, unique_human_clicks = l.unique_human_clicks + t.h
+         FROM unnest($1::uuid[], $2::int[], $3::bigint[], $4::bigint[], $5::bigint[]) AS t(c, slot, clicks, u, h)
+         WHERE l.campaign_id = t.c AND l.slot = t.slot`,
+        [
+          keys.map((k) => k.slice(0, 36)),
+          keys.map((k) => Number(k.slice(37))),
+          keys.map((k) => d.links.get(k)!.clicks ?? 0),
+          keys.map((k) => d.links.get(k)!.uniqueClicks ?? 0),
+          keys.map((k) => d.links.get(k)!.uniqueHumanClicks ?? 0),
+        ],
+      );
+    }
+    if (d.revenue.size) {
+      const keys = [...d.revenue.keys()].sort();
+      await qr.query(
+        `INSERT INTO campaign_revenue AS r (campaign_id, currency, amount) SELECT * FROM unnest($1::uuid[], $2::text[], $3::numeric[])
+         ON CONFLICT (campaign_id, currency) DO UPDATE SET amount = r.amount + EXCLUDED.amount`,
+        [keys.map((k) => k.slice(0, 36)), keys.map((k) => k.slice(37)), keys.map((k) => d.revenue.get(k))],
+      );
+    }
+  }
+}
+
+/** The buffer is written only by this platform, but a stream can be written by anyone with Redis access. */
+function isApplicable(e: TrackingEvent): boolean {
+  if (!e || typeof e.at !== 'number' || !Number.isFinite(e.at)) return false;
+  if (!['open', 'click', 'conversion', 'unsubscribe', 'bounce', 'complaint'].includes(e.type)) return false;
+  if ((e.campaignId === null) !== (e.subscriberId === null)) return false;
+  if (e.campaignId !== null && (!UUID.test(e.campaignId) || !UUID.test(e.subscriberId!))) return false;
+  if (e.type === 'click' && !Number.isInteger(e.slot)) return false;
+  if (e.type === 'conversion' && (!e.campaignId || typeof e.orderId !== 'string')) return false;
+  if ((e.type === 'bounce' || e.type === 'complaint') && !e.campaignId && !e.email) return false;
+  return e.type === 'bounce' || e.type === 'complaint' || e.campaignId !== null;
+}
+
+/** What a raw event keeps beyond its columns. A bounce's address is not kept: the subscriber id (or the suppression) says whom it concerned. */
+function eventData(e: TrackingEvent): string | null {
+  switch (e.type) {
+    case 'conversion':
+      return JSON.stringify({ orderId: e.orderId, value: e.value ?? null, currency: e.currency ?? null, clickedAt: e.clickedAt ?? null });
+    case 'bounce':
+    case 'complaint':
+      return JSON.stringify({ bounce: e.bounce ?? null, reason: e.reason ?? null, provider: e.provider ?? null });
+    case 'open':
+    case 'click':
+    case 'unsubscribe':
+      return null;
+  }
+}
+
+function ms(d: Date | null): number | null {
+  return d ? d.getTime() : null;
+}
+
+function fromRow(r: EngagementRow): Engagement {
+  return {
+    openedAt: ms(r.opened_at),
+    humanOpenedAt: ms(r.human_opened_at),
+    clickedAt: ms(r.clicked_at),
+    humanClickedAt: ms(r.human_clicked_at),
+    clickedSlots: r.clicked_slots,
+    humanClickedSlots: r.human_clicked_slots,
+    convertedAt: ms(r.converted_at),
+    unsubscribedAt: ms(r.unsubscribed_at),
+    bounced: r.bounced,
+    complainedAt: ms(r.complained_at),
+  };
+}

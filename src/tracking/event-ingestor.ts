@@ -1,0 +1,163 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import Redis from 'ioredis';
+import { hostname } from 'node:os';
+import { QueryFailedError } from 'typeorm';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import { EventApplier, StreamEntry } from './event-applier';
+import { EVENT_STREAM } from './event-buffer';
+import type { TrackingEvent } from './tracking-event';
+
+const GROUP = 'ingest';
+/** Entries a consumer took and did not acknowledge for this long belong to a dead worker: another one takes them over. */
+const STALE_MS = 60_000;
+const BLOCK_MS = 1_000;
+
+type RawEntry = [id: string, fields: string[]];
+
+/**
+ * Drains the event stream into Postgres. Workers share one consumer group, so each entry goes to
+ * one of them; a batch is acknowledged (and deleted from the stream) only after its transaction
+ * commits. A worker that dies leaves its entries pending, and another takes them over after
+ * STALE_MS; an entry applied before the crash is recognised by its id and skipped.
+ */
+@Injectable()
+export class EventIngestor implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly log = new Logger(EventIngestor.name);
+  private readonly consumer = `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  private readonly conn: Redis;
+  private readonly stream: string;
+  private running = false;
+  private loop: Promise<void> = Promise.resolve();
+  private lastReclaim = 0;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly applier: EventApplier,
+  ) {
+    // XREADGROUP blocks its connection, so the ingestor has its own. Stream commands name the key in
+    // different places (XGROUP CREATE, XREADGROUP … STREAMS), so it is spelled out, not left to keyPrefix.
+    this.conn = new Redis(config.redis.url, { maxRetriesPerRequest: null });
+    this.stream = `${config.redis.prefix}:${EVENT_STREAM}`;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    try {
+      // From the start of the stream: events the API buffered before any worker existed count too.
+      await this.conn.xgroup('CREATE', this.stream, GROUP, '0', 'MKSTREAM');
+    } catch (e) {
+      if (!String((e as Error).message).includes('BUSYGROUP')) throw e;
+    }
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.running = false;
+    await this.loop;
+    this.conn.disconnect();
+  }
+
+  /** Reads and applies until there is nothing left (for tests and shutdown); returns the events applied. */
+  async drain(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await this.step(0);
+      if (n === null) return total;
+      total += n;
+    }
+  }
+
+  private async run(): Promise<void> {
+    let pendingFirst = true; // our own unacknowledged entries (a failed batch) before new ones
+    while (this.running) {
+      try {
+        await this.reclaimStale();
+        await this.step(BLOCK_MS, pendingFirst ? '0' : '>');
+        pendingFirst = false;
+      } catch (e) {
+        pendingFirst = true;
+        this.log.error(`event ingestion failed, retrying: ${(e as Error).message}`);
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+    }
+  }
+
+  /** One batch: null when there was nothing to read. */
+  private async step(blockMs: number, from = '>'): Promise<number | null> {
+    const args: (string | number)[] = ['GROUP', GROUP, this.consumer, 'COUNT', this.config.tracking.ingestBatchSize];
+    if (blockMs) args.push('BLOCK', blockMs);
+    const reply = (await this.conn.call('XREADGROUP', ...args, 'STREAMS', this.stream, from)) as [string, RawEntry[]][] | null;
+    const entries = reply?.[0]?.[1] ?? [];
+    if (!entries.length) return null;
+    return this.applyAndAck(entries);
+  }
+
+  /** Entries of consumers that stopped acknowledging (a dead worker's batch). */
+  private async reclaimStale(): Promise<void> {
+    if (Date.now() - this.lastReclaim < STALE_MS / 2) return;
+    this.lastReclaim = Date.now();
+    let cursor = '0-0';
+    do {
+      const [next, entries] = (await this.conn.call(
+        'XAUTOCLAIM', this.stream, GROUP, this.consumer, STALE_MS, cursor, 'COUNT', this.config.tracking.ingestBatchSize,
+      )) as [string, (RawEntry | null)[]];
+      const live = entries.filter((e): e is RawEntry => e !== null);
+      if (live.length) {
+        this.log.warn(`took over ${live.length} events left by a stopped worker`);
+        await this.applyAndAck(live);
+      }
+      cursor = next;
+    } while (cursor !== '0-0' && this.running);
+  }
+
+  private async applyAndAck(raw: RawEntry[]): Promise<number> {
+    const entries = raw.map(parseEntry);
+    let applied: number;
+    try {
+      applied = await this.applier.apply(entries.filter((e): e is StreamEntry => e !== null));
+    } catch (e) {
+      if (!isDataError(e) || raw.length === 1) throw e;
+      applied = await this.applyOneByOne(entries);
+    }
+    const ids = raw.map(([id]) => id);
+    await this.conn.multi().xack(this.stream, GROUP, ...ids).xdel(this.stream, ...ids).exec();
+    return applied;
+  }
+
+  /** A batch Postgres refused as data: apply its events alone, so one bad event cannot hold up the rest. */
+  private async applyOneByOne(entries: (StreamEntry | null)[]): Promise<number> {
+    let applied = 0;
+    for (const entry of entries) {
+      if (!entry) continue;
+      try {
+        applied += await this.applier.apply([entry]);
+      } catch (e) {
+        if (!isDataError(e)) throw e;
+        this.log.error(`event ${entry.id} dropped: ${(e as Error).message}`);
+      }
+    }
+    return applied;
+  }
+}
+
+/** Stream entry id "ms-seq" → ms << 20 | seq: unique, and growing with time like the ids themselves. */
+export function entryId(id: string): bigint {
+  const dash = id.indexOf('-');
+  return (BigInt(id.slice(0, dash)) << 20n) | BigInt(id.slice(dash + 1));
+}
+
+function parseEntry([id, fields]: RawEntry): StreamEntry | null {
+  const i = fields.indexOf('e');
+  try {
+    return { id: entryId(id), event: JSON.parse(fields[i + 1]) as TrackingEvent };
+  } catch {
+    return null;
+  }
+}
+
+/** Postgres classes 22 (data exception) and 23 (integrity constraint violation): the data is wrong, retrying will not help. */
+function isDataError(e: unknown): boolean {
+  const code = e instanceof QueryFailedError ? String((e.driverError as { code?: string }).code ?? '') : '';
+  return code.startsWith('22') || code.startsWith('23');
+}

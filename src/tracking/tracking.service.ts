@@ -1,0 +1,97 @@
+import { Injectable } from '@nestjs/common';
+import { AppError } from '../common/errors';
+import { CampaignLinks } from './campaign-links';
+import { classifyRequest, RequestFacts } from './classify';
+import { EventBuffer } from './event-buffer';
+import { MessageTokens, TEST_RECIPIENT } from './message-tokens';
+
+export interface ConversionReport {
+  token: string;
+  orderId: string;
+  value?: number;
+  currency?: string;
+}
+
+const MAX_USER_AGENT = 512;
+
+/**
+ * The public tracking endpoints' rules. Nothing here reads Postgres on the way to an answer except
+ * a click's link table (cached); events go to the Redis buffer. A token that does not verify, or
+ * one of a test copy, records nothing.
+ */
+@Injectable()
+export class TrackingService {
+  constructor(
+    private readonly tokens: MessageTokens,
+    private readonly links: CampaignLinks,
+    private readonly buffer: EventBuffer,
+  ) {}
+
+  /** HEAD and prefetches record nothing; the pixel is served whatever happens here. */
+  async open(token: string, facts: RequestFacts, head: boolean): Promise<void> {
+    if (head) return;
+    const ref = this.tokens.verify('open', token);
+    if (!ref || ref.subscriberId === TEST_RECIPIENT) return;
+    const agent = classifyRequest(facts);
+    if (agent === 'prefetch') return;
+    await this.buffer.append({ type: 'open', at: Date.now(), ...ref, agent, ip: facts.ip, userAgent: facts.userAgent.slice(0, MAX_USER_AGENT) });
+  }
+
+  /** The destination, from the campaign's stored link table only; null (→ 404) for a token that does not verify. */
+  async click(token: string, facts: RequestFacts, head: boolean): Promise<string | null> {
+    const ref = this.tokens.verifyClick(token);
+    if (!ref) return null;
+    const test = ref.subscriberId === TEST_RECIPIENT;
+    const at = Date.now();
+    const destination = await this.links.destination(ref.campaignId, ref.slot, test ? null : this.tokens.conversionToken(ref, at));
+    if (destination === null || test || head) return destination;
+    const { slot, campaignId, subscriberId } = ref;
+    await this.buffer.append({ type: 'click', at, campaignId, subscriberId, slot, agent: classifyRequest(facts), ip: facts.ip, userAgent: facts.userAgent.slice(0, MAX_USER_AGENT) });
+    return destination;
+  }
+
+  /** POST /v1/conversions: a token that does not verify is the caller's mistake. */
+  async conversion(report: ConversionReport, facts: RequestFacts): Promise<void> {
+    const ref = this.tokens.verifyConversion(report.token);
+    if (!ref) throw AppError.invalid('token', 'is not a conversion token issued by this platform (the edm_token parameter of a tracked click)');
+    await this.record(ref, report, facts);
+  }
+
+  /** GET /t/v/:token: a thank-you page's pixel; a bad token or order is ignored (the pixel is served anyway). */
+  async conversionPixel(token: string, query: Record<string, unknown>, facts: RequestFacts, head: boolean): Promise<void> {
+    if (head) return;
+    const ref = this.tokens.verifyConversion(token);
+    const report = parseConversionQuery(query);
+    if (!ref || !report) return;
+    await this.record(ref, report, facts);
+  }
+
+  private async record(ref: { campaignId: string; subscriberId: string; clickedAt: number }, r: Omit<ConversionReport, 'token'>, facts: RequestFacts): Promise<void> {
+    if (ref.subscriberId === TEST_RECIPIENT) return;
+    await this.buffer.append({
+      type: 'conversion',
+      at: Date.now(),
+      campaignId: ref.campaignId,
+      subscriberId: ref.subscriberId,
+      clickedAt: ref.clickedAt,
+      orderId: r.orderId,
+      value: r.value,
+      currency: r.currency,
+      ip: facts.ip,
+      userAgent: facts.userAgent.slice(0, MAX_USER_AGENT),
+    });
+  }
+}
+
+/** `?order=&value=&currency=`; null when the order is missing or the value is not a number. */
+export function parseConversionQuery(q: Record<string, unknown>): Omit<ConversionReport, 'token'> | null {
+  const orderId = typeof q.order === 'string' ? q.order.trim() : '';
+  if (!orderId || orderId.length > 200) return null;
+  let value: number | undefined;
+  if (typeof q.value === 'string' && q.value !== '') {
+    value = Number(q.value);
+    if (!Number.isFinite(value) || value < 0 || value > 1e12) return null;
+  }
+  const currency = typeof q.currency === 'string' && /^[A-Za-z]{3}$/.test(q.currency) ? q.currency.toUpperCase() : undefined;
+  return { orderId, value, currency };
+}

@@ -1,0 +1,244 @@
+import Redis from 'ioredis';
+import { EventApplier } from '../src/tracking/event-applier';
+import { EVENT_STREAM, EventBuffer } from '../src/tracking/event-buffer';
+import { entryId } from '../src/tracking/event-ingestor';
+import { PIXEL } from '../src/tracking/tracking.controller';
+import { REDIS_URL } from './support/databases';
+import { SmtpCapture } from './support/smtp-capture';
+import { eventually, startTestApp, TestApp } from './support/test-app';
+
+const PERSON = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15';
+
+interface Urls {
+  open: string;
+  clicks: string[];
+  unsubscribe: string;
+}
+
+describe('tracking and campaign stats', () => {
+  const smtp = new SmtpCapture();
+  let t: TestApp;
+  let redis: Redis;
+  let campaign: string;
+  const urls = new Map<string, Urls>();
+  const path = (url: string) => url.replace('https://edm.test', '');
+  const stream = () => `${t.config.redis.prefix}:${EVENT_STREAM}`;
+  /** Everything buffered has reached Postgres: entries leave the stream only after their transaction commits. */
+  const settled = () => eventually(async () => ((await redis.xlen(stream())) === 0 ? true : undefined), 15_000);
+  const stats = async () => (await t.api('get', `/v1/campaigns/${campaign}/stats`).expect(200)).body;
+
+  beforeAll(async () => {
+    await smtp.start();
+    redis = new Redis(REDIS_URL);
+    t = await startTestApp({ SMTP_URL: smtp.url, SMTP_RATE: '5000' });
+    const template = (
+      await t
+        .api('post', '/v1/templates')
+        .send({
+          name: 'links',
+          mjml: `<mjml><mj-body><mj-section><mj-column>
+            <mj-text>Hi {{name}} <a href="https://shop.example/a?x=1&utm_source=own">A</a> and <a href="https://shop.example/b">B</a></mj-text>
+          </mj-column></mj-section>{{> footer}}</mj-body></mjml>`,
+        })
+        .expect(201)
+    ).body.id;
+    const list = (await t.api('post', '/v1/lists').send({ name: 'L', optIn: 'single' }).expect(201)).body.id;
+    const rows = Array.from({ length: 10 }, (_, i) => `s${i}@example.com,S${i}`);
+    const imp = await t.api('post', `/v1/lists/${list}/imports`).set('Content-Type', 'text/csv').send(['email,name', ...rows].join('\n')).expect(202);
+    await eventually(async () => ((await t.api('get', `/v1/imports/${imp.body.id}`)).body.status === 'completed' ? true : undefined), 30_000);
+    campaign = (
+      await t
+        .api('post', '/v1/campaigns')
+        .send({
+          name: 'winter',
+          subject: 'Hello {{name}}',
+          templateId: template,
+          fromName: 'Shop',
+          fromEmail: 'news@shop.example',
+          audience: { lists: [list] },
+          utm: { source: 'newsletter', medium: 'email', campaign: 'winter' },
+        })
+        .expect(201)
+    ).body.id;
+    await t.api('post', `/v1/campaigns/${campaign}/send`).expect(200);
+    await eventually(async () => ((await t.api('get', `/v1/campaigns/${campaign}`)).body.status === 'sent' ? true : undefined), 30_000);
+    for (const mail of smtp.mails) {
+      const html = String(mail.parsed.html);
+      const found = (kind: string) => [...html.matchAll(new RegExp(`https://edm\\.test/${kind}/[A-Za-z0-9_.-]+`, 'g'))].map((m) => m[0]);
+      const unsubscribe = /^List-Unsubscribe:\s*<(https:\/\/edm\.test\/u\/[^>]+)>/im.exec(mail.raw.toString())![1];
+      urls.set(mail.to[0], { open: found('t/o')[0], clicks: [...new Set(found('t/c'))], unsubscribe });
+    }
+    // The mail was delivered an hour ago: clicks now are not the seconds-after-delivery clicks of a link scanner.
+    await t.db.query(`UPDATE messages SET sent_at = now() - interval '1 hour' WHERE campaign_id = $1`, [campaign]);
+  }, 60_000);
+  afterAll(async () => {
+    await t.close();
+    redis.disconnect();
+    await smtp.stop();
+  });
+
+  const u = (i: number) => urls.get(`s${i}@example.com`)!;
+
+  it('puts a signed pixel and a signed link per slot in every message', () => {
+    expect(urls.size).toBe(10);
+    for (const x of urls.values()) {
+      expect(x.open).toBeDefined();
+      expect(x.clicks).toHaveLength(2);
+    }
+  });
+
+  it('serves the pixel to anyone, and records only real fetches of valid tokens', async () => {
+    const before = await redis.xlen(stream());
+    for (const token of ['', 'garbage', `${u(0).open.split('/').pop()!.slice(0, -2)}AA`]) {
+      const res = await t.http.get(`/t/o/${token || 'x'}`).set('User-Agent', PERSON).expect(200);
+      expect(res.headers['content-type']).toBe('image/gif');
+      expect(res.headers['cache-control']).toContain('no-store');
+      expect(Buffer.compare(res.body as Buffer, PIXEL)).toBe(0);
+      expect(PIXEL.length).toBe(43);
+    }
+    await t.http.head(path(u(7).open)).set('User-Agent', PERSON).expect(200);
+    await t.http.get(path(u(8).open)).set('User-Agent', PERSON).set('Sec-Purpose', 'prefetch').expect(200);
+    expect(await redis.xlen(stream())).toBe(before);
+  });
+
+  it('redirects a click only to the stored link, never to a URL in the request', async () => {
+    const res = await t.http.get(`${path(u(9).clicks[0])}?url=https://evil.example&dest=https://evil.example`).set('User-Agent', 'curl/8.5.0').expect(302);
+    const to = new URL(res.headers.location);
+    expect(`${to.origin}${to.pathname}`).toBe('https://shop.example/a');
+    expect(to.searchParams.get('x')).toBe('1');
+    expect(to.searchParams.get('utm_source')).toBe('own'); // the link's own UTM value wins
+    expect(to.searchParams.get('utm_medium')).toBe('email');
+    expect(to.searchParams.get('utm_campaign')).toBe('winter');
+    expect(to.searchParams.get('edm_token')).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+    const click = u(9).clicks[0].split('/').pop()!;
+    const altered = click.slice(0, 10) + (click[10] === 'A' ? 'B' : 'A') + click.slice(11);
+    for (const bad of [altered, 'nope', `${click}x`]) {
+      const r = await t.http.get(`/t/c/${bad}?url=https://evil.example`).expect(404);
+      expect(r.headers.location).toBeUndefined();
+    }
+    const head = await t.http.head(path(u(9).clicks[1])).expect(302);
+    expect(head.headers.location).toContain('https://shop.example/b');
+  });
+
+  it('counts the whole loop: opens, clicks, machines apart, conversions once, unsubscribes, bounces and complaints', async () => {
+    const get = (url: string, ua = PERSON) => t.http.get(path(url)).set('User-Agent', ua);
+    // Opens: s0 twice, s1..s5 once by people; s6 only through Apple's proxy.
+    await get(u(0).open).expect(200);
+    await get(u(0).open).expect(200);
+    for (const i of [1, 2, 3, 4, 5]) await get(u(i).open).expect(200);
+    await get(u(6).open, 'Mozilla/5.0').expect(200);
+    // Clicks: s0 both links, a few seconds apart in reality — here the second on the same link as the first.
+    const landing = await get(u(0).clicks[0]).expect(302);
+    await get(u(0).clicks[0]).expect(302);
+    // s1 clicks without loading images: the click is an open too.
+    await get(u(1).clicks[1]).expect(302);
+    // s7: a mail-security gateway follows every link at once.
+    await get(u(7).clicks[0]).expect(302);
+    await get(u(7).clicks[1]).expect(302);
+    // s8: a crawler.
+    await get(u(8).clicks[0], 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)').expect(302);
+    // s9's click in the previous test was curl: a machine.
+
+    // Conversions: the landing page reports order A-1 twice (server to server) and A-2 by pixel.
+    const token = new URL(landing.headers.location).searchParams.get('edm_token')!;
+    await t.api('post', '/v1/conversions').send({ token, orderId: 'A-1', value: 50 }).expect(200);
+    await t.api('post', '/v1/conversions').send({ token, orderId: 'A-1', value: 50 }).expect(200);
+    const px = await t.http.get(`/t/v/${token}?order=A-2&value=20.5&currency=EUR`).expect(200);
+    expect(px.headers['content-type']).toBe('image/gif');
+    await t.api('post', '/v1/conversions').send({ token: 'forged.token', orderId: 'A-3' }).expect(400);
+    await t.api('post', '/v1/conversions').send({ token, orderId: '', value: -1 }).expect(400);
+
+    // s4 unsubscribes in one click (RFC 8058), twice.
+    for (let i = 0; i < 2; i++) {
+      await t.http.post(path(u(4).unsubscribe)).type('form').send('List-Unsubscribe=One-Click').expect(200);
+    }
+
+    // Reported by the provider: s5 hard-bounced, s3 soft-bounced, s2 complained.
+    const ref = async (i: number) => {
+      const { rows } = await t.db.query(`SELECT id FROM subscribers WHERE email = $1`, [`s${i}@example.com`]);
+      return { campaignId: campaign, subscriberId: rows[0].id as string };
+    };
+    const buffer = t.app.get(EventBuffer);
+    await buffer.appendMany([
+      { type: 'bounce', at: Date.now(), ...(await ref(5)), bounce: 'hard', reason: '550 5.1.1 user unknown', provider: 'generic' },
+      { type: 'bounce', at: Date.now(), ...(await ref(3)), bounce: 'soft', reason: '452 mailbox full', provider: 'generic' },
+      { type: 'complaint', at: Date.now(), ...(await ref(2)), provider: 'generic' },
+    ]);
+    await settled();
+
+    const s = await stats();
+    expect(s).toMatchObject({
+      status: 'sent',
+      sent: 10,
+      delivered: 8,
+      failed: 0,
+      unknown: 0,
+      bounces: { hard: 1, soft: 1 },
+      complaints: 1,
+      unsubscribes: 1,
+      // s0..s6 opened; s7, s8, s9 only clicked (machines): a click implies an open.
+      opens: { unique: 10, total: 8, uniqueHuman: 6, uniqueMachine: 4 },
+      clicks: { unique: 5, total: 7, uniqueHuman: 2, uniqueMachine: 3 },
+      conversions: { unique: 1, total: 2, revenue: 70.5, currency: 'EUR', unattributed: 0 },
+    });
+    expect(s.rates).toEqual({
+      reach: 0.8,
+      open: 0.75,
+      click: 0.25,
+      ctor: round(2 / 6),
+      conversion: 0.125,
+      unsubscribe: 0.125,
+      bounce: 0.25,
+      complaint: 0.125,
+    });
+
+    // Hard bounce and complaint suppress the address; one soft bounce does not.
+    const { rows: suppressed } = await t.db.query(`SELECT email, reason FROM suppressions ORDER BY email`);
+    expect(suppressed).toEqual([
+      { email: 's2@example.com', reason: 'complaint' },
+      { email: 's5@example.com', reason: 'hard_bounce' },
+    ]);
+
+    // Raw events keep IP and user agent, and who was a machine.
+    const { rows: raw } = await t.db.query(`SELECT agent, count(*)::int AS n FROM events WHERE type = 'click' GROUP BY agent ORDER BY agent`);
+    expect(raw).toEqual([
+      { agent: 'human', n: 5 },
+      { agent: 'scanner', n: 2 },
+    ]);
+
+    const links = (await t.api('get', `/v1/campaigns/${campaign}/links`).expect(200)).body;
+    expect(links.map((l: { url: string; clicks: number; uniqueClicks: number; uniqueHumanClicks: number }) => [l.url, l.clicks, l.uniqueClicks, l.uniqueHumanClicks])).toEqual([
+      ['https://shop.example/a?x=1&utm_source=own', 5, 4, 1],
+      ['https://shop.example/b', 2, 2, 1],
+    ]);
+
+    const series = (await t.api('get', `/v1/campaigns/${campaign}/stats/timeseries?interval=hour`).expect(200)).body;
+    expect(series.interval).toBe('hour');
+    const sum = (k: string) => series.buckets.reduce((n: number, b: Record<string, number>) => n + b[k], 0);
+    expect([sum('opens'), sum('uniqueOpens'), sum('uniqueHumanOpens'), sum('clicks'), sum('uniqueHumanClicks'), sum('conversions'), sum('unsubscribes')]).toEqual([8, 10, 6, 7, 2, 2, 1]);
+    const daily = (await t.api('get', `/v1/campaigns/${campaign}/stats/timeseries?interval=day&timezone=Europe/Paris`).expect(200)).body;
+    expect(daily.buckets.length).toBeGreaterThanOrEqual(1);
+    await t.api('get', `/v1/campaigns/${campaign}/stats/timeseries?interval=week`).expect(400);
+  });
+
+  it('applies an event delivered twice only once', async () => {
+    const before = await stats();
+    const { rows } = await t.db.query(`SELECT id FROM subscribers WHERE email = 's9@example.com'`);
+    const entry = { id: entryId(`${Date.now()}-0`), event: { type: 'open' as const, at: Date.now(), campaignId: campaign, subscriberId: rows[0].id, agent: 'human' as const } };
+    const applier = t.app.get(EventApplier);
+    expect(await applier.apply([entry])).toBe(1);
+    expect(await applier.apply([entry])).toBe(0);
+    const after = await stats();
+    expect(after.opens.total).toBe(before.opens.total + 1);
+    expect(after.opens.uniqueHuman).toBe(before.opens.uniqueHuman + 1);
+  });
+
+  it('answers 404 for the stats of a campaign that does not exist', async () => {
+    await t.api('get', '/v1/campaigns/00000000-0000-4000-8000-000000000000/stats').expect(404);
+    await t.api('get', '/v1/campaigns/nope/links').expect(404);
+  });
+});
+
+function round(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
+}
