@@ -1,4 +1,5 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
+import { AnalyticsModule } from './analytics/analytics.module';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AudienceModule, AudienceWorkerModule } from './audience/audience.module';
 import { CampaignsModule, CampaignsWorkerModule } from './campaigns/campaigns.module';
@@ -10,6 +11,7 @@ import { DeliveryModule } from './delivery/delivery.module';
 import { HealthController } from './observability/health.controller';
 import { MetricsModule } from './observability/metrics';
 import { QueueModule } from './queue/queue.module';
+import { TrackingModule, TrackingWorkerModule } from './tracking/tracking.module';
 
 @Module({ controllers: [HealthController] })
 class HealthModule {}
@@ -18,10 +20,10 @@ class HealthModule {}
 const core = (config: AppConfig): (Type | DynamicModule)[] => [ConfigModule.register(config), DatabaseModule, QueueModule, DeliveryModule];
 
 /** HTTP: management API, public pages, health and metrics. */
-const api: Type[] = [ApiKeysModule, AudienceModule, ContentModule, CampaignsModule, HealthModule, MetricsModule];
+const api: Type[] = [ApiKeysModule, AudienceModule, ContentModule, CampaignsModule, TrackingModule, AnalyticsModule, HealthModule, MetricsModule];
 
 /** Queue processors only. */
-const worker: Type[] = [AudienceWorkerModule, CampaignsWorkerModule];
+const worker: Type[] = [AudienceWorkerModule, CampaignsWorkerModule, TrackingWorkerModule];
 
 @Module({})
 export class AppModule {

@@ -45,6 +45,10 @@ const envSchema = z.object({
   DEFAULT_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR').default('EUR'),
   SOFT_BOUNCE_LIMIT: z.coerce.number().int().min(1).default(3),
   INGEST_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(5_000),
+  ATTRIBUTION_WINDOW_DAYS: z.coerce.number().positive().max(365).default(7),
+  DEFAULT_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR').default('EUR'),
+  SOFT_BOUNCE_LIMIT: z.coerce.number().int().min(1).default(3),
+  INGEST_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(5_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -71,6 +75,7 @@ export interface AppConfig {
   content: { templatesDir: string; postalAddress: string };
   sending: { batchSize: number; maxAttempts: number; retryBaseMs: number; dispatchJobs: number; workerConcurrency: number };
   audience: { confirmTokenTtlHours: number; importBatchSize: number; importMaxErrors: number };
+  tracking: { attributionWindowHours: number; defaultCurrency: string; softBounceLimit: number; ingestBatchSize: number };
   tracking: { attributionWindowHours: number; defaultCurrency: string; softBounceLimit: number; ingestBatchSize: number };
   defaultTimezone: string;
   logLevel: string;
@@ -136,6 +141,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       confirmTokenTtlHours: e.CONFIRM_TOKEN_TTL_HOURS,
       importBatchSize: e.IMPORT_BATCH_SIZE,
       importMaxErrors: e.IMPORT_MAX_ERRORS,
+    },
+    tracking: {
+      attributionWindowHours: Math.round(e.ATTRIBUTION_WINDOW_DAYS * 24),
+      defaultCurrency: e.DEFAULT_CURRENCY,
+      softBounceLimit: e.SOFT_BOUNCE_LIMIT,
+      ingestBatchSize: e.INGEST_BATCH_SIZE,
     },
     tracking: {
       attributionWindowHours: Math.round(e.ATTRIBUTION_WINDOW_DAYS * 24),
