@@ -3,7 +3,8 @@ import { Column, CreateDateColumn, Entity, PrimaryColumn, PrimaryGeneratedColumn
 export type OptIn = 'single' | 'double';
 export type SubscriptionStatus = 'pending' | 'confirmed' | 'unsubscribed';
 export type ConsentAction = 'subscribe' | 'confirm' | 'unsubscribe' | 'erase';
-export type ConsentSource = 'api' | 'form' | 'import' | 'admin';
+/** `link`: an unsubscribe link or the preference centre of a campaign mail. */
+export type ConsentSource = 'api' | 'form' | 'import' | 'admin' | 'link';
 export type SuppressionReason = 'unsubscribed' | 'hard_bounce' | 'complaint' | 'manual' | 'erased';
 export type ImportStatus = 'receiving' | 'queued' | 'running' | 'completed' | 'failed';
 

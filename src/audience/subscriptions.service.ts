@@ -67,19 +67,50 @@ export class SubscriptionsService {
 
   async unsubscribe(subscriberId: string, listId: string, evidence: ConsentEvidence): Promise<void> {
     await this.db.transaction(async (tx) => {
-      const [row]: { status: SubscriptionStatus }[] = await tx.query(
-        `SELECT status FROM subscriptions WHERE subscriber_id = $1 AND list_id = $2 FOR UPDATE`,
-        [subscriberId, listId],
-      );
-      if (!row) {
+      const before = await this.leave(tx, subscriberId, listId, evidence);
+      if (!before) {
         throw new AppError('not_found', `subscriber ${subscriberId} has no subscription to list ${listId}`, [
           { field: 'subscriberId', message: 'not subscribed to this list' },
         ]);
       }
-      if (row.status === 'unsubscribed') return;
-      await this.setStatus(tx, subscriberId, listId, 'unsubscribed');
-      await this.record(tx, subscriberId, listId, 'unsubscribe', 'unsubscribed', evidence);
     });
+  }
+
+  /**
+   * any → unsubscribed within the caller's transaction. Returns the status it had (null: no
+   * subscription), so a caller can tell a change from a repeat: a repeat writes nothing.
+   */
+  async leave(tx: EntityManager, subscriberId: string, listId: string, evidence: ConsentEvidence): Promise<SubscriptionStatus | null> {
+    const [row]: { status: SubscriptionStatus }[] = await tx.query(
+      `SELECT status FROM subscriptions WHERE subscriber_id = $1 AND list_id = $2 FOR UPDATE`,
+      [subscriberId, listId],
+    );
+    if (!row || row.status === 'unsubscribed') return row?.status ?? null;
+    await this.setStatus(tx, subscriberId, listId, 'unsubscribed');
+    await this.record(tx, subscriberId, listId, 'unsubscribe', 'unsubscribed', evidence);
+    return row.status;
+  }
+
+  /**
+   * A global opt-out: every subscription the subscriber still has ends, each with its own ledger
+   * record, in one statement. Returns the lists that changed.
+   */
+  async leaveAll(tx: EntityManager, subscriberId: string, evidence: ConsentEvidence): Promise<string[]> {
+    const rows: { list_id: string }[] = await tx.query(
+      `WITH gone AS (
+         UPDATE subscriptions SET status = 'unsubscribed', unsubscribed_at = now(), updated_at = now()
+         WHERE subscriber_id = $1 AND status <> 'unsubscribed' RETURNING list_id
+       )
+       INSERT INTO consent_events (subscriber_id, list_id, action, source, status, consent_text, ip, user_agent)
+       SELECT $1, list_id, 'unsubscribe', $2, 'unsubscribed', $3, $4, $5 FROM gone RETURNING list_id`,
+      [subscriberId, evidence.source, evidence.text ?? null, evidence.ip ?? null, evidence.userAgent ?? null],
+    );
+    return rows.map((r) => r.list_id);
+  }
+
+  /** The ledger record of an opt-out from all mail (no list): the suppression itself, as consent evidence. */
+  async recordOptOut(tx: EntityManager, subscriberId: string, evidence: ConsentEvidence): Promise<void> {
+    await this.record(tx, subscriberId, null, 'unsubscribe', 'unsubscribed', evidence);
   }
 
   /**
@@ -113,7 +144,7 @@ export class SubscriptionsService {
   private async record(
     tx: EntityManager,
     subscriberId: string,
-    listId: string,
+    listId: string | null,
     action: ConsentAction,
     status: SubscriptionStatus,
     e: ConsentEvidence,

@@ -129,7 +129,7 @@ export class ConsentEventDto {
   id!: string;
   @ApiPropertyOptional({ nullable: true }) listId!: string | null;
   @ApiProperty({ enum: ['subscribe', 'confirm', 'unsubscribe', 'erase'] }) action!: ConsentAction;
-  @ApiProperty({ enum: ['api', 'form', 'import', 'admin'] }) source!: ConsentSource;
+  @ApiProperty({ enum: ['api', 'form', 'import', 'admin', 'link'] }) source!: ConsentSource;
   @ApiPropertyOptional({ nullable: true }) status!: SubscriptionStatus | null;
   @ApiPropertyOptional({ nullable: true }) consentText!: string | null;
   @ApiPropertyOptional({ nullable: true }) ip!: string | null;
