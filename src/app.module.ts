@@ -11,7 +11,9 @@ import { DeliveryModule } from './delivery/delivery.module';
 import { HealthController } from './observability/health.controller';
 import { MetricsModule } from './observability/metrics';
 import { QueueModule } from './queue/queue.module';
+import { PreferencesModule } from './tracking/preferences.module';
 import { TrackingModule, TrackingWorkerModule } from './tracking/tracking.module';
+import { BounceWebhooksModule } from './tracking/webhooks/bounce-webhooks.module';
 
 @Module({ controllers: [HealthController] })
 class HealthModule {}
@@ -20,7 +22,7 @@ class HealthModule {}
 const core = (config: AppConfig): (Type | DynamicModule)[] => [ConfigModule.register(config), DatabaseModule, QueueModule, DeliveryModule];
 
 /** HTTP: management API, public pages, health and metrics. */
-const api: Type[] = [ApiKeysModule, AudienceModule, ContentModule, CampaignsModule, TrackingModule, AnalyticsModule, HealthModule, MetricsModule];
+const api: Type[] = [ApiKeysModule, AudienceModule, ContentModule, CampaignsModule, TrackingModule, AnalyticsModule, PreferencesModule, BounceWebhooksModule, HealthModule, MetricsModule];
 
 /** Queue processors only. */
 const worker: Type[] = [AudienceWorkerModule, CampaignsWorkerModule, TrackingWorkerModule];

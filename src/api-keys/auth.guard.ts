@@ -1,10 +1,10 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../common/errors';
 import type { Scope } from './api-key.entity';
 import { ApiKeysService } from './api-keys.service';
-import { PUBLIC_ROUTE, REQUIRED_SCOPE } from './auth.decorators';
+import { BASIC_CHALLENGE, PUBLIC_ROUTE, REQUIRED_SCOPE } from './auth.decorators';
 
 const GRANTS: Record<Scope, Scope[]> = { admin: ['admin', 'write', 'read'], write: ['write', 'read'], read: ['read'] };
 
@@ -20,11 +20,10 @@ export class AuthGuard implements CanActivate {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
-    const header = request.headers.authorization ?? '';
-    const presented = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
-    if (!presented) throw new AppError('unauthenticated', 'missing API key', [{ field: 'Authorization', message: 'send Authorization: Bearer <key>' }]);
+    const presented = presentedKey(request.headers.authorization ?? '');
+    if (!presented) throw this.unauthenticated(context, 'missing API key', 'send Authorization: Bearer <key>');
     const scopes = await this.keys.authenticate(presented);
-    if (!scopes) throw new AppError('unauthenticated', 'invalid API key', [{ field: 'Authorization', message: 'unknown or revoked key' }]);
+    if (!scopes) throw this.unauthenticated(context, 'invalid API key', 'unknown or revoked key');
     const needed =
       this.reflector.getAllAndOverride<Scope>(REQUIRED_SCOPE, targets) ??
       (request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write');
@@ -33,4 +32,24 @@ export class AuthGuard implements CanActivate {
     }
     return true;
   }
+
+  private unauthenticated(context: ExecutionContext, message: string, detail: string): AppError {
+    // Webhook senders such as Amazon SNS send the credentials of their URL only after a 401 that asks for them.
+    if (this.reflector.getAllAndOverride<boolean>(BASIC_CHALLENGE, [context.getHandler(), context.getClass()])) {
+      void context.switchToHttp().getResponse<FastifyReply>().header('WWW-Authenticate', 'Basic realm="edm"');
+    }
+    return new AppError('unauthenticated', message, [{ field: 'Authorization', message: detail }]);
+  }
+}
+
+/**
+ * `Bearer <key>`, or HTTP Basic with the key as the password (or as the user when there is no
+ * password): webhook senders cannot set headers, only put credentials in the URL they post to.
+ */
+function presentedKey(header: string): string {
+  if (header.startsWith('Bearer ')) return header.slice(7).trim();
+  if (!/^Basic /i.test(header)) return '';
+  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? '' : decoded.slice(colon + 1) || decoded.slice(0, colon);
 }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -45,10 +45,10 @@ const envSchema = z.object({
   DEFAULT_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR').default('EUR'),
   SOFT_BOUNCE_LIMIT: z.coerce.number().int().min(1).default(3),
   INGEST_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(5_000),
-  ATTRIBUTION_WINDOW_DAYS: z.coerce.number().positive().max(365).default(7),
-  DEFAULT_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR').default('EUR'),
-  SOFT_BOUNCE_LIMIT: z.coerce.number().int().min(1).default(3),
-  INGEST_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(5_000),
+  /** Bounce webhooks: the SNS topics SES notifications may come from (comma-separated ARNs); unset: any topic. */
+  SES_TOPIC_ARNS: z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]+(\s*,\s*arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]+)*$/, 'must be comma-separated SNS topic ARNs (arn:aws:sns:<region>:<account>:<topic>)').optional(),
+  /** SendGrid signed Event Webhook: the verification key (base64 DER or PEM of an ECDSA P-256 public key). */
+  SENDGRID_WEBHOOK_PUBLIC_KEY: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -76,7 +76,8 @@ export interface AppConfig {
   sending: { batchSize: number; maxAttempts: number; retryBaseMs: number; dispatchJobs: number; workerConcurrency: number };
   audience: { confirmTokenTtlHours: number; importBatchSize: number; importMaxErrors: number };
   tracking: { attributionWindowHours: number; defaultCurrency: string; softBounceLimit: number; ingestBatchSize: number };
-  tracking: { attributionWindowHours: number; defaultCurrency: string; softBounceLimit: number; ingestBatchSize: number };
+  /** Bounce webhooks: accepted SNS topics (empty: any) and the SendGrid verification key as PEM (unset: unsigned). */
+  webhooks: { sesTopicArns: string[]; sendgridPublicKey?: string };
   defaultTimezone: string;
   logLevel: string;
   /** Messages worth showing once the logger exists (config is read before it). */
@@ -148,11 +149,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       softBounceLimit: e.SOFT_BOUNCE_LIMIT,
       ingestBatchSize: e.INGEST_BATCH_SIZE,
     },
-    tracking: {
-      attributionWindowHours: Math.round(e.ATTRIBUTION_WINDOW_DAYS * 24),
-      defaultCurrency: e.DEFAULT_CURRENCY,
-      softBounceLimit: e.SOFT_BOUNCE_LIMIT,
-      ingestBatchSize: e.INGEST_BATCH_SIZE,
+    webhooks: {
+      sesTopicArns: e.SES_TOPIC_ARNS ? e.SES_TOPIC_ARNS.split(',').map((a) => a.trim()) : [],
+      sendgridPublicKey: parseSendgridKey(e.SENDGRID_WEBHOOK_PUBLIC_KEY),
     },
     defaultTimezone: e.DEFAULT_TIMEZONE,
     logLevel: e.LOG_LEVEL,
@@ -199,6 +198,22 @@ function parseDkim(domainName?: string, keySelector?: string, key?: string): App
   if (given < 3) throw new ConfigError('Invalid configuration:\n  DKIM_DOMAIN, DKIM_SELECTOR, DKIM_PRIVATE_KEY: set all three or none');
   const privateKey = key!.includes('-----BEGIN') ? key!.replace(/\\n/g, '\n') : readFileSync(key!, 'utf8');
   return { domainName: domainName!, keySelector: keySelector!, privateKey };
+}
+
+/**
+ * SendGrid shows the key as base64 DER (SubjectPublicKeyInfo); PEM is accepted too. Checked here so
+ * that a pasted-wrong key stops the process instead of rejecting every webhook post later.
+ */
+function parseSendgridKey(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  try {
+    const text = value.replace(/\\n/g, '\n').trim();
+    const key = text.includes('-----BEGIN') ? createPublicKey(text) : createPublicKey({ key: Buffer.from(text, 'base64'), format: 'der', type: 'spki' });
+    if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') throw new Error('not an ECDSA P-256 key');
+    return key.export({ format: 'pem', type: 'spki' }).toString();
+  } catch (e) {
+    throw new ConfigError(`Invalid configuration:\n  SENDGRID_WEBHOOK_PUBLIC_KEY: must be an ECDSA P-256 public key, base64 DER or PEM (${(e as Error).message})`);
+  }
 }
 
 function parseTrustProxy(v: string): boolean | number | string {
