@@ -233,6 +233,21 @@ describe('tracking and campaign stats', () => {
     expect(after.opens.uniqueHuman).toBe(before.opens.uniqueHuman + 1);
   });
 
+  it("exports a person's activity, and an erase keeps the figures but not their IP or user agent", async () => {
+    const { rows } = await t.db.query(`SELECT id FROM subscribers WHERE email = 's0@example.com'`);
+    const id = rows[0].id as string;
+    const exported = (await t.api('get', `/v1/subscribers/${id}/export`).expect(200)).body;
+    // Every report is kept as it came (A-1 twice); the figures counted it once.
+    expect(exported.activity.map((a: { type: string }) => a.type)).toEqual(['open', 'open', 'click', 'click', 'conversion', 'conversion', 'conversion']);
+    expect(exported.activity[0]).toMatchObject({ campaignId: campaign, agent: 'human', userAgent: PERSON, ip: expect.any(String) });
+    expect(exported.conversions.map((c: { orderId: string }) => c.orderId)).toEqual(['A-1', 'A-2']);
+    const before = await stats();
+    await t.api('delete', `/v1/subscribers/${id}`).expect(204);
+    const { rows: traces } = await t.db.query(`SELECT count(*)::int AS n FROM events WHERE subscriber_id = $1 AND (ip IS NOT NULL OR user_agent IS NOT NULL)`, [id]);
+    expect(traces[0].n).toBe(0);
+    expect(await stats()).toEqual(before);
+  });
+
   it('answers 404 for the stats of a campaign that does not exist', async () => {
     await t.api('get', '/v1/campaigns/00000000-0000-4000-8000-000000000000/stats').expect(404);
     await t.api('get', '/v1/campaigns/nope/links').expect(404);

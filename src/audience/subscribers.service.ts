@@ -180,6 +180,9 @@ export class SubscribersService {
         [id],
       );
       await tx.query(`UPDATE consent_events SET ip = NULL, user_agent = NULL WHERE subscriber_id = $1 AND (ip IS NOT NULL OR user_agent IS NOT NULL)`, [id]);
+      // Opens, clicks and conversions stay counted (aggregates are kept); what identifies the person goes.
+      await tx.query(`UPDATE events SET ip = NULL, user_agent = NULL WHERE subscriber_id = $1 AND (ip IS NOT NULL OR user_agent IS NOT NULL)`, [id]);
+      await tx.query(`DELETE FROM bounce_counts WHERE email_hash = email_hash($1)`, [row.email]);
       await tx.query(`INSERT INTO consent_events (subscriber_id, action, source) VALUES ($1, 'erase', 'api')`, [id]);
     });
   }
@@ -187,10 +190,20 @@ export class SubscribersService {
   /** GDPR export: everything held about the person, machine-readable. */
   async export(id: string): Promise<Record<string, unknown>> {
     const row = await this.require(id);
-    const [subscriptions, consentLog, suppression] = await Promise.all([
+    const [subscriptions, consentLog, suppression, activity, orders] = await Promise.all([
       this.subscriptionsOf(id),
       this.consentLogOf(id),
       this.db.query(`SELECT reason, note, created_at AS "createdAt" FROM suppressions WHERE email_hash = email_hash($1)`, [row.email]),
+      this.db.query(
+        `SELECT type, at, campaign_id AS "campaignId", agent, slot, host(ip) AS ip, user_agent AS "userAgent", data
+         FROM events WHERE subscriber_id = $1 ORDER BY id`,
+        [id],
+      ),
+      this.db.query(
+        `SELECT order_id AS "orderId", campaign_id AS "campaignId", value::float8 AS value, currency, attributed, at
+         FROM conversions WHERE subscriber_id = $1 ORDER BY at`,
+        [id],
+      ),
     ]);
     return {
       format: 'edm-subscriber-export/1',
@@ -199,6 +212,9 @@ export class SubscribersService {
       subscriptions,
       consentLog,
       suppression: (suppression as unknown[])[0] ?? null,
+      /** Opens, clicks, conversions, unsubscribes, bounces and complaints recorded for the person's messages. */
+      activity,
+      conversions: orders,
     };
   }
 

@@ -1,6 +1,6 @@
 import { Controller, Get, Header, Module } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import { Public } from '../api-keys/auth.decorators';
 
 /** One registry per process: Prometheus scrapes each process (api and worker) on its own. */
@@ -12,6 +12,12 @@ export const httpDuration = new Histogram({
   help: 'HTTP request duration by route and status',
   labelNames: ['method', 'route', 'status'],
   buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+  registers: [registry],
+});
+
+export const eventsIngested = new Counter({
+  name: 'edm_events_ingested_total',
+  help: 'Tracking events applied to Postgres by this process (replays of already applied events not counted)',
   registers: [registry],
 });
 

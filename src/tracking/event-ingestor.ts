@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { QueryFailedError } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
+import { eventsIngested } from '../observability/metrics';
 import { EventApplier, StreamEntry } from './event-applier';
 import { EVENT_STREAM } from './event-buffer';
 import type { TrackingEvent } from './tracking-event';
@@ -120,6 +121,7 @@ export class EventIngestor implements OnApplicationBootstrap, OnModuleDestroy {
       if (!isDataError(e) || raw.length === 1) throw e;
       applied = await this.applyOneByOne(entries);
     }
+    eventsIngested.inc(applied);
     const ids = raw.map(([id]) => id);
     await this.conn.multi().xack(this.stream, GROUP, ...ids).xdel(this.stream, ...ids).exec();
     return applied;
