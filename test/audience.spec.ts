@@ -43,6 +43,15 @@ describe('audience: lists, subscribers, consent, suppression, GDPR', () => {
       await t.api('delete', `/v1/lists/${ids[0]}`).expect(404);
     });
 
+    it('deletes a list with its subscriptions, and refuses new ones for it', async () => {
+      const gone = (await t.api('post', '/v1/lists').send({ name: 'Gone', optIn: 'single' }).expect(201)).body.id;
+      const sub = (await t.api('post', '/v1/subscribers').send({ email: 'gone@example.com', lists: [gone] }).expect(201)).body.id;
+      await t.api('delete', `/v1/lists/${gone}`).expect(204);
+      const { rows } = await t.db.query(`SELECT count(*)::int AS n FROM subscriptions WHERE list_id = $1`, [gone]);
+      expect(rows[0].n).toBe(0);
+      await t.api('post', `/v1/lists/${gone}/subscriptions`).send({ subscriberId: sub }).expect(404);
+    });
+
     it('answers 404 for unknown or malformed ids and 400 for a bad cursor or limit', async () => {
       await t.api('get', '/v1/lists/00000000-0000-4000-8000-000000000000').expect(404);
       await t.api('get', '/v1/lists/not-an-id').expect(404);

@@ -1,11 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Info, parse } from 'csv-parse';
+import { Parser } from 'csv-parse';
 import { Readable } from 'node:stream';
 import { DataSource, QueryRunner } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { ColumnMap, ImportRow, mapColumns, toRow } from './import-columns';
+import { lockList } from './subscriptions.service';
 
 /** Postgres applies an INSERT on one core; two partitions of every file use two. */
 const PARTS = 2;
@@ -93,7 +94,7 @@ export class ImportRunner {
   private async apply(job: Job, parts: Part[]): Promise<void> {
     const { importBatchSize } = this.config.audience;
     const parser = Readable.from(this.chunks(job.importId)).pipe(
-      parse({ bom: true, info: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true }),
+      new NumberedParser({ bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true }),
     );
     const zones = new Map<string, string | null>();
     let columns: ColumnMap | null = null;
@@ -107,13 +108,12 @@ export class ImportRunner {
       part.inFlight.catch(() => undefined); // surfaced by the next await
     };
     try {
-      for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: Info }>) {
+      for await (const { record, line } of parser as AsyncIterable<{ record: string[]; line: number }>) {
         if (!columns) {
           columns = mapColumns(record);
           width = record.length;
           continue;
         }
-        const line = info.lines;
         let row: ImportRow | string;
         if (record.length !== width && !(record.length === 1 && record[0] === '')) row = `expected ${width} columns, found ${record.length}`;
         else row = toRow(record, line, columns, zones);
@@ -141,6 +141,7 @@ export class ImportRunner {
       // A lost batch is re-applied on resume, so durability can wait for the next WAL flush; and
       // where Postgres has JIT, compiling each batch's statements would cost more than it saves.
       await qr.query(`SET LOCAL synchronous_commit = off; SET LOCAL jit = off`);
+      await lockList(qr, job.listId); // a list deleted meanwhile fails the import
       const errors = b.errors;
       let created = 0;
       let updated = 0;
@@ -230,6 +231,17 @@ export class ImportRunner {
       if (!row) return;
       yield row.data;
     }
+  }
+}
+
+/**
+ * csv-parse's stream, each record paired with its line number, read from the parser's live counters
+ * as the record is emitted: the figure `info: true` gives, without copying the parser's state into
+ * a new object for every record.
+ */
+class NumberedParser extends Parser {
+  override push(record: unknown, encoding?: BufferEncoding): boolean {
+    return super.push(record === null ? null : { record, line: this.info.lines }, encoding);
   }
 }
 

@@ -47,9 +47,14 @@ export class ListsService {
   }
 
   /** Removes the list and its subscriptions; the consent ledger keeps its records. */
+  /** The list row first (writers holding it finish; new ones then find no list), then its subscriptions. */
   async remove(id: string): Promise<void> {
-    const { affected } = await this.lists.delete({ id });
-    if (!affected) throw AppError.notFound('List', id);
+    await this.lists.manager.transaction(async (tx) => {
+      // TypeORM answers a DELETE with [rows, affected].
+      const [, affected]: [unknown[], number] = await tx.query(`DELETE FROM lists WHERE id = $1`, [id]);
+      if (!affected) throw AppError.notFound('List', id);
+      await tx.query(`DELETE FROM subscriptions WHERE list_id = $1`, [id]);
+    });
   }
 
   async require(id: string): Promise<MailingList> {

@@ -31,6 +31,7 @@ export class SubscriptionsService {
 
   async subscribe(tx: EntityManager, subscriberId: string, list: MailingList, evidence: ConsentEvidence): Promise<SubscribeOutcome> {
     const target: SubscriptionStatus = list.optIn === 'single' ? 'confirmed' : 'pending';
+    await lockList(tx, list.id);
     const inserted: unknown[] = await tx.query(
       `INSERT INTO subscriptions (subscriber_id, list_id, status, confirmed_at)
        VALUES ($1, $2, $3, CASE WHEN $3 = 'confirmed' THEN now() END)
@@ -155,4 +156,13 @@ export class SubscriptionsService {
       [subscriberId, listId, action, e.source, status, e.text ?? null, e.ip ?? null, e.userAgent ?? null],
     );
   }
+}
+
+/**
+ * Holds the list for the rest of the transaction (a deletion waits, and a list deleted meanwhile is a
+ * 404): what a foreign key would check for every row, taken once.
+ */
+export async function lockList(tx: { query: EntityManager['query'] }, listId: string): Promise<void> {
+  const rows: unknown[] = await tx.query(`SELECT 1 FROM lists WHERE id = $1 FOR KEY SHARE`, [listId]);
+  if (!rows.length) throw AppError.notFound('List', listId);
 }
