@@ -23,8 +23,10 @@ export interface MessageUrls {
   messageIdToken: string;
 }
 
-const TAG = 16;
-// Which 16-byte slice of the message's tag stream authenticates which URL.
+/** 120-bit tags: a multiple of 3 bytes, so every tag of a message comes out of one base64 encoding. */
+const TAG = 15;
+const TAG_CHARS = 20;
+// Which 15-byte slice of the message's tag stream authenticates which URL.
 const OPEN = 0;
 const UNSUBSCRIBE = 1;
 const PREFERENCES = 2;
@@ -54,24 +56,27 @@ export class MessageTokens {
 
   forMessage(m: MessageRef, linkCount: number): MessageUrls {
     const p = this.payload(m);
-    const tags = this.tags(p, FIRST_LINK + linkCount);
-    const p64 = p.toString('base64url');
-    const token = (i: number) => `${p64}.${tags.toString('base64url', i * TAG, (i + 1) * TAG)}`;
+    const tags = this.tags(p, FIRST_LINK + linkCount).toString('base64url');
+    const tag = (i: number) => tags.slice(i * TAG_CHARS, (i + 1) * TAG_CHARS);
+    // The first 30 payload bytes encode on their own (30 is a multiple of 3); only the last two bytes
+    // — and a click's slot after them — are encoded per token.
+    const head = p.toString('base64url', 0, 30);
+    const p64 = head + p.toString('base64url', 30, 32);
     const clicks: string[] = new Array(linkCount);
-    const withSlot = Buffer.allocUnsafe(34);
-    p.copy(withSlot);
+    const tail = Buffer.allocUnsafe(4);
+    p.copy(tail, 0, 30, 32);
     for (let slot = 0; slot < linkCount; slot++) {
-      withSlot.writeUInt16BE(slot, 32);
-      clicks[slot] = `${this.base}/t/c/${withSlot.toString('base64url')}.${tags.toString('base64url', (FIRST_LINK + slot) * TAG, (FIRST_LINK + slot + 1) * TAG)}`;
+      tail.writeUInt16BE(slot, 2);
+      clicks[slot] = `${this.base}/t/c/${head}${tail.toString('base64url')}.${tag(FIRST_LINK + slot)}`;
     }
-    const unsubscribeToken = token(UNSUBSCRIBE);
+    const unsubscribeToken = `${p64}.${tag(UNSUBSCRIBE)}`;
     return {
-      open: `${this.base}/t/o/${token(OPEN)}`,
+      open: `${this.base}/t/o/${p64}.${tag(OPEN)}`,
       unsubscribeToken,
       unsubscribe: `${this.base}/u/${unsubscribeToken}`,
-      preferences: `${this.base}/p/${token(PREFERENCES)}`,
+      preferences: `${this.base}/p/${p64}.${tag(PREFERENCES)}`,
       clicks,
-      messageIdToken: token(MESSAGE_ID),
+      messageIdToken: `${p64}.${tag(MESSAGE_ID)}`,
     };
   }
 
