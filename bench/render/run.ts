@@ -34,18 +34,30 @@ const campaign = {
   list: { id: '22222222-2222-4222-8222-222222222222', name: 'Newsletter' },
 };
 
-function time(label: string, work: (i: number) => unknown): number {
-  for (let i = 0; i < 2000; i++) work(i); // warm-up
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+
+/** One timed pass of N messages; the string is touched so that lazily joined HTML is really built. */
+function pass(work: (i: number) => unknown): { rate: number; bytes: number } {
   const start = process.hrtime.bigint();
   let bytes = 0;
   for (let i = 0; i < N; i++) {
     const r = work(i);
-    bytes += typeof r === 'string' ? r.length : 1;
+    bytes += typeof r === 'string' ? r.length + r.charCodeAt(r.length >> 1) * 0 : 1;
   }
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  const rate = N / seconds;
-  console.log(`${label.padEnd(44)} ${rate.toFixed(0).padStart(8)} msg/s  (${N} in ${seconds.toFixed(2)} s${bytes > N ? `, ${(bytes / N / 1024).toFixed(1)} KiB html each` : ''})`);
-  return rate;
+  return { rate: N / (Number(process.hrtime.bigint() - start) / 1e9), bytes };
+}
+
+/** Warmed up, then the best of ROUNDS passes, so that JIT tiering and a busy moment favour no side. */
+function time(label: string, work: (i: number) => unknown): number {
+  for (let i = 0; i < 20_000; i++) work(i);
+  let best = { rate: 0, bytes: 0 };
+  for (let r = 0; r < ROUNDS; r++) {
+    const p = pass(work);
+    if (p.rate > best.rate) best = p;
+  }
+  const kib = best.bytes > N ? `, ${(best.bytes / N / 1024).toFixed(1)} KiB html each` : '';
+  console.log(`${label.padEnd(52)} ${best.rate.toFixed(0).padStart(8)} msg/s  (best of ${ROUNDS} × ${N}${kib})`);
+  return best.rate;
 }
 
 async function main(): Promise<void> {

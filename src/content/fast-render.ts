@@ -5,6 +5,7 @@ type Value = (context: Record<string, unknown>, data: { root: object }) => unkno
 type Part = string | ((context: Record<string, unknown>, data: { root: object }) => string);
 
 const NAME = /^[A-Za-z_$][\w$]*$/;
+const EMPTY_HASH = Object.freeze({});
 const { escapeExpression } = Handlebars.Utils;
 const own = (parent: unknown, key: string): unknown =>
   parent != null && Object.prototype.hasOwnProperty.call(parent, key) ? (parent as Record<string, unknown>)[key] : undefined;
@@ -49,13 +50,22 @@ function mustache(hb: HandlebarsRuntime, node: hbs.AST.MustacheStatement): Value
   const path = node.path as hbs.AST.PathExpression;
   if (!isPlain(path)) return null;
   const name = path.parts[0];
-  const options = (data: { root: object }) => ({ name, hash: {}, data, loc: node.loc });
+  // One options object per expression, its data set per call: the platform's helpers are synchronous
+  // and keep nothing, and a render makes no garbage it does not need.
+  const shared = { name, hash: EMPTY_HASH, data: undefined as unknown, loc: node.loc };
+  const options = (data: { root: object }) => {
+    shared.data = data;
+    return shared;
+  };
   const helper = path.parts.length === 1 ? (own(hb.helpers, name) as ((...args: unknown[]) => unknown) | undefined) : undefined;
   if (node.params.length) {
     if (!helper) return null; // Handlebars would throw "Missing helper"; templates are checked when saved
     const params = node.params.map(param);
     if (params.some((p) => p === null)) return null;
     const args = params as Value[];
+    const [a0, a1] = args;
+    if (args.length === 1) return (c, d) => helper.call(c, a0(c, d), options(d));
+    if (args.length === 2) return (c, d) => helper.call(c, a0(c, d), a1(c, d), options(d));
     return (c, d) => helper.call(c, ...args.map((a) => a(c, d)), options(d));
   }
   if (helper) return (c, d) => helper.call(c, options(d));

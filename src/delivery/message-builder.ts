@@ -31,6 +31,15 @@ export interface Rendered {
   text: string;
 }
 
+/** Worked out once per campaign (and list) context. */
+interface CampaignShared {
+  domain: string;
+  mailto: string;
+  listId: string | null;
+  /** `{{campaign.id}}`, `{{campaign.name}}` in templates. */
+  ref: { id: string; name: string };
+}
+
 interface RenderUrls {
   unsubscribeUrl: string;
   preferencesUrl: string;
@@ -47,7 +56,7 @@ const BLANK_GIF = 'data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAA
 @Injectable()
 export class MessageBuilder {
   private readonly publicHost: string;
-  private readonly perCampaign = new WeakMap<CampaignMessageContext, { domain: string; mailto: string; listId: string | null }>();
+  private readonly perCampaign = new WeakMap<CampaignMessageContext, CampaignShared>();
 
   constructor(
     private readonly tokens: MessageTokens,
@@ -64,7 +73,7 @@ export class MessageBuilder {
       links: urls.clicks,
       pixel: urls.open,
     });
-    const { domain, mailto, listId } = this.campaignHeaders(campaign);
+    const { domain, mailto, listId } = this.campaignShared(campaign);
     const headers: Record<string, string | { prepared: boolean; value: string }> = {
       'List-Unsubscribe': `<${urls.unsubscribe}>, <mailto:${mailto}?subject=unsubscribe%20${urls.unsubscribeToken}>`,
       'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
@@ -87,7 +96,7 @@ export class MessageBuilder {
   }
 
   /** What every message of a campaign (and list) shares, worked out once per context object. */
-  private campaignHeaders(campaign: CampaignMessageContext): { domain: string; mailto: string; listId: string | null } {
+  private campaignShared(campaign: CampaignMessageContext): CampaignShared {
     let h = this.perCampaign.get(campaign);
     if (!h) {
       const domain = campaign.fromEmail.split('@')[1] ?? this.publicHost;
@@ -95,6 +104,7 @@ export class MessageBuilder {
         domain,
         mailto: this.config.mail.unsubscribeMailto ?? `unsubscribe@${domain}`,
         listId: campaign.list ? `${phrase(campaign.list.name)} <${campaign.list.id}.list-id.${domain}>` : null,
+        ref: { id: campaign.id, name: campaign.name },
       };
       this.perCampaign.set(campaign, h);
     }
@@ -115,7 +125,7 @@ export class MessageBuilder {
       name: to.name,
       timezone: to.timezone,
       subscriber: to,
-      campaign: { id: campaign.id, name: campaign.name },
+      campaign: this.campaignShared(campaign).ref,
       data: campaign.data,
       unsubscribeUrl: urls.unsubscribeUrl,
       preferencesUrl: urls.preferencesUrl,
