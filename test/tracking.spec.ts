@@ -221,6 +221,19 @@ describe('tracking and campaign stats', () => {
     await t.api('get', `/v1/campaigns/${campaign}/stats/timeseries?interval=week`).expect(400);
   });
 
+  it('suppresses an address at SOFT_BOUNCE_LIMIT soft bounces, also when a report names only the address', async () => {
+    const buffer = t.app.get(EventBuffer);
+    await buffer.append({ type: 'bounce', at: Date.now(), campaignId: null, subscriberId: null, email: 'S3@example.com', bounce: 'soft', reason: '452 mailbox full' });
+    await settled();
+    expect((await t.db.query(`SELECT 1 FROM suppressions WHERE email = 's3@example.com'`)).rowCount).toBe(0);
+    await buffer.append({ type: 'bounce', at: Date.now(), campaignId: null, subscriberId: null, email: 's3@example.com', bounce: 'soft', reason: '452 mailbox full' });
+    await settled();
+    const { rows } = await t.db.query(`SELECT reason, note FROM suppressions WHERE email = 's3@example.com'`);
+    expect(rows).toEqual([{ reason: 'hard_bounce', note: '3 soft bounces (SOFT_BOUNCE_LIMIT 3)' }]);
+    // Reports without a message move no campaign figure.
+    expect((await stats()).bounces).toEqual({ hard: 1, soft: 1 });
+  });
+
   it('applies an event delivered twice only once', async () => {
     const before = await stats();
     const { rows } = await t.db.query(`SELECT id FROM subscribers WHERE email = 's9@example.com'`);
