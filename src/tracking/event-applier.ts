@@ -15,20 +15,31 @@ export interface StreamEntry {
   event: TrackingEvent;
 }
 
+/** A row of engagements with its times as epoch ms (as a Date would hold them: whole ms), not timestamps to parse. */
 interface EngagementRow {
   campaign_id: string;
   subscriber_id: string;
-  opened_at: Date | null;
-  human_opened_at: Date | null;
-  clicked_at: Date | null;
-  human_clicked_at: Date | null;
+  opened_at: number | null;
+  human_opened_at: number | null;
+  clicked_at: number | null;
+  human_clicked_at: number | null;
   clicked_slots: number[];
   human_clicked_slots: number[];
-  converted_at: Date | null;
-  unsubscribed_at: Date | null;
+  converted_at: number | null;
+  unsubscribed_at: number | null;
   bounced: 'hard' | 'soft' | null;
-  complained_at: Date | null;
+  complained_at: number | null;
 }
+
+const ENGAGEMENT_TIMES = ['opened_at', 'human_opened_at', 'clicked_at', 'human_clicked_at', 'converted_at', 'unsubscribed_at', 'complained_at'];
+const ENGAGEMENT_COLUMNS = [
+  'e.campaign_id',
+  'e.subscriber_id',
+  ...ENGAGEMENT_TIMES.map((c) => `floor(extract(epoch FROM e.${c}) * 1000)::float8 AS ${c}`),
+  'e.clicked_slots',
+  'e.human_clicked_slots',
+  'e.bounced',
+].join(', ');
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -55,7 +66,9 @@ export class EventApplier {
     await qr.connect();
     try {
       await qr.startTransaction();
-      await qr.query(`SET LOCAL jit = off`);
+      // Every statement of a batch looks up a few thousand keys: index lookups, never a hash join over
+      // a whole table (engagements and messages only grow; a hash join reads all of them per batch).
+      await qr.query(`SELECT set_config('jit', 'off', true), set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)`);
       const fresh = await this.insertEvents(qr, valid);
       if (fresh.length) await this.applyFresh(qr, fresh);
       await qr.commitTransaction();
@@ -107,14 +120,14 @@ export class EventApplier {
         },
         deltas,
       );
-      if (JSON.stringify(next) !== JSON.stringify(before)) changed.push({ key, next });
+      if (!sameEngagement(next, before)) changed.push({ key, next });
     }
     await this.saveEngagements(qr, changed);
     await this.saveCounters(qr, deltas);
   }
 
   private async insertEvents(qr: QueryRunner, entries: StreamEntry[]): Promise<TrackingEvent[]> {
-    const col = <T>(f: (e: TrackingEvent) => T) => entries.map((x) => f(x.event));
+    const col = <T>(f: (e: TrackingEvent) => T) => pgArray(entries.map((x) => f(x.event)));
     const inserted: { id: string }[] = await qr.query(
       `INSERT INTO events (id, type, at, campaign_id, subscriber_id, agent, slot, ip, user_agent, data)
        SELECT id, type, to_timestamp(at / 1000.0), campaign_id, subscriber_id, agent, slot, ip, user_agent, data::jsonb
@@ -122,7 +135,7 @@ export class EventApplier {
          AS t(id, type, at, campaign_id, subscriber_id, agent, slot, ip, user_agent, data)
        ON CONFLICT (id) DO NOTHING RETURNING id`,
       [
-        entries.map((x) => x.id.toString()),
+        pgArray(entries.map((x) => x.id)),
         col((e) => e.type),
         col((e) => e.at),
         col((e) => e.campaignId),
@@ -209,18 +222,26 @@ export class EventApplier {
     return new Set(rows.map((r) => firstOf.get(r.order_id)!));
   }
 
-  /** Creates missing rows, then locks every row of the batch in key order (two workers never deadlock). */
+  /**
+   * Creates missing rows, then locks every row of the batch in key order (two workers never deadlock).
+   * A row this transaction created is locked by its insert and empty: only the others are read.
+   */
   private async lockEngagements(qr: QueryRunner, campaigns: string[], subscribers: string[]): Promise<Map<string, Engagement>> {
-    await qr.query(
-      `INSERT INTO engagements (campaign_id, subscriber_id) SELECT * FROM unnest($1::uuid[], $2::uuid[]) ON CONFLICT DO NOTHING`,
-      [campaigns, subscribers],
+    const created: { campaign_id: string; subscriber_id: string }[] = await qr.query(
+      `INSERT INTO engagements (campaign_id, subscriber_id) SELECT * FROM unnest($1::uuid[], $2::uuid[]) ON CONFLICT DO NOTHING
+       RETURNING campaign_id, subscriber_id`,
+      [pgArray(campaigns), pgArray(subscribers)],
     );
+    const states = new Map<string, Engagement>(created.map((r) => [`${r.campaign_id}|${r.subscriber_id}`, emptyEngagement()]));
+    if (states.size === campaigns.length) return states;
+    const rest = campaigns.map((c, i) => `${c}|${subscribers[i]}`).filter((k) => !states.has(k));
     const rows: EngagementRow[] = await qr.query(
-      `SELECT e.* FROM engagements e JOIN unnest($1::uuid[], $2::uuid[]) AS t(c, s) ON e.campaign_id = t.c AND e.subscriber_id = t.s
+      `SELECT ${ENGAGEMENT_COLUMNS} FROM engagements e JOIN unnest($1::uuid[], $2::uuid[]) AS t(c, s) ON e.campaign_id = t.c AND e.subscriber_id = t.s
        ORDER BY e.campaign_id, e.subscriber_id FOR UPDATE OF e`,
-      [campaigns, subscribers],
+      [pgArray(rest.map((k) => k.slice(0, 36))), pgArray(rest.map((k) => k.slice(37)))],
     );
-    return new Map(rows.map((r) => [`${r.campaign_id}|${r.subscriber_id}`, fromRow(r)]));
+    for (const r of rows) states.set(`${r.campaign_id}|${r.subscriber_id}`, fromRow(r));
+    return states;
   }
 
   private async sentTimes(qr: QueryRunner, keys: string[]): Promise<Map<string, number>> {
@@ -228,7 +249,7 @@ export class EventApplier {
     const rows: { c: string; s: string; sent_at: Date | null }[] = await qr.query(
       `SELECT m.campaign_id AS c, m.subscriber_id AS s, m.sent_at FROM messages m
        JOIN unnest($1::uuid[], $2::uuid[]) AS t(c, s) ON m.campaign_id = t.c AND m.subscriber_id = t.s`,
-      [keys.map((k) => k.slice(0, 36)), keys.map((k) => k.slice(37))],
+      [pgArray(keys.map((k) => k.slice(0, 36))), pgArray(keys.map((k) => k.slice(37)))],
     );
     return new Map(rows.filter((r) => r.sent_at).map((r) => [`${r.c}|${r.s}`, r.sent_at!.getTime()]));
   }
@@ -244,7 +265,7 @@ export class EventApplier {
 
   private async saveEngagements(qr: QueryRunner, changed: { key: string; next: Engagement }[]): Promise<void> {
     if (!changed.length) return;
-    const ts = (f: (e: Engagement) => number | null) => changed.map((c) => f(c.next));
+    const ts = (f: (e: Engagement) => number | null) => pgArray(changed.map((c) => f(c.next)));
     await qr.query(
       `UPDATE engagements e SET
          opened_at = to_timestamp(t.opened_at / 1000.0), human_opened_at = to_timestamp(t.human_opened_at / 1000.0),
@@ -258,17 +279,17 @@ export class EventApplier {
               converted_at, unsubscribed_at, bounced, complained_at)
        WHERE e.campaign_id = t.c AND e.subscriber_id = t.s`,
       [
-        changed.map((c) => c.key.slice(0, 36)),
-        changed.map((c) => c.key.slice(37)),
+        pgArray(changed.map((c) => c.key.slice(0, 36))),
+        pgArray(changed.map((c) => c.key.slice(37))),
         ts((e) => e.openedAt),
         ts((e) => e.humanOpenedAt),
         ts((e) => e.clickedAt),
         ts((e) => e.humanClickedAt),
-        changed.map((c) => `{${c.next.clickedSlots.join(',')}}`),
-        changed.map((c) => `{${c.next.humanClickedSlots.join(',')}}`),
+        pgArray(changed.map((c) => `{${c.next.clickedSlots.join(',')}}`)),
+        pgArray(changed.map((c) => `{${c.next.humanClickedSlots.join(',')}}`)),
         ts((e) => e.convertedAt),
         ts((e) => e.unsubscribedAt),
-        changed.map((c) => c.next.bounced),
+        pgArray(changed.map((c) => c.next.bounced)),
         ts((e) => e.complainedAt),
       ],
     );
@@ -324,6 +345,26 @@ export class EventApplier {
   }
 }
 
+/**
+ * A Postgres array literal, as pg writes one for an array parameter (every element quoted, quotes
+ * and backslashes escaped, null as NULL), built in one pass: a batch's arrays hold thousands of
+ * elements, and pg's general-purpose conversion cost more than the rest of the batch's work in Node.
+ */
+function pgArray(values: unknown[]): string {
+  let out = '{';
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (i) out += ',';
+    if (v === null || v === undefined) {
+      out += 'NULL';
+      continue;
+    }
+    const text = typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
+    out += text.includes('"') || text.includes('\\') ? `"${text.replace(/[\\"]/g, '\\$&')}"` : `"${text}"`;
+  }
+  return out + '}';
+}
+
 /** The buffer is written only by this platform, but a stream can be written by anyone with Redis access. */
 function isApplicable(e: TrackingEvent): boolean {
   if (!e || typeof e.at !== 'number' || !Number.isFinite(e.at)) return false;
@@ -351,21 +392,36 @@ function eventData(e: TrackingEvent): string | null {
   }
 }
 
-function ms(d: Date | null): number | null {
-  return d ? d.getTime() : null;
-}
-
 function fromRow(r: EngagementRow): Engagement {
   return {
-    openedAt: ms(r.opened_at),
-    humanOpenedAt: ms(r.human_opened_at),
-    clickedAt: ms(r.clicked_at),
-    humanClickedAt: ms(r.human_clicked_at),
+    openedAt: r.opened_at,
+    humanOpenedAt: r.human_opened_at,
+    clickedAt: r.clicked_at,
+    humanClickedAt: r.human_clicked_at,
     clickedSlots: r.clicked_slots,
     humanClickedSlots: r.human_clicked_slots,
-    convertedAt: ms(r.converted_at),
-    unsubscribedAt: ms(r.unsubscribed_at),
+    convertedAt: r.converted_at,
+    unsubscribedAt: r.unsubscribed_at,
     bounced: r.bounced,
-    complainedAt: ms(r.complained_at),
+    complainedAt: r.complained_at,
   };
+}
+
+function sameEngagement(a: Engagement, b: Engagement): boolean {
+  return (
+    a.openedAt === b.openedAt &&
+    a.humanOpenedAt === b.humanOpenedAt &&
+    a.clickedAt === b.clickedAt &&
+    a.humanClickedAt === b.humanClickedAt &&
+    a.convertedAt === b.convertedAt &&
+    a.unsubscribedAt === b.unsubscribedAt &&
+    a.bounced === b.bounced &&
+    a.complainedAt === b.complainedAt &&
+    sameSlots(a.clickedSlots, b.clickedSlots) &&
+    sameSlots(a.humanClickedSlots, b.humanClickedSlots)
+  );
+}
+
+function sameSlots(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
