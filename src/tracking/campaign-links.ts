@@ -2,11 +2,20 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 
+/** A slot's destination worked out once: without a conversion token, and around one (`before` + token + `after`). */
+interface Target {
+  plain: string;
+  before: string;
+  after: string | null;
+}
+
 interface CampaignTargets {
-  urls: Map<number, string>;
-  utm: Record<string, string> | null;
+  slots: Map<number, Target>;
   loadedAt: number;
 }
+
+/** Stands for the conversion token while a destination is built: letters only, so URL encoding leaves it (and a real token) as it is. */
+const PLACEHOLDER = 'EDMCONVERSIONTOKEN';
 
 const TTL_MS = 60_000;
 const MAX_CAMPAIGNS = 1_000;
@@ -25,10 +34,10 @@ export class CampaignLinks {
 
   /** The destination of a click: the stored URL plus UTM parameters and the conversion token; null when the slot is unknown. */
   async destination(campaignId: string, slot: number, conversionToken: string | null): Promise<string | null> {
-    const targets = await this.targets(campaignId);
-    const stored = targets.urls.get(slot);
-    if (stored === undefined) return null;
-    return withParameters(stored, targets.utm, conversionToken);
+    const target = (await this.targets(campaignId)).slots.get(slot);
+    if (!target) return null;
+    if (conversionToken === null) return target.plain;
+    return target.after === null ? target.plain : target.before + conversionToken + target.after;
   }
 
   private async targets(campaignId: string): Promise<CampaignTargets> {
@@ -47,12 +56,21 @@ export class CampaignLinks {
       `SELECT l.slot, l.url, c.utm FROM campaigns c LEFT JOIN campaign_links l ON l.campaign_id = c.id WHERE c.id = $1`,
       [campaignId],
     );
-    const targets: CampaignTargets = { urls: new Map(), utm: rows[0]?.utm ?? null, loadedAt: Date.now() };
-    for (const r of rows) if (r.slot !== null) targets.urls.set(r.slot, r.url);
+    const targets: CampaignTargets = { slots: new Map(), loadedAt: Date.now() };
+    for (const r of rows) if (r.slot !== null) targets.slots.set(r.slot, target(r.url, r.utm));
     if (this.cache.size >= MAX_CAMPAIGNS) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(campaignId, targets);
     return targets;
   }
+}
+
+/** Built with the real URL parser once per slot; per click only the token is put in. */
+function target(url: string, utm: Record<string, string> | null): Target {
+  const plain = withParameters(url, utm, null);
+  const withToken = withParameters(url, utm, PLACEHOLDER);
+  const at = withToken.lastIndexOf(PLACEHOLDER);
+  if (at < 0) return { plain, before: plain, after: null }; // not an http(s) URL: left as it is
+  return { plain, before: withToken.slice(0, at), after: withToken.slice(at + PLACEHOLDER.length) };
 }
 
 /** UTM parameters the link does not set itself, then `edm_token`. A URL that does not parse is left as it is. */

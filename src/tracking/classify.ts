@@ -26,7 +26,7 @@ export function classifyRequest(r: RequestFacts): Agent {
   if (ua.includes('GoogleImageProxy') || ua.includes('ggpht.com')) return 'google_proxy';
   // MPP's fetcher sends a bare "Mozilla/5.0"; a real mail client or browser never does.
   if (ua === 'Mozilla/5.0' || APPLE_NET.test(r.ip)) return 'apple_proxy';
-  if (!ua || isbot(ua) || SECURITY_SCANNERS.test(ua)) return 'scanner';
+  if (!ua || isMachine(ua)) return 'scanner';
   return 'human';
 }
 
@@ -38,4 +38,16 @@ export function isPrefetch(headers: RequestFacts['headers']): boolean {
     if (text && /prefetch|prerender|preview/i.test(text)) return true;
   }
   return false;
+}
+
+/** isbot's pattern is long and the same few agents come back all day: the answer is kept per agent. */
+const machines = new Map<string, boolean>();
+function isMachine(ua: string): boolean {
+  let machine = machines.get(ua);
+  if (machine === undefined) {
+    machine = isbot(ua) || SECURITY_SCANNERS.test(ua);
+    if (machines.size >= 10_000) machines.clear();
+    machines.set(ua, machine);
+  }
+  return machine;
 }
