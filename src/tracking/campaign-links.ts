@@ -33,16 +33,15 @@ export class CampaignLinks {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   /** The destination of a click: the stored URL plus UTM parameters and the conversion token; null when the slot is unknown. */
-  async destination(campaignId: string, slot: number, conversionToken: string | null): Promise<string | null> {
-    const target = (await this.targets(campaignId)).slots.get(slot);
-    if (!target) return null;
-    if (conversionToken === null) return target.plain;
-    return target.after === null ? target.plain : target.before + conversionToken + target.after;
+  destination(campaignId: string, slot: number, conversionToken: string | null): string | null | Promise<string | null> {
+    const hit = this.cache.get(campaignId);
+    // A cached campaign answers without a promise: a click is mostly this.
+    if (hit && Date.now() - hit.loadedAt < TTL_MS) return pick(hit, slot, conversionToken);
+    return this.targets(campaignId).then((t) => pick(t, slot, conversionToken));
   }
 
-  private async targets(campaignId: string): Promise<CampaignTargets> {
-    const hit = this.cache.get(campaignId);
-    if (hit && Date.now() - hit.loadedAt < TTL_MS) return hit;
+  /** Concurrent clicks of a campaign not yet (or no longer) cached share one load. */
+  private targets(campaignId: string): Promise<CampaignTargets> {
     let pending = this.loading.get(campaignId);
     if (!pending) {
       pending = this.load(campaignId).finally(() => this.loading.delete(campaignId));
@@ -62,6 +61,13 @@ export class CampaignLinks {
     this.cache.set(campaignId, targets);
     return targets;
   }
+}
+
+function pick(targets: CampaignTargets, slot: number, conversionToken: string | null): string | null {
+  const target = targets.slots.get(slot);
+  if (!target) return null;
+  if (conversionToken === null || target.after === null) return target.plain;
+  return target.before + conversionToken + target.after;
 }
 
 /** Built with the real URL parser once per slot; per click only the token is put in. */

@@ -43,7 +43,8 @@ export class TrackingService {
     if (!ref) return null;
     const test = ref.subscriberId === TEST_RECIPIENT;
     const at = Date.now();
-    const destination = await this.links.destination(ref.campaignId, ref.slot, test ? null : this.tokens.conversionToken(ref, at));
+    const found = this.links.destination(ref.campaignId, ref.slot, test ? null : this.tokens.conversionToken(ref, at));
+    const destination = found instanceof Promise ? await found : found;
     if (destination === null || test || head) return destination;
     const { slot, campaignId, subscriberId } = ref;
     await this.buffer.append({ type: 'click', at, campaignId, subscriberId, slot, agent: classifyRequest(facts), ip: facts.ip, userAgent: facts.userAgent.slice(0, MAX_USER_AGENT) });

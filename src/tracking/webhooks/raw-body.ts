@@ -13,21 +13,26 @@ const rawBodies = new WeakMap<FastifyRequest, Buffer>();
  * parsers a copy: every other route parses exactly as before.
  */
 export function keepRawBodies(fastify: FastifyInstance): void {
-  fastify.addHook('preParsing', async (request, _reply, payload) => {
-    if (!(request.routeOptions.config as unknown as Record<string, unknown> | undefined)?.[RAW_BODY]) return payload;
-    const limit = request.routeOptions.bodyLimit ?? 1 << 20;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of payload as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > limit) throw Object.assign(new Error('Request body is too large'), { statusCode: 413 });
-      chunks.push(chunk);
-    }
-    const raw = Buffer.concat(chunks);
-    rawBodies.set(request, raw);
-    // Fastify compares this with Content-Length, as it would have for the original stream.
-    return Object.assign(Readable.from([raw]), { receivedEncodedLength: raw.length });
+  // Callback style: every request passes through here, and the others (pixels, clicks) go on at once.
+  fastify.addHook('preParsing', (request, _reply, payload, done) => {
+    if (!(request.routeOptions.config as unknown as Record<string, unknown> | undefined)?.[RAW_BODY]) return done(null, payload);
+    readRaw(request, payload).then((copy) => done(null, copy), (e: Error) => done(e));
   });
+}
+
+async function readRaw(request: FastifyRequest, payload: AsyncIterable<Buffer>): Promise<Readable> {
+  const limit = request.routeOptions.bodyLimit ?? 1 << 20;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of payload) {
+    size += chunk.length;
+    if (size > limit) throw Object.assign(new Error('Request body is too large'), { statusCode: 413 });
+    chunks.push(chunk);
+  }
+  const raw = Buffer.concat(chunks);
+  rawBodies.set(request, raw);
+  // Fastify compares this with Content-Length, as it would have for the original stream.
+  return Object.assign(Readable.from([raw]), { receivedEncodedLength: raw.length });
 }
 
 /** The body's bytes on a RAW_BODY route (empty when the request had none). */
