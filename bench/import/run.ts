@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { ADMIN_KEY, api, build, dropRedisPrefix, freePort, healthy, PG, Platform, resetDatabase } from '../support/platform';
+import { ADMIN_KEY, api, build, dropRedisPrefix, freePort, healthy, PG, Platform, resetDatabase, runBenchmark } from '../support/platform';
 
 const ROWS = Number(process.env.ROWS ?? 1_000_000);
 const DB = 'edm_bench_import';
@@ -231,30 +231,5 @@ async function run(): Promise<void> {
   console.log(`target ≥ ${fmt(TARGET)} rows/s: ${pass ? 'PASS' : 'FAIL'} (${(platformRate / TARGET).toFixed(2)} of it)`);
 }
 
-async function main(): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`gave up after ${DEADLINE_MS / 60_000} minutes`)), DEADLINE_MS);
-  });
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(sig, () => {
-      console.error(`${sig}: cleaning up`);
-      void cleanup().finally(() => process.exit(130));
-    });
-  }
-  let code = 1;
-  try {
-    await Promise.race([run(), deadline]);
-    code = 0;
-  } catch (e) {
-    console.error(e);
-    if (platform?.output) console.error(`platform output (last 2000 chars):\n${platform.output.slice(-2000)}`);
-  } finally {
-    clearTimeout(timer);
-    await cleanup();
-  }
-  // 0 when measured (PASS or FAIL), 1 on error; explicit, as a timed-out run may leave work pending.
-  process.exit(code);
-}
+void runBenchmark({ run, cleanup, deadlineMs: DEADLINE_MS, output: () => platform?.output });
 
-void main();

@@ -103,3 +103,34 @@ export async function api(base: string, method: string, path: string, body?: unk
 export function rate(n: number, ms: number): string {
   return `${Math.round(n / (ms / 1000)).toLocaleString('en-US')}/s`;
 }
+
+/**
+ * A benchmark's main: runs it under a time limit, cleans up always (also on Ctrl-C), prints the
+ * platform's last output on error, and exits 0 when it measured (PASS or FAIL), 1 on error —
+ * explicitly, as a timed-out run may leave work pending.
+ */
+export async function runBenchmark(opts: { run: () => Promise<void>; cleanup: () => Promise<void>; deadlineMs: number; output: () => string | undefined }): Promise<never> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`gave up after ${opts.deadlineMs / 60_000} minutes`)), opts.deadlineMs);
+  });
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      console.error(`${sig}: cleaning up`);
+      void opts.cleanup().finally(() => process.exit(130));
+    });
+  }
+  let code = 1;
+  try {
+    await Promise.race([opts.run(), deadline]);
+    code = 0;
+  } catch (e) {
+    console.error(e);
+    const output = opts.output();
+    if (output) console.error(`platform output (last 2000 chars):\n${output.slice(-2000)}`);
+  } finally {
+    clearTimeout(timer);
+    await opts.cleanup();
+  }
+  process.exit(code);
+}

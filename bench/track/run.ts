@@ -27,7 +27,7 @@ import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { loadConfig } from '../../src/config/config';
 import { MessageTokens } from '../../src/tracking/message-tokens';
 import { PIXEL } from '../../src/tracking/tracking.controller';
-import { ADMIN_KEY, api, build, dropRedisPrefix, freePort, healthy, PG, Platform, resetDatabase } from '../support/platform';
+import { ADMIN_KEY, api, build, dropRedisPrefix, freePort, healthy, PG, Platform, resetDatabase, runBenchmark } from '../support/platform';
 
 const MESSAGES = Number(process.env.MESSAGES ?? 200_000);
 const PATHS = Number(process.env.PATHS ?? 20_000); // distinct pixel and click URLs wrk cycles through
@@ -618,30 +618,5 @@ async function run(): Promise<void> {
   console.log(`load average at the end: ${load()}`);
 }
 
-async function main(): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`gave up after ${DEADLINE_MS / 60_000} minutes`)), DEADLINE_MS);
-  });
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(sig, () => {
-      console.error(`${sig}: cleaning up`);
-      void cleanup().finally(() => process.exit(130));
-    });
-  }
-  let code = 1;
-  try {
-    await Promise.race([run(), deadline]);
-    code = 0;
-  } catch (e) {
-    console.error(e);
-    if (platform?.output) console.error(`platform output (last 2000 chars):\n${platform.output.slice(-2000)}`);
-  } finally {
-    clearTimeout(timer);
-    await cleanup();
-  }
-  // 0 when measured (PASS or FAIL), 1 on error; explicit, as a timed-out run may leave work pending.
-  process.exit(code);
-}
+void runBenchmark({ run, cleanup, deadlineMs: DEADLINE_MS, output: () => platform?.output });
 
-void main();
