@@ -1,33 +1,18 @@
 import Redis from 'ioredis';
-import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { MessageTokens } from '../src/tracking/message-tokens';
 import type { TrackingEvent } from '../src/tracking/tracking-event';
-import { parseSnsEnvelope } from '../src/tracking/webhooks/ses.parser';
-import { SnsHttp, snsStringToSign } from '../src/tracking/webhooks/sns-verifier';
+import { SnsHttp } from '../src/tracking/webhooks/sns-verifier';
 import { REDIS_URL } from './support/databases';
+import { makeSnsCertificate, signSnsEnvelope, SNS_CERT_URL } from './support/sns';
 import { startTestApp, TestApp } from './support/test-app';
 
 const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:edm-bounces';
-const CERT_URL = 'https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-01d088a6f77103d0fe307c0069e40ed6.pem';
 const ref = { campaignId: '3f2504e0-4f89-41d3-9a0c-0305e82c3301', subscriberId: '9b2f1c3e-2d4a-4b5c-8d6e-7f8091a2b3c4' };
 
-/** A self-signed certificate made for this run: the verifier checks real signatures with it. */
-function makeCertificate(): { cert: string; key: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'sns-cert-'));
-  try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '2', '-subj', '/CN=sns.amazonaws.com'], { stdio: 'ignore' });
-    return { cert: readFileSync(join(dir, 'cert.pem'), 'utf8'), key: readFileSync(join(dir, 'key.pem'), 'utf8') };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 describe('bounce and complaint webhooks', () => {
-  const sns = makeCertificate();
+  const sns = makeSnsCertificate();
   const sendgrid = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const certificatesFetched: string[] = [];
   const subscriptionsConfirmed: string[] = [];
@@ -71,10 +56,7 @@ describe('bounce and complaint webhooks', () => {
 
   describe('ses (SNS)', () => {
     /** An SNS envelope signed as SNS signs it (version 1: SHA1withRSA over the canonical string). */
-    const envelope = (fields: Record<string, string>, version: '1' | '2' = '1') => {
-      const e = parseSnsEnvelope({ ...fields, SignatureVersion: version, Signature: 'x', SigningCertURL: CERT_URL });
-      return { ...e, Signature: sign(version === '1' ? 'sha1' : 'sha256', Buffer.from(snsStringToSign(e)), sns.key).toString('base64') };
-    };
+    const envelope = (fields: Record<string, string>, version: '1' | '2' = '1') => signSnsEnvelope(fields, sns.key, version);
     const notification = (message: object, topic = TOPIC) =>
       envelope({
         Type: 'Notification',
@@ -149,7 +131,7 @@ describe('bounce and complaint webhooks', () => {
         { type: 'bounce', at: Date.parse('2026-01-31T12:00:00.500Z'), ...ref, email: 'jane@example.com', bounce: 'hard', reason: 'smtp; 550 5.1.1 user unknown', provider: 'ses' },
         { type: 'complaint', at: Date.parse('2026-01-31T13:00:00.000Z'), ...ref, email: 'jane@example.com', reason: 'abuse', provider: 'ses' },
       ]);
-      expect(certificatesFetched).toEqual([CERT_URL]);
+      expect(certificatesFetched).toEqual([SNS_CERT_URL]);
     });
 
     it('refuses a forged signature, another topic and a foreign certificate URL with 403, and a non-SNS body with 400', async () => {

@@ -1,24 +1,14 @@
-import { AppError } from '../../common/errors';
 import { loadConfig } from '../../config/config';
 import { MessageTokens } from '../message-tokens';
 import { parseGenericEvents } from './generic.parser';
 import { parseContext } from './webhook-event';
+import { errorOf } from '../../../test/support/app-error';
 
 const tokens = new MessageTokens(loadConfig({ APP_SECRET: 'x'.repeat(40) }));
 const ref = { campaignId: '3f2504e0-4f89-41d3-9a0c-0305e82c3301', subscriberId: '9b2f1c3e-2d4a-4b5c-8d6e-7f8091a2b3c4' };
 const ourMessageId = `<${tokens.forMessage(ref, 0).messageIdToken}@news.example.com>`;
 const NOW = Date.UTC(2026, 0, 31, 12);
 const ctx = parseContext(tokens, NOW);
-
-function errorOf(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof AppError) return e;
-    throw e;
-  }
-  throw new Error('expected an AppError');
-}
 
 describe('generic bounce webhook', () => {
   it('takes bounces and complaints in our own shape', () => {

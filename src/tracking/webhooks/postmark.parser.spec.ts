@@ -1,8 +1,8 @@
-import { AppError } from '../../common/errors';
 import { loadConfig } from '../../config/config';
 import { MessageTokens } from '../message-tokens';
 import { parsePostmarkRecord } from './postmark.parser';
 import { parseContext } from './webhook-event';
+import { errorOf } from '../../../test/support/app-error';
 
 const tokens = new MessageTokens(loadConfig({ APP_SECRET: 'x'.repeat(40) }));
 const ref = { campaignId: '3f2504e0-4f89-41d3-9a0c-0305e82c3301', subscriberId: '9b2f1c3e-2d4a-4b5c-8d6e-7f8091a2b3c4' };
@@ -57,16 +57,6 @@ const spamComplaint = {
   Subject: 'Test subject',
   Content: '<Abuse report dump>',
 };
-
-function errorOf(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof AppError) return e;
-    throw e;
-  }
-  throw new Error('expected an AppError');
-}
 
 describe('Postmark webhooks', () => {
   it('makes a HardBounce a hard bounce at BouncedAt, with the details', () => {

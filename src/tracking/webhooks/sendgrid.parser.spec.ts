@@ -1,10 +1,10 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { AppError } from '../../common/errors';
 import { loadConfig } from '../../config/config';
 import { MessageTokens } from '../message-tokens';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySendgridSignature } from './sendgrid-signature';
 import { parseSendgridEvents } from './sendgrid.parser';
 import { parseContext } from './webhook-event';
+import { errorOf } from '../../../test/support/app-error';
 
 const tokens = new MessageTokens(loadConfig({ APP_SECRET: 'x'.repeat(40) }));
 const ref = { campaignId: '3f2504e0-4f89-41d3-9a0c-0305e82c3301', subscriberId: '9b2f1c3e-2d4a-4b5c-8d6e-7f8091a2b3c4' };
@@ -26,16 +26,6 @@ const batch = [
   { email: 'example@test.com', timestamp: AT, event: 'open', category: 'cat facts', sg_event_id: 'FOTFFO0ecsBE-zxFXfs6WA==', sg_message_id: '14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0', useragent: 'Mozilla/4.0 (compatible; MSIE 6.1; Windows XP)', ip: '255.255.255.255' },
   { email: 'example@test.com', timestamp: AT, event: 'click', category: 'cat facts', sg_event_id: 'kCAi1KttyQdEKHhdC-nuEA==', sg_message_id: '14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0', useragent: 'Mozilla/4.0', ip: '255.255.255.255', url: 'http://www.sendgrid.com/' },
 ];
-
-function errorOf(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof AppError) return e;
-    throw e;
-  }
-  throw new Error('expected an AppError');
-}
 
 describe('SendGrid Event Webhook', () => {
   it('keeps bounces, blocks, dropped known-bad addresses and spam reports, and nothing else', () => {

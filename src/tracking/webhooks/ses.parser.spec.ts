@@ -1,8 +1,8 @@
 import { loadConfig } from '../../config/config';
-import { AppError } from '../../common/errors';
 import { MessageTokens } from '../message-tokens';
 import { parseSesNotification, parseSnsEnvelope } from './ses.parser';
 import { parseContext } from './webhook-event';
+import { errorOf } from '../../../test/support/app-error';
 
 const tokens = new MessageTokens(loadConfig({ APP_SECRET: 'x'.repeat(40) }));
 const ref = { campaignId: '3f2504e0-4f89-41d3-9a0c-0305e82c3301', subscriberId: '9b2f1c3e-2d4a-4b5c-8d6e-7f8091a2b3c4' };
@@ -81,16 +81,6 @@ const envelope = (message: unknown) => ({
 
 function parse(message: unknown) {
   return parseSesNotification(parseSnsEnvelope(envelope(message)).Message, ctx);
-}
-
-function errorOf(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof AppError) return e;
-    throw e;
-  }
-  throw new Error('expected an AppError');
 }
 
 describe('SES notifications in SNS envelopes', () => {

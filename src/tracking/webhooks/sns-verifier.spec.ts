@@ -1,45 +1,12 @@
 import { Logger } from '@nestjs/common';
-import { execFileSync } from 'node:child_process';
-import { sign } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { AppError } from '../../common/errors';
-import { parseSnsEnvelope, SnsEnvelope } from './ses.parser';
+import { rejectionOf } from '../../../test/support/app-error';
+import { makeSnsCertificate, signSnsEnvelope, SNS_CERT_URL } from '../../../test/support/sns';
+import { parseSnsEnvelope } from './ses.parser';
 import { isSnsUrl, SnsHttp, SnsVerifier, snsStringToSign } from './sns-verifier';
-
-const CERT_URL = 'https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-01d088a6f77103d0fe307c0069e40ed6.pem';
-
-/** A self-signed certificate made for this run, standing in for the one SNS publishes. */
-function makeCertificate(): { cert: string; key: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'sns-cert-'));
-  try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '2', '-subj', '/CN=sns.amazonaws.com'], { stdio: 'ignore' });
-    return { cert: readFileSync(join(dir, 'cert.pem'), 'utf8'), key: readFileSync(join(dir, 'key.pem'), 'utf8') };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** Signs as SNS does: the canonical string with SHA1withRSA (version 1) or SHA256withRSA (version 2). */
-function signed(fields: Record<string, string>, key: string, version: '1' | '2' = '1'): SnsEnvelope {
-  const e = parseSnsEnvelope({ ...fields, SignatureVersion: version, Signature: 'x', SigningCertURL: fields.SigningCertURL ?? CERT_URL });
-  return { ...e, Signature: sign(version === '1' ? 'sha1' : 'sha256', Buffer.from(snsStringToSign(e)), key).toString('base64') };
-}
-
-async function rejection(p: Promise<unknown>): Promise<AppError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof AppError) return e;
-    throw e;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('SnsVerifier', () => {
   beforeAll(() => Logger.overrideLogger(false));
-  const { cert, key } = makeCertificate();
+  const { cert, key } = makeSnsCertificate();
   const fetched: string[] = [];
   const confirmed: string[] = [];
   const http: SnsHttp = {
@@ -62,7 +29,7 @@ describe('SnsVerifier', () => {
   };
 
   it('spells the canonical string as AWS documents it, with Subject only when present', () => {
-    const e = parseSnsEnvelope({ ...notification, SignatureVersion: '1', Signature: 'x', SigningCertURL: CERT_URL });
+    const e = parseSnsEnvelope({ ...notification, SignatureVersion: '1', Signature: 'x', SigningCertURL: SNS_CERT_URL });
     expect(snsStringToSign(e)).toBe(
       'Message\n{"notificationType":"Delivery"}\nMessageId\nda41e39f-ea4d-435a-b922-c6aae3915ebe\nTimestamp\n2026-01-31T12:00:00.000Z\nTopicArn\narn:aws:sns:eu-west-1:123456789012:edm-bounces\nType\nNotification\n',
     );
@@ -70,20 +37,20 @@ describe('SnsVerifier', () => {
   });
 
   it('accepts version 1 and 2 signatures and fetches the certificate once', async () => {
-    await verifier.verify(signed(notification, key, '1'));
-    await verifier.verify(signed({ ...notification, Subject: 'Amazon SES Email Event Notification' }, key, '2'));
-    expect(fetched).toEqual([CERT_URL]);
+    await verifier.verify(signSnsEnvelope(notification, key, '1'));
+    await verifier.verify(signSnsEnvelope({ ...notification, Subject: 'Amazon SES Email Event Notification' }, key, '2'));
+    expect(fetched).toEqual([SNS_CERT_URL]);
   });
 
   it('refuses an altered field, a signature of the other version, and a foreign certificate URL (without fetching it)', async () => {
-    const e = signed(notification, key, '2');
-    expect((await rejection(verifier.verify({ ...e, Message: '{"notificationType":"Bounce"}' }))).details[0].field).toBe('Signature');
-    expect((await rejection(verifier.verify({ ...e, SignatureVersion: '1' }))).code).toBe('forbidden');
+    const e = signSnsEnvelope(notification, key, '2');
+    expect((await rejectionOf(verifier.verify({ ...e, Message: '{"notificationType":"Bounce"}' }))).details[0].field).toBe('Signature');
+    expect((await rejectionOf(verifier.verify({ ...e, SignatureVersion: '1' }))).code).toBe('forbidden');
     for (const url of ['http://sns.eu-west-1.amazonaws.com/cert.pem', 'https://sns.eu-west-1.amazonaws.com.evil.example/cert.pem', 'https://evil.example/sns.eu-west-1.amazonaws.com/cert.pem', 'https://sns.eu-west-1.amazonaws.com/cert.txt']) {
-      const err = await rejection(verifier.verify(signed({ ...notification, SigningCertURL: url }, key)));
+      const err = await rejectionOf(verifier.verify(signSnsEnvelope({ ...notification, SigningCertURL: url }, key)));
       expect(err.details[0]).toMatchObject({ field: 'SigningCertURL' });
     }
-    expect(fetched).toEqual([CERT_URL]);
+    expect(fetched).toEqual([SNS_CERT_URL]);
   });
 
   it('confirms a subscription only at an SNS URL', async () => {
@@ -96,11 +63,11 @@ describe('SnsVerifier', () => {
       SubscribeURL: 'https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn=arn:aws:sns:eu-west-1:123456789012:edm-bounces&Token=2336412f37',
       Timestamp: '2026-01-31T12:00:00.000Z',
     };
-    const e = signed(confirmation, key);
+    const e = signSnsEnvelope(confirmation, key);
     await verifier.verify(e);
     await verifier.confirm(e);
     expect(confirmed).toEqual([confirmation.SubscribeURL]);
-    expect((await rejection(verifier.confirm({ ...e, SubscribeURL: 'https://evil.example/?Action=ConfirmSubscription' }))).details[0].field).toBe('SubscribeURL');
+    expect((await rejectionOf(verifier.confirm({ ...e, SubscribeURL: 'https://evil.example/?Action=ConfirmSubscription' }))).details[0].field).toBe('SubscribeURL');
     expect(confirmed).toHaveLength(1);
   });
 
