@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { ADMIN_KEY, api, build, dropRedisPrefix, freePort, healthy, PG, Platform, resetDatabase, runBenchmark } from '../support/platform';
+import { ADMIN_KEY, api, build, dropRedisPrefix, freePort, healthy, PG, Platform, prng, resetDatabase, runBenchmark } from '../support/platform';
 
 const ROWS = Number(process.env.ROWS ?? 1_000_000);
 const DB = 'edm_bench_import';
@@ -33,16 +33,6 @@ const CITIES = ['Paris', 'Lyon', 'Berlin', 'Madrid', 'Oslo', 'Lisbon', 'Rome', '
 const PLANS = ['free', 'free', 'free', 'pro', 'pro', 'business'];
 const ZONES = ['Europe/Paris', 'Europe/Berlin', 'America/New_York', '', 'Asia/Tokyo', 'Europe/Lisbon', 'UTC', ''];
 const BROKEN = (i: number) => [`user${i}.example.com`, `user${i}@`, `@example${i}.com`, `user ${i}@example.com`, `user${i}@@example.com`, ''][i % 6];
-
-/** Small seeded PRNG (mulberry32): the same file every run. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Writes the CSV row by row (never whole in memory): ~1 % invalid addresses, ~0.5 % repeats of an earlier address. */
 async function generate(file: string): Promise<{ invalid: number; duplicates: number }> {

@@ -134,3 +134,13 @@ export async function runBenchmark(opts: { run: () => Promise<void>; cleanup: ()
   }
   process.exit(code);
 }
+
+/** A small seeded PRNG (mulberry32): the same generated data every run. */
+export function prng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

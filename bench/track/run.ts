@@ -27,7 +27,7 @@ import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { loadConfig } from '../../src/config/config';
 import { MessageTokens } from '../../src/tracking/message-tokens';
 import { PIXEL } from '../../src/tracking/tracking.controller';
-import { ADMIN_KEY, api, build, dropRedisPrefix, freePort, healthy, PG, Platform, resetDatabase, runBenchmark } from '../support/platform';
+import { ADMIN_KEY, api, build, dropRedisPrefix, freePort, healthy, PG, Platform, prng, resetDatabase, runBenchmark } from '../support/platform';
 
 const MESSAGES = Number(process.env.MESSAGES ?? 200_000);
 const PATHS = Number(process.env.PATHS ?? 20_000); // distinct pixel and click URLs wrk cycles through
@@ -77,16 +77,6 @@ function request()
   return wrk.format(nil, paths[i])
 end
 `;
-
-/** Small seeded PRNG (mulberry32): the same events every run. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const secs = (ms: number) => (ms / 1000).toFixed(2);
