@@ -5,8 +5,10 @@ import { DataSource, QueryRunner } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { normalizeEmail } from '../common/email';
-import { CounterDeltas, HOURLY, STATS_COLUMNS } from './counter-deltas';
+import { pgArray } from '../database/pg-array';
+import { CounterDeltas, saveCounters } from './counter-deltas';
 import { applyEvents, Engagement, emptyEngagement, isAttributed } from './engagement';
+import { lockEngagements, saveEngagements, sameEngagement } from './engagement-rows';
 import type { TrackingEvent } from './tracking-event';
 
 export interface StreamEntry {
@@ -14,32 +16,6 @@ export interface StreamEntry {
   id: bigint;
   event: TrackingEvent;
 }
-
-/** A row of engagements with its times as epoch ms (as a Date would hold them: whole ms), not timestamps to parse. */
-interface EngagementRow {
-  campaign_id: string;
-  subscriber_id: string;
-  opened_at: number | null;
-  human_opened_at: number | null;
-  clicked_at: number | null;
-  human_clicked_at: number | null;
-  clicked_slots: number[];
-  human_clicked_slots: number[];
-  converted_at: number | null;
-  unsubscribed_at: number | null;
-  bounced: 'hard' | 'soft' | null;
-  complained_at: number | null;
-}
-
-const ENGAGEMENT_TIMES = ['opened_at', 'human_opened_at', 'clicked_at', 'human_clicked_at', 'converted_at', 'unsubscribed_at', 'complained_at'];
-const ENGAGEMENT_COLUMNS = [
-  'e.campaign_id',
-  'e.subscriber_id',
-  ...ENGAGEMENT_TIMES.map((c) => `floor(extract(epoch FROM e.${c}) * 1000)::float8 AS ${c}`),
-  'e.clicked_slots',
-  'e.human_clicked_slots',
-  'e.bounced',
-].join(', ');
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -101,7 +77,7 @@ export class EventApplier {
     const campaigns = keys.map((k) => k.slice(0, 36));
     const subscribers = keys.map((k) => k.slice(37));
     const withClicks = keys.filter((k) => byMessage.get(k)!.some((e) => e.type === 'click'));
-    const states = await this.lockEngagements(qr, campaigns, subscribers);
+    const states = await lockEngagements(qr, campaigns, subscribers);
     const sentAt = await this.sentTimes(qr, withClicks);
     const deltas = new CounterDeltas();
     const changed: { key: string; next: Engagement }[] = [];
@@ -122,8 +98,8 @@ export class EventApplier {
       );
       if (!sameEngagement(next, before)) changed.push({ key, next });
     }
-    await this.saveEngagements(qr, changed);
-    await this.saveCounters(qr, deltas);
+    await saveEngagements(qr, changed);
+    await saveCounters(qr, deltas);
   }
 
   private async insertEvents(qr: QueryRunner, entries: StreamEntry[]): Promise<TrackingEvent[]> {
@@ -222,28 +198,6 @@ export class EventApplier {
     return new Set(rows.map((r) => firstOf.get(r.order_id)!));
   }
 
-  /**
-   * Creates missing rows, then locks every row of the batch in key order (two workers never deadlock).
-   * A row this transaction created is locked by its insert and empty: only the others are read.
-   */
-  private async lockEngagements(qr: QueryRunner, campaigns: string[], subscribers: string[]): Promise<Map<string, Engagement>> {
-    const created: { campaign_id: string; subscriber_id: string }[] = await qr.query(
-      `INSERT INTO engagements (campaign_id, subscriber_id) SELECT * FROM unnest($1::uuid[], $2::uuid[]) ON CONFLICT DO NOTHING
-       RETURNING campaign_id, subscriber_id`,
-      [pgArray(campaigns), pgArray(subscribers)],
-    );
-    const states = new Map<string, Engagement>(created.map((r) => [`${r.campaign_id}|${r.subscriber_id}`, emptyEngagement()]));
-    if (states.size === campaigns.length) return states;
-    const rest = campaigns.map((c, i) => `${c}|${subscribers[i]}`).filter((k) => !states.has(k));
-    const rows: EngagementRow[] = await qr.query(
-      `SELECT ${ENGAGEMENT_COLUMNS} FROM engagements e JOIN unnest($1::uuid[], $2::uuid[]) AS t(c, s) ON e.campaign_id = t.c AND e.subscriber_id = t.s
-       ORDER BY e.campaign_id, e.subscriber_id FOR UPDATE OF e`,
-      [pgArray(rest.map((k) => k.slice(0, 36))), pgArray(rest.map((k) => k.slice(37)))],
-    );
-    for (const r of rows) states.set(`${r.campaign_id}|${r.subscriber_id}`, fromRow(r));
-    return states;
-  }
-
   private async sentTimes(qr: QueryRunner, keys: string[]): Promise<Map<string, number>> {
     if (!keys.length) return new Map();
     const rows: { c: string; s: string; sent_at: Date | null }[] = await qr.query(
@@ -263,106 +217,7 @@ export class EventApplier {
     return new Map(rows.filter((r) => r.hours !== null).map((r) => [r.id, r.hours!]));
   }
 
-  private async saveEngagements(qr: QueryRunner, changed: { key: string; next: Engagement }[]): Promise<void> {
-    if (!changed.length) return;
-    const ts = (f: (e: Engagement) => number | null) => pgArray(changed.map((c) => f(c.next)));
-    await qr.query(
-      `UPDATE engagements e SET
-         opened_at = to_timestamp(t.opened_at / 1000.0), human_opened_at = to_timestamp(t.human_opened_at / 1000.0),
-         clicked_at = to_timestamp(t.clicked_at / 1000.0), human_clicked_at = to_timestamp(t.human_clicked_at / 1000.0),
-         clicked_slots = t.clicked_slots::int[], human_clicked_slots = t.human_clicked_slots::int[],
-         converted_at = to_timestamp(t.converted_at / 1000.0), unsubscribed_at = to_timestamp(t.unsubscribed_at / 1000.0),
-         bounced = t.bounced, complained_at = to_timestamp(t.complained_at / 1000.0)
-       FROM unnest($1::uuid[], $2::uuid[], $3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::text[], $8::text[],
-                   $9::float8[], $10::float8[], $11::text[], $12::float8[])
-         AS t(c, s, opened_at, human_opened_at, clicked_at, human_clicked_at, clicked_slots, human_clicked_slots,
-              converted_at, unsubscribed_at, bounced, complained_at)
-       WHERE e.campaign_id = t.c AND e.subscriber_id = t.s`,
-      [
-        pgArray(changed.map((c) => c.key.slice(0, 36))),
-        pgArray(changed.map((c) => c.key.slice(37))),
-        ts((e) => e.openedAt),
-        ts((e) => e.humanOpenedAt),
-        ts((e) => e.clickedAt),
-        ts((e) => e.humanClickedAt),
-        pgArray(changed.map((c) => `{${c.next.clickedSlots.join(',')}}`)),
-        pgArray(changed.map((c) => `{${c.next.humanClickedSlots.join(',')}}`)),
-        ts((e) => e.convertedAt),
-        ts((e) => e.unsubscribedAt),
-        pgArray(changed.map((c) => c.next.bounced)),
-        ts((e) => e.complainedAt),
-      ],
-    );
-  }
 
-  /** One upsert per counter table; rows in key order, as every worker writes them. */
-  private async saveCounters(qr: QueryRunner, d: CounterDeltas): Promise<void> {
-    const names = Object.keys(STATS_COLUMNS) as (keyof typeof STATS_COLUMNS)[];
-    if (d.campaigns.size) {
-      const ids = [...d.campaigns.keys()].sort();
-      const cols = names.map((n) => STATS_COLUMNS[n]);
-      await qr.query(
-        `INSERT INTO campaign_stats AS s (campaign_id, ${cols.join(', ')})
-         SELECT * FROM unnest($1::uuid[], ${cols.map((_, i) => `$${i + 2}::bigint[]`).join(', ')})
-         ON CONFLICT (campaign_id) DO UPDATE SET ${cols.map((c) => `${c} = s.${c} + EXCLUDED.${c}`).join(', ')}`,
-        [ids, ...names.map((n) => ids.map((id) => d.campaigns.get(id)![n] ?? 0))],
-      );
-    }
-    if (d.hours.size) {
-      const keys = [...d.hours.keys()].sort();
-      const cols = HOURLY.map((n) => STATS_COLUMNS[n]);
-      await qr.query(
-        `INSERT INTO campaign_stats_hourly AS s (campaign_id, hour, ${cols.join(', ')})
-         SELECT c, to_timestamp(h / 1000.0), ${cols.join(', ')}
-         FROM unnest($1::uuid[], $2::float8[], ${cols.map((_, i) => `$${i + 3}::bigint[]`).join(', ')}) AS t(c, h, ${cols.join(', ')})
-         ON CONFLICT (campaign_id, hour) DO UPDATE SET ${cols.map((c) => `${c} = s.${c} + EXCLUDED.${c}`).join(', ')}`,
-        [keys.map((k) => k.slice(0, 36)), keys.map((k) => Number(k.slice(37))), ...HOURLY.map((n) => keys.map((k) => d.hours.get(k)![n] ?? 0))],
-      );
-    }
-    if (d.links.size) {
-      const keys = [...d.links.keys()].sort();
-      await qr.query(
-        `UPDATE campaign_links l SET clicks = l.clicks + t.clicks, unique_clicks = l.unique_clicks + t.u, unique_human_clicks = l.unique_human_clicks + t.h
-         FROM unnest($1::uuid[], $2::int[], $3::bigint[], $4::bigint[], $5::bigint[]) AS t(c, slot, clicks, u, h)
-         WHERE l.campaign_id = t.c AND l.slot = t.slot`,
-        [
-          keys.map((k) => k.slice(0, 36)),
-          keys.map((k) => Number(k.slice(37))),
-          keys.map((k) => d.links.get(k)!.clicks ?? 0),
-          keys.map((k) => d.links.get(k)!.uniqueClicks ?? 0),
-          keys.map((k) => d.links.get(k)!.uniqueHumanClicks ?? 0),
-        ],
-      );
-    }
-    if (d.revenue.size) {
-      const keys = [...d.revenue.keys()].sort();
-      await qr.query(
-        `INSERT INTO campaign_revenue AS r (campaign_id, currency, amount) SELECT * FROM unnest($1::uuid[], $2::text[], $3::numeric[])
-         ON CONFLICT (campaign_id, currency) DO UPDATE SET amount = r.amount + EXCLUDED.amount`,
-        [keys.map((k) => k.slice(0, 36)), keys.map((k) => k.slice(37)), keys.map((k) => d.revenue.get(k))],
-      );
-    }
-  }
-}
-
-/**
- * A Postgres array literal, as pg writes one for an array parameter (every element quoted, quotes
- * and backslashes escaped, null as NULL), built in one pass: a batch's arrays hold thousands of
- * elements, and pg's general-purpose conversion cost more than the rest of the batch's work in Node.
- */
-function pgArray(values: unknown[]): string {
-  let out = '{';
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (i) out += ',';
-    if (v === null || v === undefined) {
-      out += 'NULL';
-      continue;
-    }
-    const text = typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
-    out += text.includes('"') || text.includes('\\') ? `"${text.replace(/[\\"]/g, '\\$&')}"` : `"${text}"`;
-  }
-  return out + '}';
 }
 
 /** The buffer is written only by this platform, but a stream can be written by anyone with Redis access. */
@@ -390,38 +245,4 @@ function eventData(e: TrackingEvent): string | null {
     case 'unsubscribe':
       return null;
   }
-}
-
-function fromRow(r: EngagementRow): Engagement {
-  return {
-    openedAt: r.opened_at,
-    humanOpenedAt: r.human_opened_at,
-    clickedAt: r.clicked_at,
-    humanClickedAt: r.human_clicked_at,
-    clickedSlots: r.clicked_slots,
-    humanClickedSlots: r.human_clicked_slots,
-    convertedAt: r.converted_at,
-    unsubscribedAt: r.unsubscribed_at,
-    bounced: r.bounced,
-    complainedAt: r.complained_at,
-  };
-}
-
-function sameEngagement(a: Engagement, b: Engagement): boolean {
-  return (
-    a.openedAt === b.openedAt &&
-    a.humanOpenedAt === b.humanOpenedAt &&
-    a.clickedAt === b.clickedAt &&
-    a.humanClickedAt === b.humanClickedAt &&
-    a.convertedAt === b.convertedAt &&
-    a.unsubscribedAt === b.unsubscribedAt &&
-    a.bounced === b.bounced &&
-    a.complainedAt === b.complainedAt &&
-    sameSlots(a.clickedSlots, b.clickedSlots) &&
-    sameSlots(a.humanClickedSlots, b.humanClickedSlots)
-  );
-}
-
-function sameSlots(a: number[], b: number[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
