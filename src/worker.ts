@@ -18,7 +18,7 @@ export async function startWorker(config: AppConfig, logger: Logger): Promise<IN
 }
 
 if (require.main === module) {
-  const config = loadConfig({ ...process.env, ROLE: 'worker' });
+  const config: AppConfig = { ...loadConfig(), role: 'worker' };
   const logger = createLogger(config.logLevel);
   prepareDatabase(config)
     .then(() => startWorker(config, logger))
