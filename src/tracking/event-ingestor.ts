@@ -59,22 +59,12 @@ export class EventIngestor implements OnApplicationBootstrap, OnModuleDestroy {
     this.conn.disconnect();
   }
 
-  /** Reads and applies until there is nothing left (for tests and shutdown); returns the events applied. */
-  async drain(): Promise<number> {
-    let total = 0;
-    for (;;) {
-      const n = await this.step(0);
-      if (n === null) return total;
-      total += n;
-    }
-  }
-
   private async run(): Promise<void> {
     let pendingFirst = true; // our own unacknowledged entries (a failed batch) before new ones
     while (this.running) {
       try {
         await this.reclaimStale();
-        await this.step(BLOCK_MS, pendingFirst ? '0' : '>');
+        await this.step(pendingFirst ? '0' : '>');
         pendingFirst = false;
       } catch (e) {
         pendingFirst = true;
@@ -84,14 +74,13 @@ export class EventIngestor implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  /** One batch: null when there was nothing to read. */
-  private async step(blockMs: number, from = '>'): Promise<number | null> {
-    const args: (string | number)[] = ['GROUP', GROUP, this.consumer, 'COUNT', this.config.tracking.ingestBatchSize];
-    if (blockMs) args.push('BLOCK', blockMs);
-    const reply = (await this.conn.call('XREADGROUP', ...args, 'STREAMS', this.stream, from)) as [string, RawEntry[]][] | null;
+  /** One batch, waiting up to BLOCK_MS for it. */
+  private async step(from: '>' | '0'): Promise<void> {
+    const reply = (await this.conn.call(
+      'XREADGROUP', 'GROUP', GROUP, this.consumer, 'COUNT', this.config.tracking.ingestBatchSize, 'BLOCK', BLOCK_MS, 'STREAMS', this.stream, from,
+    )) as [string, RawEntry[]][] | null;
     const entries = reply?.[0]?.[1] ?? [];
-    if (!entries.length) return null;
-    return this.applyAndAck(entries);
+    if (entries.length) await this.applyAndAck(entries);
   }
 
   /** Entries of consumers that stopped acknowledging (a dead worker's batch). */

@@ -17,6 +17,5 @@ export class TrackingModule {}
 /** The queue side: drains the event buffer into Postgres. */
 @Module({
   providers: [EventApplier, EventIngestor],
-  exports: [EventIngestor],
 })
 export class TrackingWorkerModule {}
