@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { ADMIN_KEY, api, build, dropRedisPrefix, freePort, healthy, PG, Platform, prng, resetDatabase, runBenchmark } from '../support/platform';
+import { ADMIN_KEY, api, build, dropRedisPrefix, freePort, healthy, PG, Platform, postgresCpuSeconds, prng, resetDatabase, runBenchmark } from '../support/platform';
 
 const ROWS = Number(process.env.ROWS ?? 1_000_000);
 const DB = 'edm_bench_import';
@@ -192,6 +192,7 @@ async function run(): Promise<void> {
   const base = `http://127.0.0.1:${port}`;
   const list = (await api(base, 'POST', '/v1/lists', { name: 'bench', optIn: 'single' })) as { id: string };
 
+  const cpu0 = { platform: platform.cpuSeconds(), postgres: postgresCpuSeconds() };
   const t0 = performance.now();
   const accepted = await upload(port, `/v1/lists/${list.id}/imports?consentText=bench`, file);
   const uploadMs = performance.now() - t0;
@@ -204,6 +205,7 @@ async function run(): Promise<void> {
   const totalMs = performance.now() - t0;
   const workMs = s.startedAt && s.finishedAt ? Date.parse(s.finishedAt) - Date.parse(s.startedAt) : NaN;
   const rssMb = platform.peakRssMb();
+  const cpu = { platform: platform.cpuSeconds() - cpu0.platform, postgres: postgresCpuSeconds() - cpu0.postgres };
   await platform.stop();
 
   const copied = await copyBaseline(file);
@@ -214,6 +216,9 @@ async function run(): Promise<void> {
   console.log(`platform: status ${s.status}${s.failure ? ` (${s.failure})` : ''}; processed ${fmt(s.processed)}; created ${s.created}, updated ${s.updated}, skipped ${s.skipped}, errorCount ${s.errorCount}`);
   console.log(`platform: upload only ${secs(uploadMs)} s (${fmt(perSec(ROWS, uploadMs))} rows/s)`);
   console.log(`platform: upload start → completed ${secs(totalMs)} s = ${fmt(platformRate)} rows/s (worker, startedAt → finishedAt: ${secs(workMs)} s = ${fmt(perSec(ROWS, workMs))} rows/s)`);
+  console.log(
+    `platform: CPU ${cpu.platform.toFixed(1)} s in the platform process + ${cpu.postgres.toFixed(1)} s in PostgreSQL = ${(((cpu.platform + cpu.postgres) / ROWS) * 1e6).toFixed(1)} µs per row (2 cores give ${secs(2 * totalMs)} CPU-s in that time)`,
+  );
   console.log(`platform: peak RSS ${rssMb.toFixed(0)} MB (VmHWM of the ROLE=all process)`);
   console.log(`baseline csv-parse alone: ${fmt(parsed.rows)} records in ${secs(parsed.ms)} s = ${fmt(parseRate)} rows/s; platform / csv-parse = ${(platformRate / parseRate).toFixed(3)}`);
   console.log(`baseline COPY (pg-copy-streams) into an unindexed UNLOGGED table: ${fmt(copied.rows)} rows in ${secs(copied.ms)} s = ${fmt(copyRate)} rows/s; platform / COPY = ${(platformRate / copyRate).toFixed(3)}`);

@@ -1,5 +1,5 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import Redis from 'ioredis';
@@ -70,6 +70,11 @@ export class Platform {
     return m ? Number(m[1]) / 1024 : NaN;
   }
 
+  /** CPU time (user + system) the process has used so far, in seconds. */
+  cpuSeconds(): number {
+    return processCpuSeconds(this.child.pid!);
+  }
+
   private exited(): boolean {
     return this.child.exitCode !== null || this.child.signalCode !== null;
   }
@@ -82,6 +87,38 @@ export class Platform {
       setTimeout(() => this.child.kill('SIGKILL'), 10_000).unref();
     });
   }
+}
+
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+function processCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS; // utime, stime
+  } catch {
+    return 0; // gone meanwhile
+  }
+}
+
+/**
+ * CPU seconds used so far by all local PostgreSQL processes (backends, WAL writer, checkpointer…).
+ * A difference of two readings is the database's share of a run, as long as the backends that
+ * did the work are still connected at the second reading.
+ */
+export function postgresCpuSeconds(): number {
+  let total = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    let comm: string;
+    try {
+      comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    } catch {
+      continue;
+    }
+    if (comm === 'postgres') total += processCpuSeconds(Number(pid));
+  }
+  return total;
 }
 
 export function healthy(port: number): () => Promise<boolean> {
