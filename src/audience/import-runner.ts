@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Parser } from 'csv-parse';
-import { Readable } from 'node:stream';
 import { DataSource, QueryRunner } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
@@ -17,11 +16,10 @@ const PARTS = 2;
  */
 const AHEAD = 2;
 /**
- * A stored 1 MB chunk parses on microtasks alone, some 18,000 records without ever reaching the
- * event loop; the backends' replies wait meanwhile. Yielding this often lets each partition's
- * next statement go out within about a millisecond of the last reply.
+ * The parser is fed the stored 1 MB chunks this much at a time (about 1,000 records), so that the
+ * backends' replies are read, and each partition's next statement sent, within a few milliseconds.
  */
-const YIELD_EVERY = 500;
+const SLICE_BYTES = 64 * 1024;
 
 interface Batch {
   rows: ImportRow[];
@@ -108,22 +106,45 @@ export class ImportRunner {
   }
 
   private async apply(job: Job, parts: Part[]): Promise<void> {
-    const parser = Readable.from(this.chunks(job.importId)).pipe(
-      new NumberedParser({ bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true }),
-    );
-    const submit = async (part: Part) => {
-      const b = part.batch;
-      part.batch = newBatch();
-      b.bytesProcessed = parser.info.bytes;
-      if (part.queued.length > AHEAD) await part.queued.shift();
-      const previous = part.queued.at(-1) ?? Promise.resolve();
-      const applied = previous.then(() => this.applyBatch(part, job, b)); // a partition's batches apply in file order
-      applied.catch(() => (job.stopped = true)); // the error itself surfaces where it is awaited
-      part.queued.push(applied);
-    };
+    const { importBatchSize } = this.config.audience;
+    const zones = new Map<string, string | null>();
+    let columns: ColumnMap | null = null;
+    let width = 0;
+    const parser = new RecordParser((record, line) => {
+      if (!columns) {
+        columns = mapColumns(record);
+        width = record.length;
+        return;
+      }
+      let row: ImportRow | string;
+      if (record.length !== width && !(record.length === 1 && record[0] === '')) row = `expected ${width} columns, found ${record.length}`;
+      else row = toRow(record, line, columns, zones);
+      const part = parts[typeof row === 'string' ? 0 : partOf(row.email)];
+      if (++part.seen <= part.resumeAfter) return;
+      part.batch.records++;
+      if (typeof row === 'string') part.batch.errors.push({ line, reason: row });
+      else part.batch.rows.push(row);
+      if (part.batch.records >= importBatchSize) this.submit(part, job, parser.info.bytes);
+    });
     try {
-      await this.parse(parser, parts, submit);
-      for (const part of parts) await submit(part);
+      try {
+        for await (const chunk of this.chunks(job.importId)) {
+          for (let at = 0; at < chunk.length; at += SLICE_BYTES) {
+            await parser.feed(chunk.subarray(at, at + SLICE_BYTES));
+            // Between slices: the event loop gets in (the backends' replies), and parsing waits
+            // while a partition has more than AHEAD batches queued.
+            await new Promise(setImmediate);
+            for (const part of parts) while (part.queued.length > AHEAD) await part.queued.shift();
+          }
+        }
+        await parser.finish();
+      } catch (e) {
+        if (!isCsvError(e)) throw e;
+        // A malformed file (an unclosed quote, say) ends the parse; what came before it is kept.
+        const line = (e as { lines?: number }).lines ?? parser.info.lines;
+        parts[0].batch.errors.push({ line, reason: `unreadable CSV from here on: ${(e as Error).message}` });
+      }
+      for (const part of parts) this.submit(part, job, parser.info.bytes);
       await Promise.all(parts.flatMap((p) => p.queued));
     } catch (e) {
       // Nothing may still be writing on the partitions' connections once the import gives up.
@@ -133,39 +154,15 @@ export class ImportRunner {
     }
   }
 
-  private async parse(parser: NumberedParser, parts: Part[], submit: (part: Part) => Promise<void>): Promise<void> {
-    const { importBatchSize } = this.config.audience;
-    const zones = new Map<string, string | null>();
-    let columns: ColumnMap | null = null;
-    let width = 0;
-    let sinceYield = 0;
-    try {
-      for await (const { record, line } of parser as AsyncIterable<{ record: string[]; line: number }>) {
-        if (++sinceYield === YIELD_EVERY) {
-          sinceYield = 0;
-          await new Promise(setImmediate);
-        }
-        if (!columns) {
-          columns = mapColumns(record);
-          width = record.length;
-          continue;
-        }
-        let row: ImportRow | string;
-        if (record.length !== width && !(record.length === 1 && record[0] === '')) row = `expected ${width} columns, found ${record.length}`;
-        else row = toRow(record, line, columns, zones);
-        const part = parts[typeof row === 'string' ? 0 : partOf(row.email)];
-        if (++part.seen <= part.resumeAfter) continue;
-        part.batch.records++;
-        if (typeof row === 'string') part.batch.errors.push({ line, reason: row });
-        else part.batch.rows.push(row);
-        if (part.batch.records >= importBatchSize) await submit(part);
-      }
-    } catch (e) {
-      if (!isCsvError(e)) throw e;
-      // A malformed file (an unclosed quote, say) ends the parse; what came before it is kept.
-      const line = (e as { lines?: number }).lines ?? parser.info.lines;
-      parts[0].batch.errors.push({ line, reason: `unreadable CSV from here on: ${(e as Error).message}` });
-    }
+  /** Queues the partition's batch behind its earlier ones: a partition's batches apply in file order. */
+  private submit(part: Part, job: Job, bytesProcessed: number): void {
+    const b = part.batch;
+    part.batch = newBatch();
+    b.bytesProcessed = bytesProcessed;
+    const previous = part.queued.at(-1) ?? Promise.resolve();
+    const applied = previous.then(() => this.applyBatch(part, job, b));
+    applied.catch(() => (job.stopped = true)); // the error itself surfaces where it is awaited
+    part.queued.push(applied);
   }
 
   private async applyBatch(part: Part, job: Job, b: Batch): Promise<void> {
@@ -288,13 +285,31 @@ export class ImportRunner {
 }
 
 /**
- * csv-parse's stream, each record paired with its line number, read from the parser's live counters
- * as the record is emitted: the figure `info: true` gives, without copying the parser's state into
- * a new object for every record.
+ * csv-parse, with each record handed to `onRecord` together with its line number (read from the
+ * parser's live counters: the figure `info: true` gives, without an object per record) as soon as
+ * it is parsed, instead of passing through the stream's buffer and an async iterator.
  */
-class NumberedParser extends Parser {
-  override push(record: unknown, encoding?: BufferEncoding): boolean {
-    return super.push(record === null ? null : { record, line: this.info.lines }, encoding);
+class RecordParser extends Parser {
+  constructor(private readonly onRecord: (record: string[], line: number) => void) {
+    super({ bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true });
+    this.on('error', () => undefined); // errors reach feed() and finish() through their callbacks
+  }
+
+  override push(record: unknown): boolean {
+    if (record !== null) this.onRecord(record as string[], this.info.lines);
+    return true;
+  }
+
+  feed(data: Buffer): Promise<void> {
+    return new Promise((resolve, reject) => this.write(data, (e) => (e ? reject(e) : resolve())));
+  }
+
+  finish(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.once('error', reject);
+      this.once('finish', resolve);
+      this.end();
+    });
   }
 }
 
