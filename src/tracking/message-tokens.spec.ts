@@ -16,6 +16,18 @@ describe('MessageTokens', () => {
     expect(tokens.verify('open', tokenOf(urls.preferences))).toBeNull();
   });
 
+  it('spells each token as the base64url of its payload, slots past 255 included', () => {
+    const many = tokens.forMessage(ref, 300);
+    const payload = (t: string) => Buffer.from(t.split('.')[0], 'base64url');
+    expect(payload(tokenOf(many.open)).toString('hex')).toBe((ref.campaignId + ref.subscriberId).replace(/-/g, ''));
+    for (const slot of [0, 1, 255, 256, 299]) {
+      const token = tokenOf(many.clicks[slot]);
+      expect(payload(token).readUInt16BE(32)).toBe(slot);
+      expect(tokens.verifyClick(token)).toEqual({ ...ref, slot });
+    }
+    expect(tokens.forMessage(ref, 3)).toEqual(urls);
+  });
+
   it('rejects any altered character, a moved slot and a second spelling', () => {
     const flip = (s: string, i: number) => s.slice(0, i) + (s[i] === 'A' ? 'B' : 'A') + s.slice(i + 1);
     const open = tokenOf(urls.open);

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { bytesToUuid, uuidToBytes } from '../common/tokens';
@@ -47,7 +47,9 @@ const MAX_SLOT = 4096;
 export class MessageTokens {
   private readonly base: string;
   private readonly key: Buffer;
-  private readonly campaigns = new Map<string, Buffer>();
+  private readonly campaigns = new Map<string, { bytes: Buffer; head: string }>();
+  private readonly scratch = Buffer.alloc(32);
+  private readonly tail = Buffer.alloc(18);
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.base = config.http.publicUrl;
@@ -55,19 +57,26 @@ export class MessageTokens {
   }
 
   forMessage(m: MessageRef, linkCount: number): MessageUrls {
-    const p = this.payload(m);
-    const tags = this.tags(p, FIRST_LINK + linkCount).toString('base64url');
+    const campaign = this.campaign(m.campaignId);
+    const p = this.scratch; // filled and used synchronously: one buffer serves every message
+    campaign.bytes.copy(p, 0);
+    writeUuid(p, 16, m.subscriberId);
+    const tags = this.tags(p, FIRST_LINK + linkCount);
     const tag = (i: number) => tags.slice(i * TAG_CHARS, (i + 1) * TAG_CHARS);
-    // The first 30 payload bytes encode on their own (30 is a multiple of 3); only the last two bytes
-    // — and a click's slot after them — are encoded per token.
-    const head = p.toString('base64url', 0, 30);
-    const p64 = head + p.toString('base64url', 30, 32);
+    // base64 turns 3 bytes into 4 characters, so the payload encodes in pieces: bytes 0–14 (the
+    // campaign's alone, encoded once per campaign), 15–29, and then 30–31 — followed, in a click
+    // token, by the 2-byte slot. Bytes 15–31 and a zero byte encode together; for slots under 256
+    // the zero is the slot's high byte, and the low byte's two characters come from a table.
+    const tail = this.tail;
+    p.copy(tail, 0, 15, 32); // tail[17] stays 0
+    const encoded = tail.toString('base64url'); // 24 characters
+    const head = campaign.head + encoded.slice(0, 20);
+    const p64 = head + encoded.slice(20, 23);
+    const clickHead = `${this.base}/t/c/${head}${encoded.slice(20)}`;
     const clicks: string[] = new Array(linkCount);
-    const tail = Buffer.allocUnsafe(4);
-    p.copy(tail, 0, 30, 32);
     for (let slot = 0; slot < linkCount; slot++) {
-      tail.writeUInt16BE(slot, 2);
-      clicks[slot] = `${this.base}/t/c/${head}${tail.toString('base64url')}.${tag(FIRST_LINK + slot)}`;
+      const t = tag(FIRST_LINK + slot);
+      clicks[slot] = slot < 256 ? `${clickHead}${LOW_SLOT[slot]}.${t}` : `${this.base}/t/c/${clickPayload(p, slot)}.${t}`;
     }
     const unsubscribeToken = `${p64}.${tag(UNSUBSCRIBE)}`;
     return {
@@ -104,7 +113,7 @@ export class MessageTokens {
     const p = Buffer.allocUnsafe(36);
     this.payload(m).copy(p);
     p.writeUInt32BE(Math.floor(clickedAt / 1000), 32);
-    return `${p.toString('base64url')}.${this.tags(p, 1).toString('base64url')}`;
+    return `${p.toString('base64url')}.${this.tags(p, 1)}`;
   }
 
   verifyConversion(token: string): (MessageRef & { clickedAt: number }) | null {
@@ -113,38 +122,82 @@ export class MessageTokens {
     return { ...ref(parsed.payload), clickedAt: parsed.payload.readUInt32BE(32) * 1000 };
   }
 
-  private check(p: Buffer, tag: Buffer, index: number): boolean {
-    const expected = this.tags(p, index + 1).subarray(index * TAG);
-    return timingSafeEqual(tag, expected);
+  private check(p: Buffer, tag: string, index: number): boolean {
+    return sameText(tag, this.tags(p, index + 1).slice(index * TAG_CHARS));
   }
 
-  private tags(p: Buffer, count: number): Buffer {
-    return createHash('shake256', { outputLength: count * TAG }).update(this.key).update(p).digest();
+  /**
+   * The message's tag stream, `count` tags long, as base64url text: 15-byte tags are 20 characters
+   * each, so the text splits into tags exactly. (A digest as text also skips allocating a Buffer,
+   * which costs more than the hash itself.)
+   */
+  private tags(p: Buffer, count: number): string {
+    return createHash('shake256', { outputLength: count * TAG }).update(this.key).update(p).digest('base64url');
   }
 
   private payload(m: MessageRef): Buffer {
-    let c = this.campaigns.get(m.campaignId);
-    if (!c) {
-      c = uuidToBytes(m.campaignId);
-      if (this.campaigns.size > 1000) this.campaigns.clear();
-      this.campaigns.set(m.campaignId, c);
-    }
     const p = Buffer.allocUnsafe(32);
-    c.copy(p, 0);
-    p.write(m.subscriberId.replace(/-/g, ''), 16, 'hex');
+    this.campaign(m.campaignId).bytes.copy(p, 0);
+    writeUuid(p, 16, m.subscriberId);
     return p;
+  }
+
+  /** A campaign's 16 bytes and the base64url of the first 15, which every token of the campaign starts with. */
+  private campaign(id: string): { bytes: Buffer; head: string } {
+    let c = this.campaigns.get(id);
+    if (!c) {
+      const bytes = uuidToBytes(id);
+      c = { bytes, head: bytes.toString('base64url', 0, 15) };
+      if (this.campaigns.size > 1000) this.campaigns.clear();
+      this.campaigns.set(id, c);
+    }
+    return c;
   }
 }
 
-function split(token: string, payloadBytes: number): { payload: Buffer; tag: Buffer } | null {
+/** base64url of one byte, as the last two characters of a click token's payload with a slot under 256. */
+const LOW_SLOT = Array.from({ length: 256 }, (_, b) => Buffer.from([b]).toString('base64url'));
+
+function clickPayload(p: Buffer, slot: number): string {
+  const b = Buffer.allocUnsafe(34);
+  p.copy(b, 0, 0, 32);
+  b.writeUInt16BE(slot, 32);
+  return b.toString('base64url');
+}
+
+const HEX = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) HEX['0123456789abcdef'.charCodeAt(i)] = HEX['0123456789ABCDEF'.charCodeAt(i)] = i;
+
+/** The 16 bytes of a UUID in its usual 8-4-4-4-12 spelling, without building an undashed copy first. */
+function writeUuid(into: Buffer, at: number, id: string): void {
+  let n = 0;
+  for (let i = 0; i < id.length && n < 16; i++) {
+    if (id.charCodeAt(i) === 45) continue; // '-'
+    const hi = HEX[id.charCodeAt(i)];
+    const lo = HEX[id.charCodeAt(++i)];
+    if (hi === undefined || hi < 0 || lo === undefined || lo < 0) throw new Error(`not a UUID: ${id}`);
+    into[at + n++] = (hi << 4) | lo;
+  }
+  if (n !== 16 || id.length !== 36) throw new Error(`not a UUID: ${id}`);
+}
+
+/** A token's payload, and its tag as text: 20 characters, one spelling for each of 15 bytes. */
+function split(token: string, payloadBytes: number): { payload: Buffer; tag: string } | null {
   const dot = token.indexOf('.');
-  if (dot <= 0 || token.length > 200) return null;
+  if (dot <= 0 || token.length - dot - 1 !== TAG_CHARS || token.length > 200) return null;
   const p64 = token.slice(0, dot);
   const payload = Buffer.from(p64, 'base64url');
-  const tag = Buffer.from(token.slice(dot + 1), 'base64url');
   // Re-encoding must give the same text: no padding tricks, no second spelling of one token.
-  if (payload.length !== payloadBytes || tag.length !== TAG || payload.toString('base64url') !== p64 || tag.toString('base64url') !== token.slice(dot + 1)) return null;
-  return { payload, tag };
+  if (payload.length !== payloadBytes || payload.toString('base64url') !== p64) return null;
+  return { payload, tag: token.slice(dot + 1) };
+}
+
+/** Equality of two strings in time that depends on their length only (a tag's length is public). */
+function sameText(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
 }
 
 function ref(p: Buffer): MessageRef {
