@@ -45,6 +45,7 @@ const envSchema = z.object({
   DEFAULT_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR').default('EUR'),
   SOFT_BOUNCE_LIMIT: z.coerce.number().int().min(1).default(3),
   INGEST_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(5_000),
+  INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
   /** Bounce webhooks: the SNS topics SES notifications may come from (comma-separated ARNs); unset: any topic. */
   SES_TOPIC_ARNS: z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]+(\s*,\s*arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]+)*$/, 'must be comma-separated SNS topic ARNs (arn:aws:sns:<region>:<account>:<topic>)').optional(),
   /** SendGrid signed Event Webhook: the verification key (base64 DER or PEM of an ECDSA P-256 public key). */
@@ -75,7 +76,7 @@ export interface AppConfig {
   content: { templatesDir: string; postalAddress: string };
   sending: { batchSize: number; maxAttempts: number; retryBaseMs: number; dispatchJobs: number; workerConcurrency: number };
   audience: { confirmTokenTtlHours: number; importBatchSize: number; importMaxErrors: number };
-  tracking: { attributionWindowHours: number; defaultCurrency: string; softBounceLimit: number; ingestBatchSize: number };
+  tracking: { attributionWindowHours: number; defaultCurrency: string; softBounceLimit: number; ingestBatchSize: number; ingestConcurrency: number };
   /** Bounce webhooks: accepted SNS topics (empty: any) and the SendGrid verification key as PEM (unset: unsigned). */
   webhooks: { sesTopicArns: string[]; sendgridPublicKey?: string };
   defaultTimezone: string;
@@ -148,6 +149,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       defaultCurrency: e.DEFAULT_CURRENCY,
       softBounceLimit: e.SOFT_BOUNCE_LIMIT,
       ingestBatchSize: e.INGEST_BATCH_SIZE,
+      ingestConcurrency: e.INGEST_CONCURRENCY,
     },
     webhooks: {
       sesTopicArns: e.SES_TOPIC_ARNS ? e.SES_TOPIC_ARNS.split(',').map((a) => a.trim()) : [],

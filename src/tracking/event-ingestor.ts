@@ -16,55 +16,68 @@ const BLOCK_MS = 1_000;
 
 type RawEntry = [id: string, fields: string[]];
 
+/** One consumer of the group: XREADGROUP blocks its connection, so each lane has its own. */
+interface Lane {
+  consumer: string;
+  conn: Redis;
+}
+
 /**
  * Drains the event stream into Postgres. Workers share one consumer group, so each entry goes to
  * one of them; a batch is acknowledged (and deleted from the stream) only after its transaction
  * commits. A worker that dies leaves its entries pending, and another takes them over after
  * STALE_MS; an entry applied before the crash is recognised by its id and skipped.
+ *
+ * A worker runs INGEST_CONCURRENCY consumers ("lanes") side by side, so that one batch is prepared
+ * in Node while another is in Postgres. Lanes are consumers like any other worker's: batches lock
+ * engagement and counter rows in key order, so they never deadlock.
  */
 @Injectable()
 export class EventIngestor implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly log = new Logger(EventIngestor.name);
-  private readonly consumer = `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  private readonly conn: Redis;
+  private readonly lanes: Lane[];
   private readonly stream: string;
   private running = false;
-  private loop: Promise<void> = Promise.resolve();
+  private loops: Promise<void>[] = [];
   private lastReclaim = 0;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly applier: EventApplier,
   ) {
-    // XREADGROUP blocks its connection, so the ingestor has its own. Stream commands name the key in
-    // different places (XGROUP CREATE, XREADGROUP … STREAMS), so it is spelled out, not left to keyPrefix.
-    this.conn = new Redis(config.redis.url, { maxRetriesPerRequest: null });
+    // Stream commands name the key in different places (XGROUP CREATE, XREADGROUP … STREAMS), so it
+    // is spelled out, not left to keyPrefix.
+    const name = `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    this.lanes = Array.from({ length: config.tracking.ingestConcurrency }, (_, i) => ({
+      consumer: `${name}-${i}`,
+      conn: new Redis(config.redis.url, { maxRetriesPerRequest: null }),
+    }));
     this.stream = `${config.redis.prefix}:${EVENT_STREAM}`;
   }
 
   async onApplicationBootstrap(): Promise<void> {
     try {
       // From the start of the stream: events the API buffered before any worker existed count too.
-      await this.conn.xgroup('CREATE', this.stream, GROUP, '0', 'MKSTREAM');
+      await this.lanes[0].conn.xgroup('CREATE', this.stream, GROUP, '0', 'MKSTREAM');
     } catch (e) {
       if (!String((e as Error).message).includes('BUSYGROUP')) throw e;
     }
     this.running = true;
-    this.loop = this.run();
+    this.loops = this.lanes.map((lane) => this.run(lane));
   }
 
   async onModuleDestroy(): Promise<void> {
     this.running = false;
-    await this.loop;
-    this.conn.disconnect();
+    await Promise.all(this.loops);
+    for (const lane of this.lanes) lane.conn.disconnect();
   }
 
-  private async run(): Promise<void> {
-    let pendingFirst = true; // our own unacknowledged entries (a failed batch) before new ones
+  private async run(lane: Lane): Promise<void> {
+    let pendingFirst = true; // the lane's own unacknowledged entries (a failed batch) before new ones
     while (this.running) {
       try {
-        await this.reclaimStale();
-        await this.step(pendingFirst ? '0' : '>');
+        await this.reclaimStale(lane);
+        await this.step(lane, pendingFirst ? '0' : '>');
         pendingFirst = false;
       } catch (e) {
         pendingFirst = true;
@@ -75,33 +88,33 @@ export class EventIngestor implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /** One batch, waiting up to BLOCK_MS for it. */
-  private async step(from: '>' | '0'): Promise<void> {
-    const reply = (await this.conn.call(
-      'XREADGROUP', 'GROUP', GROUP, this.consumer, 'COUNT', this.config.tracking.ingestBatchSize, 'BLOCK', BLOCK_MS, 'STREAMS', this.stream, from,
+  private async step(lane: Lane, from: '>' | '0'): Promise<void> {
+    const reply = (await lane.conn.call(
+      'XREADGROUP', 'GROUP', GROUP, lane.consumer, 'COUNT', this.config.tracking.ingestBatchSize, 'BLOCK', BLOCK_MS, 'STREAMS', this.stream, from,
     )) as [string, RawEntry[]][] | null;
     const entries = reply?.[0]?.[1] ?? [];
-    if (entries.length) await this.applyAndAck(entries);
+    if (entries.length) await this.applyAndAck(lane, entries);
   }
 
   /** Entries of consumers that stopped acknowledging (a dead worker's batch). */
-  private async reclaimStale(): Promise<void> {
+  private async reclaimStale(lane: Lane): Promise<void> {
     if (Date.now() - this.lastReclaim < STALE_MS / 2) return;
     this.lastReclaim = Date.now();
     let cursor = '0-0';
     do {
-      const [next, entries] = (await this.conn.call(
-        'XAUTOCLAIM', this.stream, GROUP, this.consumer, STALE_MS, cursor, 'COUNT', this.config.tracking.ingestBatchSize,
+      const [next, entries] = (await lane.conn.call(
+        'XAUTOCLAIM', this.stream, GROUP, lane.consumer, STALE_MS, cursor, 'COUNT', this.config.tracking.ingestBatchSize,
       )) as [string, (RawEntry | null)[]];
       const live = entries.filter((e): e is RawEntry => e !== null);
       if (live.length) {
         this.log.warn(`took over ${live.length} events left by a stopped worker`);
-        await this.applyAndAck(live);
+        await this.applyAndAck(lane, live);
       }
       cursor = next;
     } while (cursor !== '0-0' && this.running);
   }
 
-  private async applyAndAck(raw: RawEntry[]): Promise<number> {
+  private async applyAndAck(lane: Lane, raw: RawEntry[]): Promise<number> {
     const entries = raw.map(parseEntry);
     let applied: number;
     try {
@@ -112,7 +125,7 @@ export class EventIngestor implements OnApplicationBootstrap, OnModuleDestroy {
     }
     eventsIngested.inc(applied);
     const ids = raw.map(([id]) => id);
-    await this.conn.multi().xack(this.stream, GROUP, ...ids).xdel(this.stream, ...ids).exec();
+    await lane.conn.multi().xack(this.stream, GROUP, ...ids).xdel(this.stream, ...ids).exec();
     return applied;
   }
 
