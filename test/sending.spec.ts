@@ -160,8 +160,9 @@ describe('sending campaigns', () => {
     const id = await campaign([l]);
     const bad = await t.api('post', `/v1/campaigns/${id}/schedule`).send({ at: 'tomorrow' }).expect(400);
     expect(bad.body.details[0].field).toBe('at');
-    // Tomorrow 09:00 wall-clock, wherever the recipient is; no zone → the campaign's Europe/Lisbon.
-    const day = new Date(Date.now() + 24 * 3600 * 1000).toISOString().slice(0, 10);
+    // 09:00 wall-clock the day after tomorrow, wherever the recipient is; no zone → the campaign's
+    // Europe/Lisbon. (Tomorrow 09:00 at UTC+14 is already past when the suite runs after 19:00 UTC.)
+    const day = new Date(Date.now() + 2 * 24 * 3600 * 1000).toISOString().slice(0, 10);
     const scheduled = await t.api('post', `/v1/campaigns/${id}/schedule`).send({ at: `${day}T09:00:00`, localTime: true, timezone: 'Europe/Lisbon' }).expect(200);
     expect(scheduled.body).toMatchObject({ status: 'scheduled', localTime: true });
     await t.api('post', `/v1/campaigns/${id}/pause`).expect(409);
