@@ -248,6 +248,8 @@ export class ImportRunner {
       const applied = new Set(upserted.map((u) => u.email));
       for (const r of allowed) if (!applied.has(r.email)) errors.push({ line: r.line, reason: 'duplicate of an earlier line' });
     }
+    const fresh = upserted.filter((u) => u.created).map((u) => u.id);
+    const known = upserted.filter((u) => !u.created).map((u) => u.id);
     // A subscriber created by this statement has no subscription yet, so its row is a plain insert;
     // only existing subscribers need the conflict check. An existing subscription keeps its status:
     // an import never re-subscribes someone who left.
@@ -263,16 +265,9 @@ export class ImportRunner {
        )
        INSERT INTO consent_events (subscriber_id, list_id, action, source, status, consent_text, import_id)
        SELECT subscriber_id, $3, 'subscribe', 'import', 'confirmed', $4, $5 FROM (SELECT * FROM fresh UNION ALL SELECT * FROM known) AS subscribed`,
-      [
-        pgArray(upserted.filter((u) => u.created).map((u) => u.id)),
-        pgArray(upserted.filter((u) => !u.created).map((u) => u.id)),
-        job.listId,
-        job.consentText,
-        job.importId,
-      ],
+      [pgArray(fresh), pgArray(known), job.listId, job.consentText, job.importId],
     );
-    const created = upserted.filter((u) => u.created).length;
-    return { created, updated: upserted.length - created, errors };
+    return { created: fresh.length, updated: known.length, errors };
   }
 
   private async *chunks(importId: string): AsyncGenerator<Buffer> {
