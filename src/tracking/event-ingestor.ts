@@ -38,6 +38,7 @@ export class EventIngestor implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly lanes: Lane[];
   private readonly stream: string;
   private running = false;
+  private stopped = false;
   private loops: Promise<void>[] = [];
   private lastReclaim = 0;
 
@@ -67,9 +68,24 @@ export class EventIngestor implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    const started = this.running;
     this.running = false;
     await Promise.all(this.loops);
-    for (const lane of this.lanes) lane.conn.disconnect();
+    for (const lane of this.lanes) {
+      if (started) await this.leaveGroup(lane).catch((e: unknown) => this.log.warn(`consumer ${lane.consumer} left in the group: ${(e as Error).message}`));
+      lane.conn.disconnect();
+    }
+  }
+
+  /**
+   * A stopped consumer with nothing pending leaves the group, so restarts do not pile up names in
+   * it. One with pending entries stays: deleting it would drop them, and XAUTOCLAIM needs them.
+   */
+  private async leaveGroup(lane: Lane): Promise<void> {
+    const pending = (await lane.conn.call('XPENDING', this.stream, GROUP, '-', '+', 1, lane.consumer)) as unknown[];
+    if (!pending.length) await lane.conn.call('XGROUP', 'DELCONSUMER', this.stream, GROUP, lane.consumer);
   }
 
   private async run(lane: Lane): Promise<void> {
