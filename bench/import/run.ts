@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { ADMIN_KEY, api, build, dropRedisPrefix, freePort, healthy, PG, Platform, postgresCpuSeconds, prng, resetDatabase, runBenchmark } from '../support/platform';
+import { ADMIN_KEY, api, build, createDatabase, dropRedisPrefix, freePort, healthy, PG, Platform, postgresCpuSeconds, prng, resetDatabase, runBenchmark } from '../support/platform';
 
 const ROWS = Number(process.env.ROWS ?? 1_000_000);
 const DB = 'edm_bench_import';
@@ -125,14 +125,6 @@ async function copyBaseline(file: string): Promise<{ rows: number; ms: number }>
   }
 }
 
-async function createDatabase(): Promise<void> {
-  await resetDatabase(DB); // DROP DATABASE IF EXISTS … WITH (FORCE)
-  const c = new Client({ connectionString: `${PG}/postgres` });
-  await c.connect();
-  await c.query(`CREATE DATABASE ${DB}`);
-  await c.end();
-}
-
 const perSec = (n: number, ms: number) => n / (ms / 1000);
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const secs = (ms: number) => (ms / 1000).toFixed(2);
@@ -176,7 +168,7 @@ async function run(): Promise<void> {
   const parsed = await parseBaseline(file);
 
   build();
-  await createDatabase();
+  await createDatabase(DB);
   await dropRedisPrefix(PREFIX);
   const port = await freePort();
   platform = await new Platform({

@@ -30,6 +30,15 @@ export async function resetDatabase(name: string): Promise<void> {
   await c.end();
 }
 
+/** A fresh, empty database of that name (an earlier run's is dropped first). */
+export async function createDatabase(name: string): Promise<void> {
+  await resetDatabase(name);
+  const c = new Client({ connectionString: `${PG}/postgres` });
+  await c.connect();
+  await c.query(`CREATE DATABASE ${name}`);
+  await c.end();
+}
+
 export async function dropRedisPrefix(prefix: string): Promise<void> {
   const redis = new Redis('redis://127.0.0.1:6379');
   let cursor = '0';

@@ -27,7 +27,7 @@ import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { loadConfig } from '../../src/config/config';
 import { MessageTokens } from '../../src/tracking/message-tokens';
 import { PIXEL } from '../../src/tracking/tracking.controller';
-import { ADMIN_KEY, api, build, dropRedisPrefix, freePort, healthy, PG, Platform, prng, resetDatabase, runBenchmark } from '../support/platform';
+import { ADMIN_KEY, api, build, createDatabase, dropRedisPrefix, freePort, healthy, PG, Platform, prng, resetDatabase, runBenchmark } from '../support/platform';
 
 const MESSAGES = Number(process.env.MESSAGES ?? 200_000);
 const PATHS = Number(process.env.PATHS ?? 20_000); // distinct pixel and click URLs wrk cycles through
@@ -194,14 +194,6 @@ async function wrk(url: string, o: { threads: number; connections: number; secon
 // ---------------------------------------------------------------------------------------------
 // Set-up
 
-async function createDatabase(): Promise<void> {
-  await resetDatabase(DB); // DROP DATABASE IF EXISTS … WITH (FORCE)
-  const c = new Client({ connectionString: `${PG}/postgres` });
-  await c.connect();
-  await c.query(`CREATE DATABASE ${DB}`);
-  await c.end();
-}
-
 async function db<T>(work: (c: Client) => Promise<T>): Promise<T> {
   const c = new Client({ connectionString: `${PG}/${DB}` });
   await c.connect();
@@ -338,7 +330,7 @@ async function run(): Promise<void> {
   console.log(`track: ${fmt(MESSAGES)} messages, ${fmt(PATHS)} distinct pixel and click URLs, wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}s after ${WARMUP} s of warm-up; ${fmt(EVENTS)} events to ingest; stats with ${fmt(STATS_EVENTS)} events`);
   console.log(`load average at start: ${load()}`);
   build();
-  await createDatabase();
+  await createDatabase(DB);
   await dropRedisPrefix(PREFIX);
   redis = new Redis(REDIS_URL);
   const secret = randomBytes(32).toString('hex');
