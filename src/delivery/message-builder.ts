@@ -67,13 +67,14 @@ export class MessageBuilder {
 
   build(compiled: CompiledTemplate, campaign: CampaignMessageContext, to: Recipient, opts: { test?: boolean } = {}): SendMailOptions {
     const urls = this.tokens.forMessage({ campaignId: campaign.id, subscriberId: to.id }, compiled.links.length);
-    const { subject, html, text } = this.render(compiled, campaign, to, {
+    const shared = this.campaignShared(campaign);
+    const { subject, html, text } = this.render(compiled, campaign, shared, to, {
       unsubscribeUrl: urls.unsubscribe,
       preferencesUrl: urls.preferences,
       links: urls.clicks,
       pixel: urls.open,
     });
-    const { domain, mailto, listId } = this.campaignShared(campaign);
+    const { domain, mailto, listId } = shared;
     const headers: Record<string, string | { prepared: boolean; value: string }> = {
       'List-Unsubscribe': `<${urls.unsubscribe}>, <mailto:${mailto}?subject=unsubscribe%20${urls.unsubscribeToken}>`,
       'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
@@ -113,10 +114,10 @@ export class MessageBuilder {
 
   /** A preview: real destinations instead of tracked links, no tokens. */
   preview(compiled: CompiledTemplate, campaign: CampaignMessageContext, to: Recipient): Rendered {
-    return this.render(compiled, campaign, to, { unsubscribeUrl: '#unsubscribe', preferencesUrl: '#preferences', links: compiled.links, pixel: BLANK_GIF });
+    return this.render(compiled, campaign, this.campaignShared(campaign), to, { unsubscribeUrl: '#unsubscribe', preferencesUrl: '#preferences', links: compiled.links, pixel: BLANK_GIF });
   }
 
-  private render(compiled: CompiledTemplate, campaign: CampaignMessageContext, to: Recipient, urls: RenderUrls): Rendered {
+  private render(compiled: CompiledTemplate, campaign: CampaignMessageContext, shared: CampaignShared, to: Recipient, urls: RenderUrls): Rendered {
     // One fixed shape for every recipient (attributes under `attributes`, never spread on top):
     // Handlebars' property lookups stay fast, and no attribute can shadow unsubscribeUrl & co.
     const context = {
@@ -125,7 +126,7 @@ export class MessageBuilder {
       name: to.name,
       timezone: to.timezone,
       subscriber: to,
-      campaign: this.campaignShared(campaign).ref,
+      campaign: shared.ref,
       data: campaign.data,
       unsubscribeUrl: urls.unsubscribeUrl,
       preferencesUrl: urls.preferencesUrl,
