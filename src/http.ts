@@ -2,6 +2,7 @@ import multipart from '@fastify/multipart';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module';
 import { ErrorFilter } from './common/error.filter';
@@ -9,10 +10,13 @@ import { createValidationPipe } from './common/validation';
 import type { AppConfig } from './config/config';
 import { PinoNestLogger } from './observability/logger';
 import { httpDuration } from './observability/metrics';
+import { createPublicLane, Handler, sharedServer } from './public-lane';
+import { TrackingRoutes } from './tracking/tracking.controller';
 
 /** The HTTP process (ROLE=api, or ROLE=all with the queue processors in the same process). */
 export async function createHttpApp(config: AppConfig, logger: Logger): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({ trustProxy: config.http.trustProxy, bodyLimit: 1 << 20 });
+  const lane = createPublicLane(config, logger);
+  const adapter = new FastifyAdapter({ trustProxy: config.http.trustProxy, bodyLimit: 1 << 20, serverFactory: (api: Handler, options: FastifyServerOptions) => sharedServer(lane, api, options) });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), adapter, {
     logger: new PinoNestLogger(logger),
   });
@@ -22,18 +26,11 @@ export async function createHttpApp(config: AppConfig, logger: Logger): Promise<
   fastify.addContentTypeParser(['text/csv', 'application/csv'], (_req, payload, done) => done(null, payload));
   await app.register(multipart as never, { limits: { fileSize: Number.MAX_SAFE_INTEGER, files: 1 } });
 
-  // One histogram child per method, route and status, looked up by a string: observing through the
-  // labels object would hash it on every request, and the tracking routes answer tens of thousands a second.
-  const timers = new Map<string, { observe(seconds: number): void }>();
-  fastify.addHook('onResponse', (req, reply, done) => {
-    const route = req.routeOptions.url ?? 'unmatched';
-    const key = `${req.method} ${route} ${reply.statusCode}`;
-    let timer = timers.get(key);
-    if (!timer) timers.set(key, (timer = httpDuration.labels({ method: req.method, route, status: String(reply.statusCode) })));
-    timer.observe(reply.elapsedTime / 1000);
-    if (route.startsWith('/v1')) logger.info({ method: req.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
-    done();
-  });
+  observeRequests(fastify, logger);
+  app.get(TrackingRoutes).mount(lane);
+  observeRequests(lane, logger);
+  await lane.ready();
+  fastify.addHook('onClose', async () => lane.close());
 
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ErrorFilter());
@@ -50,4 +47,21 @@ export async function createHttpApp(config: AppConfig, logger: Logger): Promise<
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
   return app;
+}
+
+// One histogram child per method, route and status, looked up by a string: observing through the
+// labels object would hash it on every request, and the tracking routes answer tens of thousands a second.
+const timers = new Map<string, { observe(seconds: number): void }>();
+
+/** Request duration metrics (both instances), and a log line per management API request. */
+function observeRequests(fastify: FastifyInstance, logger: Logger): void {
+  fastify.addHook('onResponse', (req, reply, done) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    const key = `${req.method} ${route} ${reply.statusCode}`;
+    let timer = timers.get(key);
+    if (!timer) timers.set(key, (timer = httpDuration.labels({ method: req.method, route, status: String(reply.statusCode) })));
+    timer.observe(reply.elapsedTime / 1000);
+    if (route.startsWith('/v1')) logger.info({ method: req.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+    done();
+  });
 }

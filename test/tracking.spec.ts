@@ -120,6 +120,17 @@ describe('tracking and campaign stats', () => {
     expect(head.headers.location).toContain('https://shop.example/b');
   });
 
+  it('answers other paths under /t/ as the API answers unknown routes', async () => {
+    for (const [method, p] of [['get', '/t/x/abc'], ['get', '/t/o/a/b'], ['post', path(u(9).open)]] as const) {
+      const res = await t.http[method](p).expect(404);
+      expect(res.body).toEqual({ statusCode: 404, error: 'Not Found', message: `Cannot ${method.toUpperCase()} ${p}`, details: [] });
+    }
+    const api = await t.http.get('/v1/nowhere').expect(404);
+    expect(api.body).toMatchObject({ statusCode: 404, error: 'Not Found' });
+    const metrics = await t.http.get('/metrics').expect(200);
+    expect(metrics.text).toMatch(/edm_http_request_duration_seconds_count\{method="GET",route="\/t\/c\/:token",status="302"\} [1-9]/);
+  });
+
   it('counts the whole loop: opens, clicks, machines apart, conversions once, unsubscribes, bounces and complaints', async () => {
     const get = (url: string, ua = PERSON) => t.http.get(path(url)).set('User-Agent', ua);
     // Opens: s0 twice, s1..s5 once by people; s6 only through Apple's proxy.

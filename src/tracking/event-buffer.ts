@@ -2,7 +2,7 @@ import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import Redis from 'ioredis';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
-import type { TrackingEvent } from './tracking-event';
+import { encodeEvent, TrackingEvent } from './tracking-event';
 
 /** The Redis stream every event passes through on its way to Postgres (under REDIS_PREFIX). */
 export const EVENT_STREAM = 'events';
@@ -57,7 +57,7 @@ export class EventBuffer implements OnApplicationShutdown {
 
   append(event: TrackingEvent): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.batch.push(JSON.stringify(event));
+      this.batch.push(encodeEvent(event));
       this.waiting.push({ resolve, reject });
       if (this.batch.length === 1) setImmediate(() => this.flush());
     });

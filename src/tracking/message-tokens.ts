@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { createHash, createHmac } from 'node:crypto';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
-import { bytesToUuid, uuidToBytes } from '../common/tokens';
+import { uuidToBytes } from '../common/tokens';
 
 /** A test send has no real recipient: its tokens carry this subscriber id and record nothing. */
 export const TEST_RECIPIENT = '00000000-0000-0000-0000-000000000000';
@@ -33,6 +33,8 @@ const PREFERENCES = 2;
 const MESSAGE_ID = 3;
 const FIRST_LINK = 4;
 const MAX_SLOT = 4096;
+/** Bytes of the hash key. */
+const KEY = 32;
 
 /**
  * Tokens of a message's public URLs. The payload is the message — campaign (16 bytes) and
@@ -46,29 +48,32 @@ const MAX_SLOT = 4096;
 @Injectable()
 export class MessageTokens {
   private readonly base: string;
-  private readonly key: Buffer;
   private readonly campaigns = new Map<string, { bytes: Buffer; head: string }>();
-  private readonly scratch = Buffer.alloc(32);
+  /**
+   * The key followed by room for the longest payload: a payload is written (or decoded) right
+   * after the key and hashed in one update. Used synchronously, so one buffer serves every call.
+   */
+  private readonly keyed = Buffer.alloc(KEY + 36);
+  private readonly message = this.keyed.subarray(0, KEY + 32);
+  private readonly conversion = this.keyed.subarray(0, KEY + 36);
   private readonly tail = Buffer.alloc(18);
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.base = config.http.publicUrl;
-    this.key = createHmac('sha256', config.secret).update('edm-token:message').digest();
+    createHmac('sha256', config.secret).update('edm-token:message').digest().copy(this.keyed);
   }
 
   forMessage(m: MessageRef, linkCount: number): MessageUrls {
     const campaign = this.campaign(m.campaignId);
-    const p = this.scratch; // filled and used synchronously: one buffer serves every message
-    campaign.bytes.copy(p, 0);
-    writeUuid(p, 16, m.subscriberId);
-    const tags = this.tags(p, FIRST_LINK + linkCount);
+    this.writeMessage(m);
+    const tags = this.tags(this.message, FIRST_LINK + linkCount);
     const tag = (i: number) => tags.slice(i * TAG_CHARS, (i + 1) * TAG_CHARS);
     // base64 turns 3 bytes into 4 characters, so the payload encodes in pieces: bytes 0–14 (the
     // campaign's alone, encoded once per campaign), 15–29, and then 30–31 — followed, in a click
     // token, by the 2-byte slot. Bytes 15–31 and a zero byte encode together; for slots under 256
     // the zero is the slot's high byte, and the low byte's two characters come from a table.
     const tail = this.tail;
-    p.copy(tail, 0, 15, 32); // tail[17] stays 0
+    this.keyed.copy(tail, 0, KEY + 15, KEY + 32); // tail[17] stays 0
     const encoded = tail.toString('base64url'); // 24 characters
     const head = campaign.head + encoded.slice(0, 20);
     const p64 = head + encoded.slice(20, 23);
@@ -76,7 +81,7 @@ export class MessageTokens {
     const clicks: string[] = new Array(linkCount);
     for (let slot = 0; slot < linkCount; slot++) {
       const t = tag(FIRST_LINK + slot);
-      clicks[slot] = slot < 256 ? `${clickHead}${LOW_SLOT[slot]}.${t}` : `${this.base}/t/c/${clickPayload(p, slot)}.${t}`;
+      clicks[slot] = slot < 256 ? `${clickHead}${LOW_SLOT[slot]}.${t}` : `${this.base}/t/c/${this.clickPayload(slot)}.${t}`;
     }
     const unsubscribeToken = `${p64}.${tag(UNSUBSCRIBE)}`;
     return {
@@ -90,18 +95,19 @@ export class MessageTokens {
   }
 
   verify(kind: 'open' | 'unsubscribe' | 'preferences' | 'message-id', token: string): MessageRef | null {
-    const parsed = split(token, 32);
-    if (!parsed) return null;
     const index = kind === 'open' ? OPEN : kind === 'unsubscribe' ? UNSUBSCRIBE : kind === 'preferences' ? PREFERENCES : MESSAGE_ID;
-    return this.check(parsed.payload, parsed.tag, index) ? ref(parsed.payload) : null;
+    const dot = this.decode(token, 32);
+    return dot > 0 && this.check(this.message, token, dot, index) ? this.decodedRef() : null;
   }
 
   verifyClick(token: string): (MessageRef & { slot: number }) | null {
-    const parsed = split(token, 34);
-    if (!parsed) return null;
-    const slot = parsed.payload.readUInt16BE(32);
-    if (slot >= MAX_SLOT) return null;
-    return this.check(parsed.payload.subarray(0, 32), parsed.tag, FIRST_LINK + slot) ? { ...ref(parsed.payload), slot } : null;
+    const dot = this.decode(token, 34);
+    if (dot < 0) return null;
+    // The slot picks the tag; the hash covers the message (the first 32 bytes).
+    const slot = this.keyed.readUInt16BE(KEY + 32);
+    if (slot >= MAX_SLOT || !this.check(this.message, token, dot, FIRST_LINK + slot)) return null;
+    const { campaignId, subscriberId } = this.decodedRef();
+    return { campaignId, subscriberId, slot };
   }
 
   /**
@@ -110,36 +116,59 @@ export class MessageTokens {
    * counts from. Its payload is longer than any URL token's, so neither can stand for the other.
    */
   conversionToken(m: MessageRef, clickedAt: number): string {
-    const p = Buffer.allocUnsafe(36);
-    this.payload(m).copy(p);
-    p.writeUInt32BE(Math.floor(clickedAt / 1000), 32);
-    return `${p.toString('base64url')}.${this.tags(p, 1)}`;
+    this.writeMessage(m);
+    this.keyed.writeUInt32BE(Math.floor(clickedAt / 1000), KEY + 32);
+    return `${this.keyed.toString('base64url', KEY, KEY + 36)}.${this.tags(this.conversion, 1)}`;
   }
 
   verifyConversion(token: string): (MessageRef & { clickedAt: number }) | null {
-    const parsed = split(token, 36);
-    if (!parsed || !this.check(parsed.payload, parsed.tag, 0)) return null;
-    return { ...ref(parsed.payload), clickedAt: parsed.payload.readUInt32BE(32) * 1000 };
-  }
-
-  private check(p: Buffer, tag: string, index: number): boolean {
-    return sameText(tag, this.tags(p, index + 1).slice(index * TAG_CHARS));
+    const dot = this.decode(token, 36);
+    if (dot < 0 || !this.check(this.conversion, token, dot, 0)) return null;
+    const { campaignId, subscriberId } = this.decodedRef();
+    return { campaignId, subscriberId, clickedAt: this.keyed.readUInt32BE(KEY + 32) * 1000 };
   }
 
   /**
-   * The message's tag stream, `count` tags long, as base64url text: 15-byte tags are 20 characters
-   * each, so the text splits into tags exactly. (A digest as text also skips allocating a Buffer,
-   * which costs more than the hash itself.)
+   * Decodes a token's payload, which must be the one base64url spelling of `bytes` bytes, into the
+   * buffer after the key; the position of the dot before the tag, or -1 for a token of the wrong shape.
    */
-  private tags(p: Buffer, count: number): string {
-    return createHash('shake256', { outputLength: count * TAG }).update(this.key).update(p).digest('base64url');
+  private decode(token: string, bytes: number): number {
+    const dot = token.indexOf('.');
+    if (dot <= 0 || token.length - dot - 1 !== TAG_CHARS) return -1;
+    return decodeBase64Url(token, dot, bytes, this.keyed, KEY) ? dot : -1;
   }
 
-  private payload(m: MessageRef): Buffer {
-    const p = Buffer.allocUnsafe(32);
-    this.campaign(m.campaignId).bytes.copy(p, 0);
-    writeUuid(p, 16, m.subscriberId);
-    return p;
+  /** Whether the tag after the dot is tag `index` of the stream for the payload in `hashed`. */
+  private check(hashed: Buffer, token: string, dot: number, index: number): boolean {
+    return sameText(token, dot + 1, this.tags(hashed, index + 1), index * TAG_CHARS, TAG_CHARS);
+  }
+
+  /**
+   * The tag stream of the key and payload in `hashed`, `count` tags long, as base64url text: 15-byte
+   * tags are 20 characters each, so the text splits into tags exactly. (A digest as text also skips
+   * allocating a Buffer, which costs more than the hash itself.)
+   */
+  private tags(hashed: Buffer, count: number): string {
+    return createHash('shake256', { outputLength: count * TAG }).update(hashed).digest('base64url');
+  }
+
+  /** The message's 32 bytes after the key. */
+  private writeMessage(m: MessageRef): void {
+    this.campaign(m.campaignId).bytes.copy(this.keyed, KEY);
+    writeUuid(this.keyed, KEY + 16, m.subscriberId);
+  }
+
+  /** The message of the payload just decoded. */
+  private decodedRef(): MessageRef {
+    return { campaignId: uuidAt(this.keyed, KEY), subscriberId: uuidAt(this.keyed, KEY + 16) };
+  }
+
+  /** A click payload (message and 2-byte slot) as base64url, for slots past the table of single bytes. */
+  private clickPayload(slot: number): string {
+    const b = Buffer.allocUnsafe(34);
+    this.keyed.copy(b, 0, KEY, KEY + 32);
+    b.writeUInt16BE(slot, 32);
+    return b.toString('base64url');
   }
 
   /** A campaign's 16 bytes and the base64url of the first 15, which every token of the campaign starts with. */
@@ -158,13 +187,6 @@ export class MessageTokens {
 /** base64url of one byte, as the last two characters of a click token's payload with a slot under 256. */
 const LOW_SLOT = Array.from({ length: 256 }, (_, b) => Buffer.from([b]).toString('base64url'));
 
-function clickPayload(p: Buffer, slot: number): string {
-  const b = Buffer.allocUnsafe(34);
-  p.copy(b, 0, 0, 32);
-  b.writeUInt16BE(slot, 32);
-  return b.toString('base64url');
-}
-
 const HEX = new Int8Array(128).fill(-1);
 for (let i = 0; i < 16; i++) HEX['0123456789abcdef'.charCodeAt(i)] = HEX['0123456789ABCDEF'.charCodeAt(i)] = i;
 
@@ -181,25 +203,42 @@ function writeUuid(into: Buffer, at: number, id: string): void {
   if (n !== 16 || id.length !== 36) throw new Error(`not a UUID: ${id}`);
 }
 
-/** A token's payload, and its tag as text: 20 characters, one spelling for each of 15 bytes. */
-function split(token: string, payloadBytes: number): { payload: Buffer; tag: string } | null {
-  const dot = token.indexOf('.');
-  if (dot <= 0 || token.length - dot - 1 !== TAG_CHARS || token.length > 200) return null;
-  const p64 = token.slice(0, dot);
-  const payload = Buffer.from(p64, 'base64url');
-  // Re-encoding must give the same text: no padding tricks, no second spelling of one token.
-  if (payload.length !== payloadBytes || payload.toString('base64url') !== p64) return null;
-  return { payload, tag: token.slice(dot + 1) };
+const B64URL = new Int8Array(128).fill(-1);
+for (let i = 0; i < 64; i++) B64URL['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.charCodeAt(i)] = i;
+
+/**
+ * Decodes `text[0, length)` into `into` at `at` when it is the base64url of exactly `bytes` bytes in
+ * its one spelling (no padding, unused low bits zero), without allocating: a second spelling of a
+ * token must not verify.
+ */
+function decodeBase64Url(text: string, length: number, bytes: number, into: Buffer, at: number): boolean {
+  if (length !== Math.ceil((bytes * 4) / 3)) return false;
+  let acc = 0;
+  let bits = 0;
+  let o = at;
+  for (let i = 0; i < length; i++) {
+    const c = text.charCodeAt(i);
+    const v = c < 128 ? B64URL[c] : -1;
+    if (v < 0) return false;
+    acc = ((acc << 6) | v) & 0xffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      into[o++] = (acc >> bits) & 0xff;
+    }
+  }
+  return (acc & ((1 << bits) - 1)) === 0;
 }
 
-/** Equality of two strings in time that depends on their length only (a tag's length is public). */
-function sameText(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
+/** Whether `a[ai, ai + n)` equals `b[bi, bi + n)`, in time that depends on `n` only (a tag's length is public). */
+function sameText(a: string, ai: number, b: string, bi: number, n: number): boolean {
   let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  for (let i = 0; i < n; i++) diff |= a.charCodeAt(ai + i) ^ b.charCodeAt(bi + i);
   return diff === 0;
 }
 
-function ref(p: Buffer): MessageRef {
-  return { campaignId: bytesToUuid(p.subarray(0, 16)), subscriberId: bytesToUuid(p.subarray(16, 32)) };
+/** The UUID spelling of 16 bytes of `b` from `at`. */
+function uuidAt(b: Buffer, at: number): string {
+  const h = b.toString('hex', at, at + 16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }

@@ -1,5 +1,4 @@
-import { Body, Controller, HttpCode, OnModuleInit, Post, Req } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
+import { Body, Controller, HttpCode, Injectable, Post, Req } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RequestFacts } from './classify';
@@ -19,25 +18,19 @@ function pixel(reply: FastifyReply): FastifyReply {
 
 type TokenRequest = FastifyRequest<{ Params: { token: string }; Querystring: Record<string, unknown> }>;
 
-@ApiTags('tracking')
-@Controller()
-export class TrackingController implements OnModuleInit {
-  constructor(
-    private readonly tracking: TrackingService,
-    private readonly adapterHost: HttpAdapterHost,
-  ) {}
+/**
+ * The three public GET routes (open pixel, click, conversion pixel). They take no API key, no body
+ * and no validated input, and they are the busiest routes by far, so they are served by the public
+ * lane (`src/public-lane.ts`): a Fastify instance of their own on the same server and port, without
+ * Nest's per-request machinery or the hooks the API's instance carries for uploads, raw webhook
+ * bodies and middleware. HEAD comes with each GET (exposeHeadRoutes). They are not in the OpenAPI
+ * document (they never were).
+ */
+@Injectable()
+export class TrackingRoutes {
+  constructor(private readonly tracking: TrackingService) {}
 
-  /**
-   * The three public GET routes (open pixel, click, conversion pixel) are Fastify routes, not Nest
-   * ones: they take no API key, no body and no validated input, and skipping Nest's per-request
-   * machinery (guard, pipes, parameter resolution, exception zone) serves a quarter to a third more
-   * pixels per second (bench/README.md). Fastify's hooks (metrics) still run; HEAD comes with each
-   * GET (exposeHeadRoutes); a failure still reaches the ErrorFilter through the error handler Nest
-   * installs on Fastify. They are not in the OpenAPI document (they never were).
-   */
-  onModuleInit(): void {
-    const fastify = this.adapterHost.httpAdapter?.getInstance<FastifyInstance>();
-    if (!fastify) return;
+  mount(fastify: FastifyInstance): void {
     fastify.get('/t/o/:token', (req: TokenRequest, reply) => this.open(req, reply));
     fastify.get('/t/c/:token', (req: TokenRequest, reply) => this.click(req, reply));
     fastify.get('/t/v/:token', (req: TokenRequest, reply) => this.conversionPixel(req, reply));
@@ -59,6 +52,12 @@ export class TrackingController implements OnModuleInit {
     await this.tracking.conversionPixel(req.params.token, req.query, facts(req), req.method === 'HEAD');
     return pixel(reply);
   }
+}
+
+@ApiTags('tracking')
+@Controller()
+export class TrackingController {
+  constructor(private readonly tracking: TrackingService) {}
 
   /** Server to server, from the shop: the same orderId twice counts once. */
   @Post('v1/conversions')

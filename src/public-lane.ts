@@ -1,0 +1,47 @@
+import { NotFoundException } from '@nestjs/common';
+import Fastify, { FastifyInstance, FastifyServerOptions } from 'fastify';
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { errorBody } from './common/error.filter';
+import type { AppConfig } from './config/config';
+
+/** The paths the public lane serves: the tracking pixels and redirects (`/t/o/`, `/t/c/`, `/t/v/`). */
+const LANE_PREFIX = '/t/';
+
+/**
+ * The public lane: a plain Fastify instance for the tracking routes, on the same server and port as
+ * the API. Opens and clicks are most of the requests a platform ever gets, and they need none of
+ * what the API's instance runs on every request (Nest's middleware, CORS and versioning hooks, the
+ * multipart plugin's per-request listeners, the raw-body hook of the webhooks); here they pass
+ * through routing, their handler and the request metrics only. Errors and unknown paths answer in
+ * the API's error shape.
+ */
+export function createPublicLane(config: AppConfig, logger: Logger): FastifyInstance {
+  const lane = Fastify({ trustProxy: config.http.trustProxy });
+  lane.setNotFoundHandler((req, reply) => {
+    void reply.status(404).send(errorBody(new NotFoundException(`Cannot ${req.method} ${req.url}`)));
+  });
+  lane.setErrorHandler((e, req, reply) => {
+    const body = errorBody(e);
+    if (body.statusCode >= 500) logger.error({ err: e, method: req.method, url: req.url }, 'public lane request failed');
+    void reply.status(body.statusCode).header('content-type', 'application/json; charset=utf-8').send(body);
+  });
+  return lane;
+}
+
+export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * The HTTP server both instances share (the API instance's `serverFactory`): requests under
+ * `/t/` go to the lane, everything else to the API. Timeouts are set as Fastify sets them on a
+ * server it creates itself.
+ */
+export function sharedServer(lane: FastifyInstance, api: Handler, o: FastifyServerOptions): Server {
+  const toLane = lane.routing as Handler;
+  const server = createServer((req, res) => (req.url!.startsWith(LANE_PREFIX) ? toLane(req, res) : api(req, res)));
+  if (o.keepAliveTimeout !== undefined) server.keepAliveTimeout = o.keepAliveTimeout;
+  if (o.requestTimeout !== undefined) server.requestTimeout = o.requestTimeout;
+  if (o.connectionTimeout !== undefined) server.setTimeout(o.connectionTimeout);
+  if (o.maxRequestsPerSocket) server.maxRequestsPerSocket = o.maxRequestsPerSocket;
+  return server;
+}
