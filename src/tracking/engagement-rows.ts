@@ -31,25 +31,35 @@ const ENGAGEMENT_COLUMNS = [
 ].join(', ');
 
 /**
- * Creates missing rows, then locks every row of the batch in key order (two workers never deadlock).
- * A row this transaction created is locked by its insert and empty: only the others are read.
+ * Locks the rows of the batch's messages and reads them: the existing rows first, in key order (two
+ * workers never wait on each other in a circle), then the missing ones are created (a row this
+ * transaction created is locked by its insert, and empty). Most messages of a batch have a row
+ * already, so checking for a conflict on every key first would cost more than it saves. A row
+ * another worker created meanwhile is locked and read in a second pass.
  */
 export async function lockEngagements(qr: QueryRunner, campaigns: string[], subscribers: string[]): Promise<Map<string, Engagement>> {
+  const states = await lockExisting(qr, campaigns, subscribers);
+  if (states.size === campaigns.length) return states;
+  const missing = campaigns.map((c, i) => `${c}|${subscribers[i]}`).filter((k) => !states.has(k));
   const created: { campaign_id: string; subscriber_id: string }[] = await qr.query(
     `INSERT INTO engagements (campaign_id, subscriber_id) SELECT * FROM unnest($1::uuid[], $2::uuid[]) ON CONFLICT DO NOTHING
      RETURNING campaign_id, subscriber_id`,
-    [pgArray(campaigns), pgArray(subscribers)],
+    [pgArray(missing.map((k) => k.slice(0, 36))), pgArray(missing.map((k) => k.slice(37)))],
   );
-  const states = new Map<string, Engagement>(created.map((r) => [`${r.campaign_id}|${r.subscriber_id}`, emptyEngagement()]));
-  if (states.size === campaigns.length) return states;
-  const rest = campaigns.map((c, i) => `${c}|${subscribers[i]}`).filter((k) => !states.has(k));
+  for (const r of created) states.set(`${r.campaign_id}|${r.subscriber_id}`, emptyEngagement());
+  if (created.length === missing.length) return states;
+  const raced = missing.filter((k) => !states.has(k));
+  for (const [k, v] of await lockExisting(qr, raced.map((k) => k.slice(0, 36)), raced.map((k) => k.slice(37)))) states.set(k, v);
+  return states;
+}
+
+async function lockExisting(qr: QueryRunner, campaigns: string[], subscribers: string[]): Promise<Map<string, Engagement>> {
   const rows: EngagementRow[] = await qr.query(
     `SELECT ${ENGAGEMENT_COLUMNS} FROM engagements e JOIN unnest($1::uuid[], $2::uuid[]) AS t(c, s) ON e.campaign_id = t.c AND e.subscriber_id = t.s
      ORDER BY e.campaign_id, e.subscriber_id FOR UPDATE OF e`,
-    [pgArray(rest.map((k) => k.slice(0, 36))), pgArray(rest.map((k) => k.slice(37)))],
+    [pgArray(campaigns), pgArray(subscribers)],
   );
-  for (const r of rows) states.set(`${r.campaign_id}|${r.subscriber_id}`, fromRow(r));
-  return states;
+  return new Map(rows.map((r) => [`${r.campaign_id}|${r.subscriber_id}`, fromRow(r)]));
 }
 
 export async function saveEngagements(qr: QueryRunner, changed: { key: string; next: Engagement }[]): Promise<void> {

@@ -1,10 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { isIP } from 'node:net';
-import { DataSource, QueryRunner } from 'typeorm';
+import { DataSource, QueryFailedError, QueryRunner } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { normalizeEmail } from '../common/email';
+import { copyField, copyInto } from '../database/copy';
 import { pgArray } from '../database/pg-array';
 import { CounterDeltas, saveCounters } from './counter-deltas';
 import { applyEvents, Engagement, emptyEngagement, isAttributed } from './engagement';
@@ -17,6 +18,8 @@ export interface StreamEntry {
   event: TrackingEvent;
 }
 
+/** The largest epoch ms a Date can hold. */
+const MAX_TIME = 8.64e15;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -34,10 +37,27 @@ export class EventApplier {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async apply(entries: StreamEntry[]): Promise<number> {
+  /**
+   * `delivery: 'first'` is for entries the stream hands out for the first time (XREADGROUP `>`):
+   * none of them can have been applied, so their raw events are copied in without a conflict check.
+   * Entries read again (a consumer's own pending ones, or a stopped consumer's) may have been applied
+   * before a crash, and their insert skips ids already present. A first delivery that meets an id
+   * already present after all (a consumer thought stopped that was only slow) is applied again that way.
+   */
+  async apply(entries: StreamEntry[], delivery: 'first' | 'again' = 'again'): Promise<number> {
     const valid = entries.filter((e) => isApplicable(e.event));
     if (valid.length < entries.length) this.log.warn(`${entries.length - valid.length} malformed events dropped`);
     if (!valid.length) return 0;
+    if (delivery === 'again') return this.applyBatch(valid, false);
+    try {
+      return await this.applyBatch(valid, true);
+    } catch (e) {
+      if (!isDuplicateEvent(e)) throw e;
+      return this.applyBatch(valid, false);
+    }
+  }
+
+  private async applyBatch(entries: StreamEntry[], fresh: boolean): Promise<number> {
     const qr = this.db.createQueryRunner();
     await qr.connect();
     try {
@@ -45,10 +65,10 @@ export class EventApplier {
       // Every statement of a batch looks up a few thousand keys: index lookups, never a hash join over
       // a whole table (engagements and messages only grow; a hash join reads all of them per batch).
       await qr.query(`SELECT set_config('jit', 'off', true), set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)`);
-      const fresh = await this.insertEvents(qr, valid);
-      if (fresh.length) await this.applyFresh(qr, fresh);
+      const events = fresh ? await copyEvents(qr, entries) : await this.insertNewEvents(qr, entries);
+      if (events.length) await this.applyFresh(qr, events);
       await qr.commitTransaction();
-      return fresh.length;
+      return events.length;
     } catch (e) {
       if (qr.isTransactionActive) await qr.rollbackTransaction();
       throw e;
@@ -102,7 +122,8 @@ export class EventApplier {
     await saveCounters(qr, deltas);
   }
 
-  private async insertEvents(qr: QueryRunner, entries: StreamEntry[]): Promise<TrackingEvent[]> {
+  /** The raw events whose ids are not there yet, inserted; those are returned. */
+  private async insertNewEvents(qr: QueryRunner, entries: StreamEntry[]): Promise<TrackingEvent[]> {
     const col = <T>(f: (e: TrackingEvent) => T) => pgArray(entries.map((x) => f(x.event)));
     const inserted: { id: string }[] = await qr.query(
       `INSERT INTO events (id, type, at, campaign_id, subscriber_id, agent, slot, ip, user_agent, data)
@@ -220,9 +241,26 @@ export class EventApplier {
 
 }
 
+/** The raw events of a first delivery, by COPY: every one of them is new (a repeated id fails the batch). */
+async function copyEvents(qr: QueryRunner, entries: StreamEntry[]): Promise<TrackingEvent[]> {
+  let text = '';
+  for (const { id, event: e } of entries) {
+    const ip = e.ip && isIP(e.ip) ? e.ip : null;
+    text += `${id}\t${copyField(e.type)}\t${new Date(e.at).toISOString()}\t${e.campaignId ?? '\\N'}\t${e.subscriberId ?? '\\N'}\t${copyField(e.agent)}\t${copyField(e.slot)}\t${copyField(ip)}\t${copyField(e.userAgent)}\t${copyField(eventData(e))}\n`;
+  }
+  await copyInto(qr, 'events (id, type, at, campaign_id, subscriber_id, agent, slot, ip, user_agent, data)', text);
+  return entries.map((x) => x.event);
+}
+
+/** A unique violation of the events' primary key: an entry applied before. */
+function isDuplicateEvent(e: unknown): boolean {
+  const err = e instanceof QueryFailedError ? (e.driverError as { code?: string; constraint?: string }) : (e as { code?: string; constraint?: string } | null);
+  return err?.code === '23505' && err.constraint === 'events_pkey';
+}
+
 /** The buffer is written only by this platform, but a stream can be written by anyone with Redis access. */
 function isApplicable(e: TrackingEvent): boolean {
-  if (!e || typeof e.at !== 'number' || !Number.isFinite(e.at)) return false;
+  if (!e || typeof e.at !== 'number' || !(Math.abs(e.at) <= MAX_TIME)) return false;
   if (!['open', 'click', 'conversion', 'unsubscribe', 'bounce', 'complaint'].includes(e.type)) return false;
   if ((e.campaignId === null) !== (e.subscriberId === null)) return false;
   if (e.campaignId !== null && (!UUID.test(e.campaignId) || !UUID.test(e.subscriberId!))) return false;

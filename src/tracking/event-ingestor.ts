@@ -109,7 +109,7 @@ export class EventIngestor implements OnApplicationBootstrap, OnModuleDestroy {
       'XREADGROUP', 'GROUP', GROUP, lane.consumer, 'COUNT', this.config.tracking.ingestBatchSize, 'BLOCK', BLOCK_MS, 'STREAMS', this.stream, from,
     )) as [string, RawEntry[]][] | null;
     const entries = reply?.[0]?.[1] ?? [];
-    if (entries.length) await this.applyAndAck(lane, entries);
+    if (entries.length) await this.applyAndAck(lane, entries, from === '>' ? 'first' : 'again');
   }
 
   /** Entries of consumers that stopped acknowledging (a dead worker's batch). */
@@ -124,17 +124,17 @@ export class EventIngestor implements OnApplicationBootstrap, OnModuleDestroy {
       const live = entries.filter((e): e is RawEntry => e !== null);
       if (live.length) {
         this.log.warn(`took over ${live.length} events left by a stopped worker`);
-        await this.applyAndAck(lane, live);
+        await this.applyAndAck(lane, live, 'again');
       }
       cursor = next;
     } while (cursor !== '0-0' && this.running);
   }
 
-  private async applyAndAck(lane: Lane, raw: RawEntry[]): Promise<number> {
+  private async applyAndAck(lane: Lane, raw: RawEntry[], delivery: 'first' | 'again'): Promise<number> {
     const entries = raw.map(parseEntry);
     let applied: number;
     try {
-      applied = await this.applier.apply(entries.filter((e): e is StreamEntry => e !== null));
+      applied = await this.applier.apply(entries.filter((e): e is StreamEntry => e !== null), delivery);
     } catch (e) {
       if (!isDataError(e) || raw.length === 1) throw e;
       applied = await this.applyOneByOne(entries);
