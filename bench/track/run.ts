@@ -12,7 +12,7 @@
  * Everything it creates (temp dir, database edm_bench_track, Redis keys edm-bench-track:*, child
  * processes) is removed at the end, also on failure or Ctrl-C; the whole run gives up after 15 minutes.
  * Needs wrk (apt-get install wrk). Run: npm run bench:track   (smaller: MESSAGES, PATHS, EVENTS,
- * STATS_EVENTS, DURATION; INGEST_BATCH_SIZE and PLATFORM_NODE_OPTIONS are passed to the platform)
+ * STATS_EVENTS, DURATION; INGEST_BATCH_SIZE, INGEST_CONCURRENCY and PLATFORM_NODE_OPTIONS are passed to the platform)
  */
 import 'reflect-metadata';
 import { ChildProcess, spawn } from 'node:child_process';
@@ -342,6 +342,7 @@ async function run(): Promise<void> {
     LOG_LEVEL: 'warn',
     DATA_DIR: dir,
     ...(process.env.INGEST_BATCH_SIZE ? { INGEST_BATCH_SIZE: process.env.INGEST_BATCH_SIZE } : {}),
+    ...(process.env.INGEST_CONCURRENCY ? { INGEST_CONCURRENCY: process.env.INGEST_CONCURRENCY } : {}),
     // e.g. '--require /path/to/preload.js' with a preload that runs node:inspector's profiler
     // (--cpu-prof is not allowed in NODE_OPTIONS)
     ...(process.env.PLATFORM_NODE_OPTIONS ? { NODE_OPTIONS: process.env.PLATFORM_NODE_OPTIONS } : {}),
