@@ -11,8 +11,8 @@ export const KNOWN_HELPERS = new Set<string>([...BUILT_IN, ...HELPERS, ...RENDER
 
 interface RenderRoot {
   subscriber?: { timezone?: string | null; attributes?: Record<string, unknown> };
-  __links?: string[];
-  __pixel?: string;
+  __links?: (string | Handlebars.SafeString)[];
+  __pixel?: string | Handlebars.SafeString;
 }
 
 const formats = new Map<string, Intl.DateTimeFormat | Intl.NumberFormat>();

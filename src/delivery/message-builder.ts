@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import Handlebars from 'handlebars';
 import type { SendMailOptions } from 'nodemailer';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
@@ -43,8 +44,8 @@ interface CampaignShared {
 interface RenderUrls {
   unsubscribeUrl: string;
   preferencesUrl: string;
-  links: string[];
-  pixel: string;
+  links: (string | Handlebars.SafeString)[];
+  pixel: string | Handlebars.SafeString;
 }
 
 const BLANK_GIF = 'data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7';
@@ -56,6 +57,12 @@ const BLANK_GIF = 'data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAA
 @Injectable()
 export class MessageBuilder {
   private readonly publicHost: string;
+  /**
+   * Whether the tracking URLs go into the HTML as they are: they are PUBLIC_URL followed by
+   * base64url tokens, so when PUBLIC_URL has nothing HTML-escaping would change, neither have they,
+   * and Handlebars is spared scanning (and first flattening) each of them for every recipient.
+   */
+  private readonly trackingUrlsSafe: boolean;
   private readonly perCampaign = new WeakMap<CampaignMessageContext, CampaignShared>();
 
   constructor(
@@ -63,6 +70,7 @@ export class MessageBuilder {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.publicHost = new URL(config.http.publicUrl).hostname;
+    this.trackingUrlsSafe = Handlebars.Utils.escapeExpression(config.http.publicUrl) === config.http.publicUrl;
   }
 
   build(compiled: CompiledTemplate, campaign: CampaignMessageContext, to: Recipient, opts: { test?: boolean } = {}): SendMailOptions {
@@ -71,8 +79,8 @@ export class MessageBuilder {
     const { subject, html, text } = this.render(compiled, campaign, shared, to, {
       unsubscribeUrl: urls.unsubscribe,
       preferencesUrl: urls.preferences,
-      links: urls.clicks,
-      pixel: urls.open,
+      links: this.trackingUrlsSafe ? urls.clicks.map((u) => new Handlebars.SafeString(u)) : urls.clicks,
+      pixel: this.trackingUrlsSafe ? new Handlebars.SafeString(urls.open) : urls.open,
     });
     const { domain, mailto, listId } = shared;
     const headers: Record<string, string | { prepared: boolean; value: string }> = {
