@@ -1,6 +1,6 @@
 import { NotFoundException } from '@nestjs/common';
 import Fastify, { FastifyInstance, FastifyServerOptions } from 'fastify';
-import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer, IncomingMessage, Server, ServerOptions, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { errorBody } from './common/error.filter';
 import type { AppConfig } from './config/config';
@@ -33,12 +33,12 @@ export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 /**
  * The HTTP server both instances share (the API instance's `serverFactory`): requests under
- * `/t/` go to the lane, everything else to the API. Timeouts are set as Fastify sets them on a
- * server it creates itself.
+ * `/t/` go to the lane, everything else to the API. Server options and timeouts are set as Fastify
+ * sets them on a server it creates itself.
  */
-export function sharedServer(lane: FastifyInstance, api: Handler, o: FastifyServerOptions): Server {
+export function sharedServer(lane: FastifyInstance, api: Handler, o: FastifyServerOptions & { http?: ServerOptions | null }): Server {
   const toLane = lane.routing as Handler;
-  const server = createServer((req, res) => (req.url!.startsWith(LANE_PREFIX) ? toLane(req, res) : api(req, res)));
+  const server = createServer(o.http ?? {}, (req, res) => (req.url!.startsWith(LANE_PREFIX) ? toLane(req, res) : api(req, res)));
   if (o.keepAliveTimeout !== undefined) server.keepAliveTimeout = o.keepAliveTimeout;
   if (o.requestTimeout !== undefined) server.requestTimeout = o.requestTimeout;
   if (o.connectionTimeout !== undefined) server.setTimeout(o.connectionTimeout);

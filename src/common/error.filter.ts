@@ -23,10 +23,6 @@ export class ErrorFilter implements ExceptionFilter {
   }
 }
 
-function body(statusCode: number, message: string, details: ErrorDetail[]): ErrorBody {
-  return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message, details };
-}
-
 /** The response body (and status) for anything thrown while handling a request. */
 export function errorBody(exception: unknown): ErrorBody {
   if (exception instanceof AppError) {
@@ -48,4 +44,8 @@ export function errorBody(exception: unknown): ErrorBody {
     return body(fastifyStatus, (exception as Error).message, [{ field: 'body', message: (exception as Error).message }]);
   }
   return body(HttpStatus.INTERNAL_SERVER_ERROR, 'Internal server error', []);
+}
+
+function body(statusCode: number, message: string, details: ErrorDetail[]): ErrorBody {
+  return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message, details };
 }
