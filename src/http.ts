@@ -27,6 +27,7 @@ export async function createHttpApp(config: AppConfig, logger: Logger): Promise<
   await app.register(multipart as never, { limits: { fileSize: Number.MAX_SAFE_INTEGER, files: 1 } });
 
   observeRequests(fastify, logger);
+  // The tracking routes live on the public lane, which the shared server hands every /t/ request.
   app.get(TrackingRoutes).mount(lane);
   observeRequests(lane, logger);
   await lane.ready();
