@@ -47,7 +47,8 @@ export function uuidToBytes(id: string): Buffer {
   return Buffer.from(id.replace(/-/g, ''), 'hex');
 }
 
-export function bytesToUuid(b: Buffer): string {
-  const h = b.toString('hex');
+/** The UUID spelling of the 16 bytes of `b` from `at`. */
+export function bytesToUuid(b: Buffer, at = 0): string {
+  const h = b.toString('hex', at, at + 16);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { createHash, createHmac } from 'node:crypto';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
-import { uuidToBytes } from '../common/tokens';
+import { bytesToUuid, uuidToBytes } from '../common/tokens';
 
 /** A test send has no real recipient: its tokens carry this subscriber id and record nothing. */
 export const TEST_RECIPIENT = '00000000-0000-0000-0000-000000000000';
@@ -160,7 +160,7 @@ export class MessageTokens {
 
   /** The message of the payload just decoded. */
   private decodedRef(): MessageRef {
-    return { campaignId: uuidAt(this.keyed, KEY), subscriberId: uuidAt(this.keyed, KEY + 16) };
+    return { campaignId: bytesToUuid(this.keyed, KEY), subscriberId: bytesToUuid(this.keyed, KEY + 16) };
   }
 
   /** A click payload (message and 2-byte slot) as base64url, for slots past the table of single bytes. */
@@ -235,10 +235,4 @@ function sameText(a: string, ai: number, b: string, bi: number, n: number): bool
   let diff = 0;
   for (let i = 0; i < n; i++) diff |= a.charCodeAt(ai + i) ^ b.charCodeAt(bi + i);
   return diff === 0;
-}
-
-/** The UUID spelling of 16 bytes of `b` from `at`. */
-function uuidAt(b: Buffer, at: number): string {
-  const h = b.toString('hex', at, at + 16);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
