@@ -1,11 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { isIP } from 'node:net';
-import { DataSource, QueryFailedError, QueryRunner } from 'typeorm';
+import { DataSource, QueryRunner } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { normalizeEmail } from '../common/email';
 import { copyField, copyInto } from '../database/copy';
+import { postgresError } from '../database/pg-error';
 import { pgArray } from '../database/pg-array';
 import { CounterDeltas, saveCounters } from './counter-deltas';
 import { applyEvents, Engagement, emptyEngagement, isAttributed } from './engagement';
@@ -254,7 +255,7 @@ async function copyEvents(qr: QueryRunner, entries: StreamEntry[]): Promise<Trac
 
 /** A unique violation of the events' primary key: an entry applied before. */
 function isDuplicateEvent(e: unknown): boolean {
-  const err = e instanceof QueryFailedError ? (e.driverError as { code?: string; constraint?: string }) : (e as { code?: string; constraint?: string } | null);
+  const err = postgresError(e);
   return err?.code === '23505' && err.constraint === 'events_pkey';
 }
 

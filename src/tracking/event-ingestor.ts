@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import Redis from 'ioredis';
 import { hostname } from 'node:os';
-import { QueryFailedError } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
+import { postgresError } from '../database/pg-error';
 import { eventsIngested } from '../observability/metrics';
 import { EventApplier, StreamEntry } from './event-applier';
 import { EVENT_STREAM } from './event-buffer';
@@ -178,6 +178,6 @@ function parseEntry([id, fields]: RawEntry): StreamEntry | null {
 
 /** Postgres classes 22 (data exception) and 23 (integrity constraint violation): the data is wrong, retrying will not help. */
 function isDataError(e: unknown): boolean {
-  const code = e instanceof QueryFailedError ? String((e.driverError as { code?: string }).code ?? '') : '';
+  const code = postgresError(e)?.code ?? '';
   return code.startsWith('22') || code.startsWith('23');
 }
