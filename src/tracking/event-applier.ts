@@ -8,9 +8,10 @@ import { normalizeEmail } from '../common/email';
 import { copyField, copyInto } from '../database/copy';
 import { postgresError } from '../database/pg-error';
 import { pgArray } from '../database/pg-array';
+import { uuidArray } from '../database/pg-binary';
 import { CounterDeltas, saveCounters } from './counter-deltas';
-import { applyEvents, Engagement, emptyEngagement, isAttributed } from './engagement';
-import { lockEngagements, saveEngagements, sameEngagement } from './engagement-rows';
+import { applyEvents, Engagement, isAttributed } from './engagement';
+import { keysAt, lockEngagements, positionsWhere, MessageKeys, saveEngagements, sameEngagement } from './engagement-rows';
 import type { TrackingEvent } from './tracking-event';
 
 export interface StreamEntry {
@@ -94,32 +95,34 @@ export class EventApplier {
       else byMessage.set(key, [e]);
     }
     if (!byMessage.size) return;
-    const keys = [...byMessage.keys()].sort();
-    const campaigns = keys.map((k) => k.slice(0, 36));
-    const subscribers = keys.map((k) => k.slice(37));
-    const withClicks = keys.filter((k) => byMessage.get(k)!.some((e) => e.type === 'click'));
-    const states = await lockEngagements(qr, campaigns, subscribers);
-    const sentAt = await this.sentTimes(qr, withClicks);
+    const sorted = [...byMessage.keys()].sort();
+    const keys: MessageKeys = { campaigns: sorted.map((k) => k.slice(0, 36)), subscribers: sorted.map((k) => k.slice(37)) };
+    const groups = sorted.map((k) => byMessage.get(k)!.sort((a, b) => a.at - b.at));
+    const states = await lockEngagements(qr, keys);
+    const clicked = positionsWhere(sorted.length, (i) => groups[i].some((e) => e.type === 'click'));
+    const sentAt = new Array<number | null>(sorted.length).fill(null);
+    (await this.sentTimes(qr, keysAt(keys, clicked))).forEach((t, k) => (sentAt[clicked[k]] = t));
     const deltas = new CounterDeltas();
-    const changed: { key: string; next: Engagement }[] = [];
-    for (const key of keys) {
-      const before = states.get(key) ?? emptyEngagement();
-      const events = byMessage.get(key)!.sort((a, b) => a.at - b.at);
-      const campaignId = key.slice(0, 36);
-      const next = applyEvents(
-        before,
-        events,
+    const changed: number[] = [];
+    const next: Engagement[] = [];
+    for (let i = 0; i < sorted.length; i++) {
+      const campaignId = keys.campaigns[i];
+      const after = applyEvents(
+        states[i],
+        groups[i],
         {
           campaignId,
-          sentAt: sentAt.get(key) ?? null,
+          sentAt: sentAt[i],
           attributionWindowMs: windowOf(campaignId),
           defaultCurrency: this.config.tracking.defaultCurrency,
         },
         deltas,
       );
-      if (!sameEngagement(next, before)) changed.push({ key, next });
+      if (sameEngagement(after, states[i])) continue;
+      changed.push(i);
+      next.push(after);
     }
-    await saveEngagements(qr, changed);
+    await saveEngagements(qr, keysAt(keys, changed), next);
     await saveCounters(qr, deltas);
   }
 
@@ -220,14 +223,17 @@ export class EventApplier {
     return new Set(rows.map((r) => firstOf.get(r.order_id)!));
   }
 
-  private async sentTimes(qr: QueryRunner, keys: string[]): Promise<Map<string, number>> {
-    if (!keys.length) return new Map();
-    const rows: { c: string; s: string; sent_at: Date | null }[] = await qr.query(
-      `SELECT m.campaign_id AS c, m.subscriber_id AS s, m.sent_at FROM messages m
-       JOIN unnest($1::uuid[], $2::uuid[]) AS t(c, s) ON m.campaign_id = t.c AND m.subscriber_id = t.s`,
-      [pgArray(keys.map((k) => k.slice(0, 36))), pgArray(keys.map((k) => k.slice(37)))],
+  /** When each message of `keys` was sent (epoch ms), in the order of `keys`; null where unknown. */
+  private async sentTimes(qr: QueryRunner, keys: MessageKeys): Promise<(number | null)[]> {
+    const out = new Array<number | null>(keys.campaigns.length).fill(null);
+    if (!out.length) return out;
+    const rows: { i: number; sent_at: number | null }[] = await qr.query(
+      `SELECT t.i::int AS i, round(date_part('epoch', m.sent_at) * 1000) AS sent_at FROM messages m
+       JOIN unnest($1::uuid[], $2::uuid[]) WITH ORDINALITY AS t(c, s, i) ON m.campaign_id = t.c AND m.subscriber_id = t.s`,
+      [uuidArray(keys.campaigns), uuidArray(keys.subscribers)],
     );
-    return new Map(rows.filter((r) => r.sent_at).map((r) => [`${r.c}|${r.s}`, r.sent_at!.getTime()]));
+    for (const r of rows) out[r.i - 1] = r.sent_at;
+    return out;
   }
 
   private async attributionWindows(qr: QueryRunner, campaignIds: string[]): Promise<Map<string, number>> {
