@@ -261,6 +261,40 @@ describe('tracking and campaign stats', () => {
     expect(after.opens.uniqueHuman).toBe(before.opens.uniqueHuman + 1);
   });
 
+  it('stores raw events as they came, addresses of both families included, and drops only what cannot be stored', async () => {
+    const before = await stats();
+    const { rows } = await t.db.query(`SELECT id FROM subscribers WHERE email = 's8@example.com'`);
+    const at = Date.now() - 5_000;
+    const open = (ip: unknown, userAgent: unknown, extra: object = {}) => ({ type: 'open', at, campaignId: campaign, subscriberId: rows[0].id, agent: 'human', ip, userAgent, ...extra });
+    const stored = [
+      open('2001:db8::1', 'probe 1 ☃ "quoted"\ttab\\'),
+      open('::ffff:192.0.2.7', 'probe 2'),
+      open('192.0.2.200', 'probe 3'),
+      open('fe80::1%eth0', 'probe 4'), // a scoped address: kept without it
+      open('not an address', 'probe 5'),
+      open(undefined, 'probe 6', { type: 'conversion', agent: undefined, orderId: 'probe-order', value: 12.5, currency: 'EUR', clickedAt: at - 1_000 }),
+    ];
+    const dropped = [
+      open('192.0.2.1', 42), // not text
+      open('192.0.2.1', 'probe x', { type: 'click', slot: 2 ** 40 }), // no such slot
+      open('192.0.2.1', 'probe \u0000'), // Postgres text holds no NUL
+    ];
+    for (const e of [...stored, ...dropped]) await redis.xadd(stream(), '*', 'e', JSON.stringify(e));
+    await settled();
+    const saved = await t.db.query(`SELECT host(ip) AS ip, family(ip) AS family, user_agent, agent, at, data FROM events WHERE user_agent LIKE 'probe%' ORDER BY user_agent`);
+    expect(saved.rows).toEqual([
+      { ip: '2001:db8::1', family: 6, user_agent: 'probe 1 ☃ "quoted"\ttab\\', agent: 'human', at: new Date(at), data: null },
+      { ip: '::ffff:192.0.2.7', family: 6, user_agent: 'probe 2', agent: 'human', at: new Date(at), data: null },
+      { ip: '192.0.2.200', family: 4, user_agent: 'probe 3', agent: 'human', at: new Date(at), data: null },
+      { ip: null, family: null, user_agent: 'probe 4', agent: 'human', at: new Date(at), data: null },
+      { ip: null, family: null, user_agent: 'probe 5', agent: 'human', at: new Date(at), data: null },
+      { ip: null, family: null, user_agent: 'probe 6', agent: null, at: new Date(at), data: { orderId: 'probe-order', value: 12.5, currency: 'EUR', clickedAt: at - 1_000 } },
+    ]);
+    const after = await stats();
+    expect(after.opens.total).toBe(before.opens.total + stored.length - 1);
+    expect(after.conversions.total).toBe(before.conversions.total + 1);
+  });
+
   it("exports a person's activity, and an erase keeps the figures but not their IP or user agent", async () => {
     const { rows } = await t.db.query(`SELECT id FROM subscribers WHERE email = 's0@example.com'`);
     const id = rows[0].id as string;

@@ -2,24 +2,119 @@ import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { finished } from 'node:stream/promises';
 import type { QueryRunner } from 'typeorm';
+import { writeInet, writeNull, writeTimestamptz, writeUuid } from './pg-binary';
 
-const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
-const SPECIAL = /[\\\t\n\r]/;
+const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 
-/** A value as a field of COPY's text format: `\N` for null, and backslash, tab, newline and carriage return escaped. */
-export function copyField(v: string | number | null | undefined): string {
-  if (v === null || v === undefined) return '\\N';
-  const s = typeof v === 'string' ? v : String(v);
-  return SPECIAL.test(s) ? s.replace(/[\\\t\n\r]/g, (c) => ESCAPES[c]) : s;
+/**
+ * Rows for `COPY … FROM STDIN (FORMAT binary)`, written field by field in the order of the COPY's
+ * column list. Postgres then parses nothing: over a batch of events, text COPY spent about 6 µs
+ * per row reading timestamps, UUIDs and addresses back out of their spelling.
+ */
+export class BinaryRows {
+  private buf = Buffer.allocUnsafe(1 << 16);
+  private o = 0;
+  rows = 0;
+
+  constructor() {
+    this.reserve(19);
+    SIGNATURE.copy(this.buf, 0);
+    this.buf.writeInt32BE(0, 11); // flags
+    this.buf.writeInt32BE(0, 15); // header extension length
+    this.o = 19;
+  }
+
+  row(fields: number): this {
+    this.reserve(2);
+    this.o = this.buf.writeInt16BE(fields, this.o);
+    this.rows++;
+    return this;
+  }
+
+  null(): this {
+    this.reserve(4);
+    this.o = writeNull(this.buf, this.o);
+    return this;
+  }
+
+  int8(v: bigint): this {
+    this.reserve(12);
+    this.buf.writeInt32BE(8, this.o);
+    this.o = this.buf.writeBigInt64BE(v, this.o + 4);
+    return this;
+  }
+
+  int4(v: number | null | undefined): this {
+    if (v === null || v === undefined) return this.null();
+    this.reserve(8);
+    this.buf.writeInt32BE(4, this.o);
+    this.o = this.buf.writeInt32BE(v, this.o + 4);
+    return this;
+  }
+
+  text(v: string | null | undefined): this {
+    if (v === null || v === undefined) return this.null();
+    this.reserve(4 + 3 * v.length);
+    const n = this.buf.write(v, this.o + 4, 'utf8');
+    this.buf.writeInt32BE(n, this.o);
+    this.o += 4 + n;
+    return this;
+  }
+
+  /** jsonb's binary form: a version byte, then the JSON text. */
+  jsonb(v: string | null): this {
+    if (v === null) return this.null();
+    this.reserve(5 + 3 * v.length);
+    this.buf[this.o + 4] = 1;
+    const n = this.buf.write(v, this.o + 5, 'utf8');
+    this.buf.writeInt32BE(n + 1, this.o);
+    this.o += 5 + n;
+    return this;
+  }
+
+  uuid(v: string | null | undefined): this {
+    if (v === null || v === undefined) return this.null();
+    this.reserve(20);
+    this.o = writeUuid(this.buf, this.o, v);
+    return this;
+  }
+
+  timestamptz(ms: number): this {
+    this.reserve(12);
+    this.o = writeTimestamptz(this.buf, this.o, ms);
+    return this;
+  }
+
+  /** The address bytes of ./pg-binary's inetBytes. */
+  inet(addr: Buffer | null): this {
+    if (!addr) return this.null();
+    this.reserve(24);
+    this.o = writeInet(this.buf, this.o, addr);
+    return this;
+  }
+
+  /** The whole COPY stream: header, rows and trailer. */
+  end(): Buffer {
+    this.reserve(2);
+    this.o = this.buf.writeInt16BE(-1, this.o);
+    return this.buf.subarray(0, this.o);
+  }
+
+  private reserve(n: number): void {
+    if (this.o + n <= this.buf.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.o + n));
+    this.buf.copy(grown, 0, 0, this.o);
+    this.buf = grown;
+  }
 }
 
 /**
- * `COPY target FROM STDIN` of rows already in COPY's text format (fields joined by tabs, each row
- * ended by a newline), on the query runner's connection and so inside its transaction.
+ * `COPY target FROM STDIN (FORMAT binary)` of these rows, on the query runner's connection and so
+ * inside its transaction.
  */
-export async function copyInto(qr: QueryRunner, target: string, text: string): Promise<void> {
+export async function copyInto(qr: QueryRunner, target: string, rows: BinaryRows): Promise<void> {
   const client = (qr as unknown as { databaseConnection: PoolClient }).databaseConnection;
-  const stream = client.query(copyFrom(`COPY ${target} FROM STDIN`));
-  stream.end(text);
+  const stream = client.query(copyFrom(`COPY ${target} FROM STDIN (FORMAT binary)`));
+  stream.end(rows.end());
   await finished(stream);
 }

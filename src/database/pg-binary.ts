@@ -1,10 +1,14 @@
+import { isIP } from 'node:net';
+
 /**
- * Array parameters in Postgres's binary format. node-postgres sends a Buffer parameter as binary,
+ * Values in Postgres's binary format: array parameters here, rows for COPY in ./copy.ts.
+ *
+ * Array parameters: node-postgres sends a Buffer parameter as binary,
  * and Postgres then takes each element as it is, with no text to parse: a uuid[] of 5,000 elements
  * costs the server about 3.5 ms as text and a few hundred µs like this. The ingestor looks up
  * every batch by (campaign, subscriber), so these arrays are most of what it sends.
  *
- * Layout (array_recv): dimensions, has-nulls flag, element type oid, then per dimension its length
+ * Array layout (array_recv): dimensions, has-nulls flag, element type oid, then per dimension its length
  * and lower bound; then each element as a 4-byte length (-1 for null) and its bytes.
  */
 
@@ -35,26 +39,7 @@ function header(size: number, oid: number, n: number, hasNull: boolean): Buffer 
 export function uuidArray(ids: readonly (string | null)[]): Buffer {
   const b = header(20 * ids.length, UUID_OID, ids.length, ids.includes(null));
   let o = 20;
-  for (const id of ids) {
-    if (id === null) {
-      b.writeInt32BE(-1, o);
-      o += 4;
-      continue;
-    }
-    if (id.length !== 36) throw new TypeError(`not a UUID: ${id}`);
-    b.writeInt32BE(16, o);
-    o += 4;
-    for (let i = 0; i < 36; i++) {
-      if (i === 8 || i === 13 || i === 18 || i === 23) {
-        if (id.charCodeAt(i) !== 45) throw new TypeError(`not a UUID: ${id}`);
-        continue;
-      }
-      const hi = nibble(id.charCodeAt(i));
-      const lo = nibble(id.charCodeAt(++i));
-      if (hi < 0 || lo < 0) throw new TypeError(`not a UUID: ${id}`);
-      b[o++] = (hi << 4) | lo;
-    }
-  }
+  for (const id of ids) o = id === null ? writeNull(b, o) : writeUuid(b, o, id);
   return b.subarray(0, o);
 }
 
@@ -62,18 +47,78 @@ export function uuidArray(ids: readonly (string | null)[]): Buffer {
 export function timestamptzArray(times: readonly (number | null)[]): Buffer {
   const b = header(12 * times.length, TIMESTAMPTZ_OID, times.length, times.includes(null));
   let o = 20;
-  for (const ms of times) {
-    if (ms === null) {
-      b.writeInt32BE(-1, o);
-      o += 4;
+  for (const ms of times) o = ms === null ? writeNull(b, o) : writeTimestamptz(b, o, ms);
+  return b.subarray(0, o);
+}
+
+/*
+ * Field writers: each writes the 4-byte length and the value at `o` (room for 20 bytes is the
+ * caller's business) and returns the offset after it.
+ */
+
+export function writeNull(b: Buffer, o: number): number {
+  b.writeInt32BE(-1, o);
+  return o + 4;
+}
+
+export function writeUuid(b: Buffer, o: number, id: string): number {
+  if (id.length !== 36) throw new TypeError(`not a UUID: ${id}`);
+  b.writeInt32BE(16, o);
+  o += 4;
+  for (let i = 0; i < 36; i++) {
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (id.charCodeAt(i) !== 45) throw new TypeError(`not a UUID: ${id}`);
       continue;
     }
-    const us = Math.round((ms - PG_EPOCH_MS) * 1000);
-    const high = Math.floor(us / 2 ** 32);
-    b.writeInt32BE(8, o);
-    b.writeInt32BE(high, o + 4);
-    b.writeUInt32BE(us - high * 2 ** 32, o + 8);
-    o += 12;
+    const hi = nibble(id.charCodeAt(i));
+    const lo = nibble(id.charCodeAt(++i));
+    if (hi < 0 || lo < 0) throw new TypeError(`not a UUID: ${id}`);
+    b[o++] = (hi << 4) | lo;
   }
-  return b.subarray(0, o);
+  return o;
+}
+
+export function writeTimestamptz(b: Buffer, o: number, ms: number): number {
+  const us = Math.round((ms - PG_EPOCH_MS) * 1000);
+  const high = Math.floor(us / 2 ** 32);
+  b.writeInt32BE(8, o);
+  b.writeInt32BE(high, o + 4);
+  b.writeUInt32BE(us - high * 2 ** 32, o + 8);
+  return o + 12;
+}
+
+/**
+ * inet from an IPv4 or IPv6 address as text (IPv4 inside IPv6 included); null for anything else,
+ * a scoped IPv6 address (fe80::1%eth0) too, which Postgres does not take either.
+ */
+export function inetBytes(ip: string): Buffer | null {
+  const version = isIP(ip);
+  if (version === 4) return Buffer.from(ip.split('.').map(Number));
+  if (version !== 6 || ip.includes('%')) return null;
+  let text = ip;
+  let v4: string | null = null;
+  const lastColon = ip.lastIndexOf(':');
+  if (ip.includes('.', lastColon)) {
+    v4 = ip.slice(lastColon + 1);
+    text = `${ip.slice(0, lastColon + 1)}0:0`;
+  }
+  const halves = text.split('::');
+  const head = halves[0] ? halves[0].split(':') : [];
+  const tail = halves.length > 1 && halves[1] ? halves[1].split(':') : [];
+  const groups = [...head, ...new Array<string>(8 - head.length - tail.length).fill('0'), ...tail];
+  const b = Buffer.alloc(16);
+  groups.forEach((g, i) => b.writeUInt16BE(parseInt(g, 16), 2 * i));
+  if (v4) b.set(v4.split('.').map(Number), 12);
+  return b;
+}
+
+/** PGSQL_AF_INET and PGSQL_AF_INET6 of Postgres's inet_recv. */
+export function writeInet(b: Buffer, o: number, addr: Buffer): number {
+  b.writeInt32BE(4 + addr.length, o);
+  b[o + 4] = addr.length === 4 ? 2 : 3;
+  b[o + 5] = addr.length * 8; // bits: a host address
+  b[o + 6] = 0; // not cidr
+  b[o + 7] = addr.length;
+  addr.copy(b, o + 8);
+  return o + 8 + addr.length;
 }

@@ -1,14 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { isIP } from 'node:net';
 import { DataSource, QueryRunner } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { normalizeEmail } from '../common/email';
-import { copyField, copyInto } from '../database/copy';
+import { BinaryRows, copyInto } from '../database/copy';
 import { postgresError } from '../database/pg-error';
 import { pgArray } from '../database/pg-array';
-import { uuidArray } from '../database/pg-binary';
+import { inetBytes, uuidArray } from '../database/pg-binary';
 import { CounterDeltas, saveCounters } from './counter-deltas';
 import { applyEvents, Engagement, isAttributed } from './engagement';
 import { keysAt, lockEngagements, positionsWhere, MessageKeys, saveEngagements, sameEngagement } from './engagement-rows';
@@ -22,6 +21,7 @@ export interface StreamEntry {
 
 /** The largest epoch ms a Date can hold. */
 const MAX_TIME = 8.64e15;
+const INT4_MAX = 2 ** 31 - 1;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -143,7 +143,7 @@ export class EventApplier {
         col((e) => e.subscriberId),
         col((e) => e.agent ?? null),
         col((e) => e.slot ?? null),
-        col((e) => (e.ip && isIP(e.ip) ? e.ip : null)),
+        col((e) => (e.ip && inetBytes(e.ip) ? e.ip : null)),
         col((e) => e.userAgent ?? null),
         col((e) => eventData(e)),
       ],
@@ -250,12 +250,22 @@ export class EventApplier {
 
 /** The raw events of a first delivery, by COPY: every one of them is new (a repeated id fails the batch). */
 async function copyEvents(qr: QueryRunner, entries: StreamEntry[]): Promise<TrackingEvent[]> {
-  let text = '';
+  const rows = new BinaryRows();
   for (const { id, event: e } of entries) {
-    const ip = e.ip && isIP(e.ip) ? e.ip : null;
-    text += `${id}\t${copyField(e.type)}\t${new Date(e.at).toISOString()}\t${e.campaignId ?? '\\N'}\t${e.subscriberId ?? '\\N'}\t${copyField(e.agent)}\t${copyField(e.slot)}\t${copyField(ip)}\t${copyField(e.userAgent)}\t${copyField(eventData(e))}\n`;
+    rows
+      .row(10)
+      .int8(id)
+      .text(e.type)
+      .timestamptz(e.at)
+      .uuid(e.campaignId)
+      .uuid(e.subscriberId)
+      .text(e.agent)
+      .int4(e.slot)
+      .inet(e.ip ? inetBytes(e.ip) : null)
+      .text(e.userAgent)
+      .jsonb(eventData(e));
   }
-  await copyInto(qr, 'events (id, type, at, campaign_id, subscriber_id, agent, slot, ip, user_agent, data)', text);
+  await copyInto(qr, 'events (id, type, at, campaign_id, subscriber_id, agent, slot, ip, user_agent, data)', rows);
   return entries.map((x) => x.event);
 }
 
@@ -272,6 +282,8 @@ function isApplicable(e: TrackingEvent): boolean {
   if ((e.campaignId === null) !== (e.subscriberId === null)) return false;
   if (e.campaignId !== null && (!UUID.test(e.campaignId) || !UUID.test(e.subscriberId!))) return false;
   if (e.type === 'click' && !Number.isInteger(e.slot)) return false;
+  if (e.slot !== undefined && e.slot !== null && !(Number.isInteger(e.slot) && Math.abs(e.slot) <= INT4_MAX)) return false;
+  if (![e.agent, e.ip, e.userAgent].every((v) => v === undefined || v === null || typeof v === 'string')) return false;
   if (e.type === 'conversion' && (!e.campaignId || typeof e.orderId !== 'string')) return false;
   if ((e.type === 'bounce' || e.type === 'complaint') && !e.campaignId && !e.email) return false;
   return e.type === 'bounce' || e.type === 'complaint' || e.campaignId !== null;
