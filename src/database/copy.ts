@@ -85,11 +85,13 @@ export class BinaryRows {
     return this;
   }
 
-  /** The address bytes of ./pg-binary's inetBytes. */
-  inet(addr: Buffer | null): this {
-    if (!addr) return this.null();
+  /** An IPv4 or IPv6 address; null for anything else (see ./pg-binary's writeInet). */
+  inet(ip: string | null | undefined): this {
+    if (!ip) return this.null();
     this.reserve(24);
-    this.o = writeInet(this.buf, this.o, addr);
+    const next = writeInet(this.buf, this.o, ip);
+    if (next < 0) return this.null();
+    this.o = next;
     return this;
   }
 

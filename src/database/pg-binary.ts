@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { isIPv6 } from 'node:net';
 
 /**
  * Values in Postgres's binary format: array parameters here, rows for COPY in ./copy.ts.
@@ -87,19 +87,60 @@ export function writeTimestamptz(b: Buffer, o: number, ms: number): number {
   return o + 12;
 }
 
+/** An address Postgres's inet takes: IPv4, or IPv6 without a zone (fe80::1%eth0 is refused). */
+export function isInet(ip: string): boolean {
+  return ipv4(ip) >= 0 || ipv6(ip) !== null;
+}
+
 /**
- * inet from an IPv4 or IPv6 address as text (IPv4 inside IPv6 included); null for anything else,
- * a scoped IPv6 address (fe80::1%eth0) too, which Postgres does not take either.
+ * inet (PGSQL_AF_INET or PGSQL_AF_INET6 of inet_recv, a host address) from an address as text,
+ * IPv4 inside IPv6 included. Returns -1, having written nothing, for anything that is not an
+ * address Postgres takes. Needs room for 24 bytes.
  */
-export function inetBytes(ip: string): Buffer | null {
-  const version = isIP(ip);
-  if (version === 4) return Buffer.from(ip.split('.').map(Number));
-  if (version !== 6 || ip.includes('%')) return null;
+export function writeInet(b: Buffer, o: number, ip: string): number {
+  const v4 = ipv4(ip);
+  const v6 = v4 < 0 ? ipv6(ip) : null;
+  if (v4 < 0 && !v6) return -1;
+  const n = v6 ? 16 : 4;
+  b.writeInt32BE(4 + n, o);
+  b[o + 4] = v6 ? 3 : 2;
+  b[o + 5] = 8 * n; // bits
+  b[o + 6] = 0; // not cidr
+  b[o + 7] = n;
+  if (v6) v6.copy(b, o + 8);
+  else b.writeUInt32BE(v4, o + 8);
+  return o + 8 + n;
+}
+
+/** Dotted-decimal IPv4 (no leading zeros, as net.isIPv4 takes it) as a 32-bit number, or -1. */
+function ipv4(ip: string): number {
+  let value = 0;
+  let octet = 0;
+  let digits = 0;
+  let parts = 0;
+  for (let i = 0; i <= ip.length; i++) {
+    const c = i < ip.length ? ip.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (digits === 0 || octet > 255 || ++parts > 4) return -1;
+      value = value * 256 + octet;
+      octet = digits = 0;
+    } else if (c < 48 || c > 57 || digits === 3 || (digits === 1 && octet === 0)) {
+      return -1;
+    } else {
+      octet = octet * 10 + c - 48;
+      digits++;
+    }
+  }
+  return parts === 4 ? value : -1;
+}
+
+function ipv6(ip: string): Buffer | null {
+  if (!isIPv6(ip) || ip.includes('%')) return null;
   let text = ip;
-  let v4: string | null = null;
+  let v4 = -1;
   const lastColon = ip.lastIndexOf(':');
   if (ip.includes('.', lastColon)) {
-    v4 = ip.slice(lastColon + 1);
+    v4 = ipv4(ip.slice(lastColon + 1));
     text = `${ip.slice(0, lastColon + 1)}0:0`;
   }
   const halves = text.split('::');
@@ -108,17 +149,6 @@ export function inetBytes(ip: string): Buffer | null {
   const groups = [...head, ...new Array<string>(8 - head.length - tail.length).fill('0'), ...tail];
   const b = Buffer.alloc(16);
   groups.forEach((g, i) => b.writeUInt16BE(parseInt(g, 16), 2 * i));
-  if (v4) b.set(v4.split('.').map(Number), 12);
+  if (v4 >= 0) b.writeUInt32BE(v4, 12);
   return b;
-}
-
-/** PGSQL_AF_INET and PGSQL_AF_INET6 of Postgres's inet_recv. */
-export function writeInet(b: Buffer, o: number, addr: Buffer): number {
-  b.writeInt32BE(4 + addr.length, o);
-  b[o + 4] = addr.length === 4 ? 2 : 3;
-  b[o + 5] = addr.length * 8; // bits: a host address
-  b[o + 6] = 0; // not cidr
-  b[o + 7] = addr.length;
-  addr.copy(b, o + 8);
-  return o + 8 + addr.length;
 }

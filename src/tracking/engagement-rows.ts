@@ -52,12 +52,17 @@ export async function lockEngagements(qr: QueryRunner, keys: MessageKeys): Promi
   const absent = positionsWhere(states.length, (i) => !states[i]);
   if (!absent.length) return states as Engagement[];
   const missing = keysAt(keys, absent);
-  const created: unknown[] = await qr.query(
-    `INSERT INTO engagements (campaign_id, subscriber_id) SELECT * FROM unnest($1::uuid[], $2::uuid[]) ON CONFLICT DO NOTHING RETURNING 1`,
+  const created: { campaign_id: string; subscriber_id: string }[] = await qr.query(
+    `INSERT INTO engagements (campaign_id, subscriber_id) SELECT * FROM unnest($1::uuid[], $2::uuid[]) ON CONFLICT DO NOTHING
+     RETURNING campaign_id, subscriber_id`,
     [uuidArray(missing.campaigns), uuidArray(missing.subscribers)],
   );
-  const raced = created.length === absent.length ? [] : await lockExisting(qr, missing);
-  absent.forEach((i, m) => (states[i] = raced[m] ?? emptyEngagement()));
+  for (const i of absent) states[i] = emptyEngagement();
+  if (created.length === absent.length) return states as Engagement[];
+  const ours = new Set(created.map((r) => `${r.campaign_id}|${r.subscriber_id}`));
+  const raced = absent.filter((i) => !ours.has(`${keys.campaigns[i]}|${keys.subscribers[i]}`));
+  const read = await lockExisting(qr, keysAt(keys, raced));
+  raced.forEach((i, k) => (states[i] = read[k] ?? emptyEngagement()));
   return states as Engagement[];
 }
 

@@ -7,7 +7,7 @@ import { normalizeEmail } from '../common/email';
 import { BinaryRows, copyInto } from '../database/copy';
 import { postgresError } from '../database/pg-error';
 import { pgArray } from '../database/pg-array';
-import { inetBytes, uuidArray } from '../database/pg-binary';
+import { isInet, uuidArray } from '../database/pg-binary';
 import { CounterDeltas, saveCounters } from './counter-deltas';
 import { applyEvents, Engagement, isAttributed } from './engagement';
 import { keysAt, lockEngagements, positionsWhere, MessageKeys, saveEngagements, sameEngagement } from './engagement-rows';
@@ -143,7 +143,7 @@ export class EventApplier {
         col((e) => e.subscriberId),
         col((e) => e.agent ?? null),
         col((e) => e.slot ?? null),
-        col((e) => (e.ip && inetBytes(e.ip) ? e.ip : null)),
+        col((e) => (e.ip && isInet(e.ip) ? e.ip : null)),
         col((e) => e.userAgent ?? null),
         col((e) => eventData(e)),
       ],
@@ -261,7 +261,7 @@ async function copyEvents(qr: QueryRunner, entries: StreamEntry[]): Promise<Trac
       .uuid(e.subscriberId)
       .text(e.agent)
       .int4(e.slot)
-      .inet(e.ip ? inetBytes(e.ip) : null)
+      .inet(e.ip)
       .text(e.userAgent)
       .jsonb(eventData(e));
   }
