@@ -11,7 +11,8 @@ const ev = (e: Partial<TrackingEvent> & Pick<TrackingEvent, 'type' | 'at'>): Tra
 function run(events: TrackingEvent[], state = emptyEngagement()) {
   const d = new CounterDeltas();
   const next = applyEvents(state, events, ctx, d);
-  return { next, totals: d.campaigns.get(C) ?? {}, links: d.links, d };
+  const c = d.campaigns.get(C);
+  return { next, totals: c?.totals ?? {}, links: c?.links ?? new Map(), revenue: c?.revenue ?? new Map() };
 }
 
 describe('applyEvents', () => {
@@ -35,7 +36,7 @@ describe('applyEvents', () => {
     const first = run([ev({ type: 'click', at: T0 + 3_600_000, slot: 0, agent: 'human' })]);
     const burst = run([ev({ type: 'click', at: T0 + 3_600_000 + BURST_MS / 2, slot: 1, agent: 'human' })], first.next);
     expect(burst.totals).toEqual({ clicks: 1, uniqueHumanClicks: -1, uniqueHumanOpens: -1 });
-    expect(burst.links.get(`${C}|0`)).toEqual({ uniqueHumanClicks: -1 });
+    expect(burst.links.get(0)).toEqual({ uniqueHumanClicks: -1 });
     expect(burst.next.humanClickedAt).toBeNull();
     // A person clicking later still counts.
     const later = run([ev({ type: 'click', at: T0 + 7_200_000, slot: 1, agent: 'human' })], burst.next);
@@ -44,13 +45,13 @@ describe('applyEvents', () => {
 
   it('attributes a conversion inside the window after its click, and counts revenue in its currency', () => {
     const clickedAt = T0 + 3_600_000;
-    const { totals, d } = run([
+    const { totals, revenue } = run([
       ev({ type: 'conversion', at: clickedAt + 86_400_000, clickedAt, orderId: 'A', value: 10 }),
       ev({ type: 'conversion', at: clickedAt + 2 * 86_400_000, clickedAt, orderId: 'B', value: 5, currency: 'USD' }),
       ev({ type: 'conversion', at: clickedAt + 8 * 86_400_000, clickedAt, orderId: 'C', value: 99 }),
     ]);
     expect(totals).toEqual({ conversions: 2, uniqueConversions: 1, unattributedConversions: 1 });
-    expect([...d.revenue]).toEqual([[`${C}|EUR`, 10], [`${C}|USD`, 5]]);
+    expect([...revenue]).toEqual([['EUR', 10], ['USD', 5]]);
   });
 
   it('counts a message bounced once, a hard bounce replacing an earlier soft one', () => {
