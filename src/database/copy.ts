@@ -14,7 +14,6 @@ const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 export class BinaryRows {
   private buf = Buffer.allocUnsafe(1 << 16);
   private o = 0;
-  rows = 0;
 
   constructor() {
     this.reserve(19);
@@ -27,7 +26,6 @@ export class BinaryRows {
   row(fields: number): this {
     this.reserve(2);
     this.o = this.buf.writeInt16BE(fields, this.o);
-    this.rows++;
     return this;
   }
 

@@ -3,13 +3,12 @@ import { isIPv6 } from 'node:net';
 /**
  * Values in Postgres's binary format: array parameters here, rows for COPY in ./copy.ts.
  *
- * Array parameters: node-postgres sends a Buffer parameter as binary,
- * and Postgres then takes each element as it is, with no text to parse: a uuid[] of 5,000 elements
- * costs the server about 3.5 ms as text and a few hundred µs like this. The ingestor looks up
- * every batch by (campaign, subscriber), so these arrays are most of what it sends.
+ * node-postgres sends a Buffer parameter as binary, and Postgres then takes each element as it is,
+ * with no text to parse: a uuid[] of 5,000 elements costs the server about 3.5 ms as text. The
+ * ingestor looks up every batch by (campaign, subscriber), so such arrays are most of what it sends.
  *
- * Array layout (array_recv): dimensions, has-nulls flag, element type oid, then per dimension its length
- * and lower bound; then each element as a 4-byte length (-1 for null) and its bytes.
+ * Array layout (array_recv): dimensions, has-nulls flag, element type oid, then per dimension its
+ * length and lower bound; then each element as a 4-byte length (-1 for null) and its bytes.
  */
 
 const UUID_OID = 2950;
@@ -52,8 +51,8 @@ export function timestamptzArray(times: readonly (number | null)[]): Buffer {
 }
 
 /*
- * Field writers: each writes the 4-byte length and the value at `o` (room for 20 bytes is the
- * caller's business) and returns the offset after it.
+ * Field writers: each writes the 4-byte length and the value at `o` (making room is the caller's
+ * business) and returns the offset after it.
  */
 
 export function writeNull(b: Buffer, o: number): number {
