@@ -80,8 +80,8 @@ function bump<K, C extends string>(map: Map<K, Partial<Record<C, number>>>, key:
 function rowsOf<K extends number | string, V>(campaigns: [string, CampaignDeltas][], pick: (c: CampaignDeltas) => Map<K, V>): { campaign: string; key: K; value: V }[] {
   const out: { campaign: string; key: K; value: V }[] = [];
   for (const [campaign, c] of campaigns) {
-    const keys = [...pick(c).keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    for (const key of keys) out.push({ campaign, key, value: pick(c).get(key)! });
+    const entries = [...pick(c)].sort(([a], [b]) => (a < b ? -1 : 1)); // keys of a map: never equal
+    for (const [key, value] of entries) out.push({ campaign, key, value });
   }
   return out;
 }
