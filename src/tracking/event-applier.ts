@@ -283,10 +283,14 @@ function isApplicable(e: TrackingEvent): boolean {
   if (e.campaignId !== null && (!UUID.test(e.campaignId) || !UUID.test(e.subscriberId!))) return false;
   if (e.type === 'click' && !Number.isInteger(e.slot)) return false;
   if (e.slot !== undefined && e.slot !== null && !(Number.isInteger(e.slot) && Math.abs(e.slot) <= INT4_MAX)) return false;
-  if (![e.agent, e.ip, e.userAgent].every((v) => v === undefined || v === null || typeof v === 'string')) return false;
+  if (!optionalText(e.agent) || !optionalText(e.ip) || !optionalText(e.userAgent)) return false;
   if (e.type === 'conversion' && (!e.campaignId || typeof e.orderId !== 'string')) return false;
   if ((e.type === 'bounce' || e.type === 'complaint') && !e.campaignId && !e.email) return false;
   return e.type === 'bounce' || e.type === 'complaint' || e.campaignId !== null;
+}
+
+function optionalText(v: unknown): boolean {
+  return v === undefined || v === null || typeof v === 'string';
 }
 
 /** What a raw event keeps beyond its columns. A bounce's address is not kept: the subscriber id (or the suppression) says whom it concerned. */
