@@ -13,6 +13,8 @@ import { isIPv6 } from 'node:net';
 
 const UUID_OID = 2950;
 const TIMESTAMPTZ_OID = 1184;
+const TID_OID = 27;
+const TID = /^\((\d{1,10}),(\d{1,5})\)$/;
 /** Postgres counts timestamps in µs from 2000-01-01 UTC. */
 const PG_EPOCH_MS = 946_684_800_000;
 
@@ -48,6 +50,26 @@ export function timestamptzArray(times: readonly (number | null)[]): Buffer {
   let o = 20;
   for (const ms of times) o = ms === null ? writeNull(b, o) : writeTimestamptz(b, o, ms);
   return b.subarray(0, o);
+}
+
+/**
+ * tid[] from row addresses as Postgres spells them ("(block,offset)"), for an update that finds
+ * rows it holds locked by address rather than through an index.
+ */
+export function tidArray(tids: readonly string[]): Buffer {
+  const b = header(10 * tids.length, TID_OID, tids.length, false);
+  let o = 20;
+  for (const tid of tids) {
+    const m = TID.exec(tid);
+    const block = m ? Number(m[1]) : -1;
+    const offset = m ? Number(m[2]) : -1;
+    if (!(block >= 0 && block < 2 ** 32 && offset >= 0 && offset < 2 ** 16)) throw new TypeError(`not a tid: ${tid}`);
+    b.writeInt32BE(6, o);
+    b.writeUInt32BE(block, o + 4);
+    b.writeUInt16BE(offset, o + 8);
+    o += 10;
+  }
+  return b;
 }
 
 /*

@@ -9,8 +9,8 @@ import { postgresError } from '../database/pg-error';
 import { pgArray } from '../database/pg-array';
 import { isInet, uuidArray } from '../database/pg-binary';
 import { CounterDeltas, saveCounters } from './counter-deltas';
-import { applyEvents, Engagement, isAttributed } from './engagement';
-import { keysAt, lockEngagements, positionsWhere, MessageKeys, saveEngagements, sameEngagement } from './engagement-rows';
+import { applyEvents, isAttributed } from './engagement';
+import { applyToEngagements, keysAt, MessageKeys, positionsWhere } from './engagement-rows';
 import type { TrackingEvent } from './tracking-event';
 
 export interface StreamEntry {
@@ -89,7 +89,7 @@ export class EventApplier {
     for (const e of fresh) {
       if (!e.campaignId || !e.subscriberId) continue;
       if (e.type === 'conversion' && !conversions.has(e)) continue;
-      const key = `${e.campaignId}|${e.subscriberId}`;
+      const key = `${e.campaignId}|${e.subscriberId}`.toLowerCase();
       const list = byMessage.get(key);
       if (list) list.push(e);
       else byMessage.set(key, [e]);
@@ -98,31 +98,20 @@ export class EventApplier {
     const sorted = [...byMessage.keys()].sort();
     const keys: MessageKeys = { campaigns: sorted.map((k) => k.slice(0, 36)), subscribers: sorted.map((k) => k.slice(37)) };
     const groups = sorted.map((k) => byMessage.get(k)!.sort((a, b) => a.at - b.at));
-    const states = await lockEngagements(qr, keys);
     const clicked = positionsWhere(sorted.length, (i) => groups[i].some((e) => e.type === 'click'));
     const sentAt = new Array<number | null>(sorted.length).fill(null);
     (await this.sentTimes(qr, keysAt(keys, clicked))).forEach((t, k) => (sentAt[clicked[k]] = t));
     const deltas = new CounterDeltas();
-    const changed: number[] = [];
-    const next: Engagement[] = [];
-    for (let i = 0; i < sorted.length; i++) {
-      const campaignId = keys.campaigns[i];
-      const after = applyEvents(
-        states[i],
-        groups[i],
-        {
-          campaignId,
-          sentAt: sentAt[i],
-          attributionWindowMs: windowOf(campaignId),
-          defaultCurrency: this.config.tracking.defaultCurrency,
-        },
-        deltas,
-      );
-      if (sameEngagement(after, states[i])) continue;
-      changed.push(i);
-      next.push(after);
-    }
-    await saveEngagements(qr, keysAt(keys, changed), next);
+    const defaultCurrency = this.config.tracking.defaultCurrency;
+    await applyToEngagements(
+      qr,
+      keys,
+      (i, base, sink) => {
+        const campaignId = keys.campaigns[i];
+        return applyEvents(base, groups[i], { campaignId, sentAt: sentAt[i], attributionWindowMs: windowOf(campaignId), defaultCurrency }, sink);
+      },
+      deltas,
+    );
     await saveCounters(qr, deltas);
   }
 
