@@ -9,7 +9,7 @@ import { ErrorFilter } from './common/error.filter';
 import { createValidationPipe } from './common/validation';
 import type { AppConfig } from './config/config';
 import { PinoNestLogger } from './observability/logger';
-import { httpDuration } from './observability/metrics';
+import { observeRequest } from './observability/metrics';
 import { createPublicLane, Handler, sharedServer } from './public-lane';
 import { TrackingRoutes } from './tracking/tracking.controller';
 
@@ -29,7 +29,6 @@ export async function createHttpApp(config: AppConfig, logger: Logger): Promise<
   observeRequests(fastify, logger);
   // The tracking routes live on the public lane, which the shared server hands every /t/ request.
   app.get(TrackingRoutes).mount(lane);
-  observeRequests(lane, logger);
   await lane.ready();
   fastify.addHook('onClose', async () => lane.close());
 
@@ -50,18 +49,11 @@ export async function createHttpApp(config: AppConfig, logger: Logger): Promise<
   return app;
 }
 
-// One histogram child per method, route and status, looked up by a string: observing through the
-// labels object would hash it on every request, and the tracking routes answer tens of thousands a second.
-const timers = new Map<string, { observe(seconds: number): void }>();
-
-/** Request duration metrics (both instances), and a log line per management API request. */
+/** Request duration metrics, and a log line per management API request. */
 function observeRequests(fastify: FastifyInstance, logger: Logger): void {
   fastify.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions.url ?? 'unmatched';
-    const key = `${req.method} ${route} ${reply.statusCode}`;
-    let timer = timers.get(key);
-    if (!timer) timers.set(key, (timer = httpDuration.labels({ method: req.method, route, status: String(reply.statusCode) })));
-    timer.observe(reply.elapsedTime / 1000);
+    observeRequest(req.method, route, reply.statusCode, reply.elapsedTime / 1000);
     if (route.startsWith('/v1')) logger.info({ method: req.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
     done();
   });

@@ -1,9 +1,10 @@
 import { NotFoundException } from '@nestjs/common';
-import Fastify, { FastifyInstance, FastifyServerOptions } from 'fastify';
+import Fastify, { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import { createServer, IncomingMessage, Server, ServerOptions, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { errorBody } from './common/error.filter';
 import type { AppConfig } from './config/config';
+import { observeRequest } from './observability/metrics';
 
 /** The paths the public lane serves: the tracking pixels and redirects (`/t/o/`, `/t/c/`, `/t/v/`). */
 const LANE_PREFIX = '/t/';
@@ -18,15 +19,32 @@ const LANE_PREFIX = '/t/';
  */
 export function createPublicLane(config: AppConfig, logger: Logger): FastifyInstance {
   const lane = Fastify({ trustProxy: config.http.trustProxy });
+  // Each route's handler observes its own answer in the request metrics. An onResponse hook (as on
+  // the API's instance) costs every request a 'finish' listener, added and removed, and a hook run:
+  // about 2.4 µs, an eighth of what a bare Fastify redirect costs in all.
+  lane.addHook('onRoute', (route) => {
+    const handler = route.handler;
+    route.handler = async function (this: FastifyInstance, req: FastifyRequest, reply: FastifyReply) {
+      const answer: unknown = await handler.call(this, req, reply);
+      observe(req, reply, route.url);
+      return answer;
+    };
+  });
   lane.setNotFoundHandler((req, reply) => {
     void reply.status(404).send(errorBody(new NotFoundException(`Cannot ${req.method} ${req.url}`)));
+    observe(req, reply, 'unmatched');
   });
   lane.setErrorHandler((e, req, reply) => {
     const body = errorBody(e);
     if (body.statusCode >= 500) logger.error({ err: e, method: req.method, url: req.url }, 'public lane request failed');
     void reply.status(body.statusCode).header('content-type', 'application/json; charset=utf-8').send(body);
+    observe(req, reply, req.routeOptions.url ?? 'unmatched');
   });
   return lane;
+}
+
+function observe(req: FastifyRequest, reply: FastifyReply, route: string): void {
+  observeRequest(req.method, route, reply.statusCode, reply.elapsedTime / 1000);
 }
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void;

@@ -17,7 +17,8 @@ const MAX_USER_AGENT = 512;
 /**
  * The public tracking endpoints' rules. Nothing here reads Postgres on the way to an answer except
  * a click's link table (cached); events go to the Redis buffer. A token that does not verify, or
- * one of a test copy, records nothing.
+ * one of a test copy, records nothing. The pixels' and redirects' work runs in the buffer's batch
+ * of the turn (EventBuffer.batched), so the tokens of a turn's requests are checked together.
  */
 @Injectable()
 export class TrackingService {
@@ -28,8 +29,16 @@ export class TrackingService {
   ) {}
 
   /** HEAD and prefetches record nothing; the pixel is served whatever happens here. */
-  async open(token: string, facts: RequestFacts, head: boolean): Promise<void> {
-    if (head) return;
+  open(token: string, facts: RequestFacts, head: boolean): Promise<void> {
+    return head ? Promise.resolve() : this.buffer.batched(() => this.recordOpen(token, facts));
+  }
+
+  /** The destination, from the campaign's stored link table only; null (→ 404) for a token that does not verify. */
+  click(token: string, facts: RequestFacts, head: boolean): Promise<string | null> {
+    return this.buffer.batched(() => this.followClick(token, facts, head));
+  }
+
+  private async recordOpen(token: string, facts: RequestFacts): Promise<void> {
     const ref = this.tokens.verify('open', token);
     if (!ref || ref.subscriberId === TEST_RECIPIENT) return;
     const agent = classifyRequest(facts);
@@ -37,8 +46,7 @@ export class TrackingService {
     await this.buffer.append({ type: 'open', at: Date.now(), ...ref, agent, ip: facts.ip, userAgent: facts.userAgent.slice(0, MAX_USER_AGENT) });
   }
 
-  /** The destination, from the campaign's stored link table only; null (→ 404) for a token that does not verify. */
-  async click(token: string, facts: RequestFacts, head: boolean): Promise<string | null> {
+  private async followClick(token: string, facts: RequestFacts, head: boolean): Promise<string | null> {
     const ref = this.tokens.verifyClick(token);
     if (!ref) return null;
     const test = ref.subscriberId === TEST_RECIPIENT;
@@ -61,10 +69,11 @@ export class TrackingService {
   /** GET /t/v/:token: a thank-you page's pixel; a bad token or order is ignored (the pixel is served anyway). */
   async conversionPixel(token: string, query: Record<string, unknown>, facts: RequestFacts, head: boolean): Promise<void> {
     if (head) return;
-    const ref = this.tokens.verifyConversion(token);
-    const report = parseConversionQuery(query);
-    if (!ref || !report) return;
-    await this.record(ref, report, facts);
+    await this.buffer.batched(() => {
+      const ref = this.tokens.verifyConversion(token);
+      const report = parseConversionQuery(query);
+      return ref && report ? this.record(ref, report, facts) : undefined;
+    });
   }
 
   private async record(ref: { campaignId: string; subscriberId: string; clickedAt: number }, r: Omit<ConversionReport, 'token'>, facts: RequestFacts): Promise<void> {
