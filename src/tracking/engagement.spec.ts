@@ -43,6 +43,18 @@ describe('applyEvents', () => {
     expect(later.totals).toEqual({ clicks: 1, uniqueHumanClicks: 1, uniqueHumanOpens: 1 });
   });
 
+  it('judges a burst by the time between the clicks, whichever of them was applied first', () => {
+    const first = run([ev({ type: 'click', at: T0 + 3_600_000, slot: 0, agent: 'human' })]);
+    // Applied later, clicked ten minutes earlier: a person, not a burst.
+    const earlier = run([ev({ type: 'click', at: T0 + 3_000_000, slot: 1, agent: 'human' })], first.next);
+    expect(earlier.totals).toEqual({ clicks: 1 });
+    expect(earlier.links.get(1)).toEqual({ clicks: 1, uniqueClicks: 1, uniqueHumanClicks: 1 });
+    // Applied later, clicked a second earlier: the burst of a machine following every link.
+    const burst = run([ev({ type: 'click', at: T0 + 3_600_000 - BURST_MS / 2, slot: 1, agent: 'human' })], first.next);
+    expect(burst.totals).toEqual({ clicks: 1, uniqueHumanClicks: -1, uniqueHumanOpens: -1 });
+    expect(burst.next.humanClickedAt).toBeNull();
+  });
+
   it('attributes a conversion inside the window after its click, and counts revenue in its currency', () => {
     const clickedAt = T0 + 3_600_000;
     const { totals, revenue } = run([

@@ -96,9 +96,10 @@ export function applyEvents(state: Engagement, events: TrackingEvent[], ctx: Mes
         const slot = e.slot ?? 0;
         let agent: Agent = e.agent ?? 'human';
         if (agent === 'human' && ctx.sentAt !== null && e.at - ctx.sentAt < SCANNER_AFTER_SEND_MS) agent = 'scanner';
-        if (s.clickedAt !== null && e.at - s.clickedAt <= BURST_MS && !s.clickedSlots.includes(slot)) {
+        // Within BURST_MS either way: two consumers can apply one message's events out of time order.
+        if (s.clickedAt !== null && Math.abs(e.at - s.clickedAt) <= BURST_MS && !s.clickedSlots.includes(slot)) {
           agent = 'scanner';
-          if (s.humanClickedAt !== null && s.humanClickedAt - s.clickedAt <= BURST_MS) takeBackHumanClick(s, c, sink);
+          if (s.humanClickedAt !== null && Math.abs(s.humanClickedAt - s.clickedAt) <= BURST_MS) takeBackHumanClick(s, c, sink);
         }
         sink.add(c, 'clicks', e.at);
         sink.addLink(c, slot, 'clicks');
