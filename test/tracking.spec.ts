@@ -23,8 +23,20 @@ describe('tracking and campaign stats', () => {
   const urls = new Map<string, Urls>();
   const path = (url: string) => url.replace('https://edm.test', '');
   const stream = () => `${t.config.redis.prefix}:${EVENT_STREAM}`;
-  /** Everything buffered has reached Postgres: entries leave the stream only after their transaction commits. */
-  const settled = () => eventually(async () => ((await redis.xlen(stream())) === 0 ? true : undefined), 15_000);
+  /**
+   * Everything buffered has reached Postgres: entries leave the stream only after their transaction
+   * commits. If they do not, the failure says where they are (pending with which consumer, or never
+   * read) and what Postgres sessions of the test database are doing.
+   */
+  const settled = async () => {
+    try {
+      await eventually(async () => ((await redis.xlen(stream())) === 0 ? true : undefined), 15_000);
+    } catch (e) {
+      const consumers = await redis.xinfo('CONSUMERS', stream(), 'ingest').catch((err: Error) => err.message);
+      const sessions = await t.db.query(`SELECT state, wait_event_type, wait_event, left(query, 120) AS query FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`);
+      throw new Error(`${(e as Error).message}: ${await redis.xlen(stream())} entries left; consumers ${JSON.stringify(consumers)}; sessions ${JSON.stringify(sessions.rows)}`);
+    }
+  };
   const stats = async () => (await t.api('get', `/v1/campaigns/${campaign}/stats`).expect(200)).body;
 
   beforeAll(async () => {
@@ -278,6 +290,8 @@ describe('tracking and campaign stats', () => {
       open('192.0.2.1', 42), // not text
       open('192.0.2.1', 'probe x', { type: 'click', slot: 2 ** 40 }), // no such slot
       open('192.0.2.1', 'probe \u0000'), // Postgres text holds no NUL
+      open('192.0.2.1', 'probe y', { at: -8e15 }), // a Date, but before any timestamptz
+      open('192.0.2.1', 'probe z', { agent: 'robot' }), // refused by the database (no such agent): its batch goes in without it
     ];
     for (const e of [...stored, ...dropped]) await redis.xadd(stream(), '*', 'e', JSON.stringify(e));
     await settled();

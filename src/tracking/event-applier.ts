@@ -19,8 +19,9 @@ export interface StreamEntry {
   event: TrackingEvent;
 }
 
-/** The largest epoch ms a Date can hold. */
+/** The latest epoch ms a Date can hold, and the earliest a timestamptz can (4713 BC). */
 const MAX_TIME = 8.64e15;
+const MIN_TIME = -210_866_803_200_000;
 const INT4_MAX = 2 ** 31 - 1;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -266,20 +267,26 @@ function isDuplicateEvent(e: unknown): boolean {
 
 /** The buffer is written only by this platform, but a stream can be written by anyone with Redis access. */
 function isApplicable(e: TrackingEvent): boolean {
-  if (!e || typeof e.at !== 'number' || !(Math.abs(e.at) <= MAX_TIME)) return false;
+  if (!e || typeof e.at !== 'number' || !(e.at >= MIN_TIME && e.at <= MAX_TIME)) return false;
   if (!['open', 'click', 'conversion', 'unsubscribe', 'bounce', 'complaint'].includes(e.type)) return false;
   if ((e.campaignId === null) !== (e.subscriberId === null)) return false;
   if (e.campaignId !== null && (!UUID.test(e.campaignId) || !UUID.test(e.subscriberId!))) return false;
   if (e.type === 'click' && !Number.isInteger(e.slot)) return false;
   if (e.slot !== undefined && e.slot !== null && !(Number.isInteger(e.slot) && Math.abs(e.slot) <= INT4_MAX)) return false;
-  if (!optionalText(e.agent) || !optionalText(e.ip) || !optionalText(e.userAgent)) return false;
-  if (e.type === 'conversion' && (!e.campaignId || typeof e.orderId !== 'string')) return false;
+  if (!optionalText(e.agent) || !optionalText(e.ip) || !optionalText(e.userAgent) || !optionalText(e.currency)) return false;
+  if (!optionalText(e.email) || !optionalText(e.reason) || !optionalText(e.provider)) return false;
+  if (e.type === 'conversion' && (!e.campaignId || typeof e.orderId !== 'string' || e.orderId.includes('\u0000'))) return false;
   if ((e.type === 'bounce' || e.type === 'complaint') && !e.campaignId && !e.email) return false;
   return e.type === 'bounce' || e.type === 'complaint' || e.campaignId !== null;
 }
 
+/**
+ * Absent, or text Postgres can store: a NUL byte is refused by text and jsonb alike. Checked here,
+ * not left to the database, because a refused row fails its whole batch, which is then applied one
+ * event at a time.
+ */
 function optionalText(v: unknown): boolean {
-  return v === undefined || v === null || typeof v === 'string';
+  return v === undefined || v === null || (typeof v === 'string' && !v.includes('\u0000'));
 }
 
 /** What a raw event keeps beyond its columns. A bounce's address is not kept: the subscriber id (or the suppression) says whom it concerned. */
