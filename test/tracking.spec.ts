@@ -1,4 +1,5 @@
 import Redis from 'ioredis';
+import { registry } from '../src/observability/metrics';
 import { EventApplier } from '../src/tracking/event-applier';
 import { EVENT_STREAM, EventBuffer } from '../src/tracking/event-buffer';
 import { entryId } from '../src/tracking/event-ingestor';
@@ -327,6 +328,23 @@ describe('tracking and campaign stats', () => {
   it('answers 404 for the stats of a campaign that does not exist', async () => {
     await t.api('get', '/v1/campaigns/00000000-0000-4000-8000-000000000000/stats').expect(404);
     await t.api('get', '/v1/campaigns/nope/links').expect(404);
+  });
+
+  // Last: it leaves this app's event buffer disconnected.
+  it('still serves the pixel and the redirect when Redis refuses the event, and counts what was lost', async () => {
+    const lostCount = async (type: string) => {
+      const text = await registry.getSingleMetricAsString('edm_tracking_events_lost_total');
+      const line = text.split('\n').find((l) => l.startsWith(`edm_tracking_events_lost_total{type="${type}"}`));
+      return line ? Number(line.split(' ').pop()) : 0;
+    };
+    const before = { open: await lostCount('open'), click: await lostCount('click') };
+    (t.app.get(EventBuffer) as unknown as { redis: Redis }).redis.disconnect();
+    const pixel = await t.http.get(path(u(1).open)).set('User-Agent', PERSON).expect(200);
+    expect(Buffer.from(pixel.body)).toEqual(PIXEL);
+    const click = await t.http.get(path(u(1).clicks[0])).set('User-Agent', PERSON).expect(302);
+    expect(click.headers.location).toContain('https://shop.example/');
+    expect(await lostCount('open')).toBe(before.open + 1);
+    expect(await lostCount('click')).toBe(before.click + 1);
   });
 });
 

@@ -27,6 +27,13 @@ export function observeRequest(method: string, route: string, status: number, se
   timer.observe(seconds);
 }
 
+export const eventsLost = new Counter({
+  name: 'edm_tracking_events_lost_total',
+  help: 'Opens, clicks and conversion pixels answered but not recorded: the Redis buffer refused their event',
+  labelNames: ['type'],
+  registers: [registry],
+});
+
 export const eventsIngested = new Counter({
   name: 'edm_events_ingested_total',
   help: 'Tracking events applied to Postgres by this process (replays of already applied events not counted)',

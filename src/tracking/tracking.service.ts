@@ -1,9 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { AppError } from '../common/errors';
+import { eventsLost } from '../observability/metrics';
 import { CampaignLinks } from './campaign-links';
 import { classifyRequest, RequestFacts } from './classify';
 import { EventBuffer } from './event-buffer';
 import { MessageTokens, TEST_RECIPIENT } from './message-tokens';
+import type { EventType } from './tracking-event';
 
 export interface ConversionReport {
   token: string;
@@ -13,6 +15,8 @@ export interface ConversionReport {
 }
 
 const MAX_USER_AGENT = 512;
+/** While the buffer refuses events, one log line per this many ms (the metric counts every one). */
+const LOST_LOG_MS = 10_000;
 
 /**
  * The public tracking endpoints' rules. Nothing here reads Postgres on the way to an answer except
@@ -22,6 +26,10 @@ const MAX_USER_AGENT = 512;
  */
 @Injectable()
 export class TrackingService {
+  private readonly log = new Logger(TrackingService.name);
+  private lostSince = 0;
+  private lostLogged = 0;
+
   constructor(
     private readonly tokens: MessageTokens,
     private readonly links: CampaignLinks,
@@ -43,7 +51,9 @@ export class TrackingService {
     if (!ref || ref.subscriberId === TEST_RECIPIENT) return;
     const agent = classifyRequest(facts);
     if (agent === 'prefetch') return;
-    await this.buffer.append({ type: 'open', at: Date.now(), ...ref, agent, ip: facts.ip, userAgent: facts.userAgent.slice(0, MAX_USER_AGENT) });
+    await this.buffer
+      .append({ type: 'open', at: Date.now(), ...ref, agent, ip: facts.ip, userAgent: facts.userAgent.slice(0, MAX_USER_AGENT) })
+      .catch((e: unknown) => this.lost('open', e));
   }
 
   private async followClick(token: string, facts: RequestFacts, head: boolean): Promise<string | null> {
@@ -55,7 +65,9 @@ export class TrackingService {
     const destination = found instanceof Promise ? await found : found;
     if (destination === null || test || head) return destination;
     const { slot, campaignId, subscriberId } = ref;
-    await this.buffer.append({ type: 'click', at, campaignId, subscriberId, slot, agent: classifyRequest(facts), ip: facts.ip, userAgent: facts.userAgent.slice(0, MAX_USER_AGENT) });
+    await this.buffer
+      .append({ type: 'click', at, campaignId, subscriberId, slot, agent: classifyRequest(facts), ip: facts.ip, userAgent: facts.userAgent.slice(0, MAX_USER_AGENT) })
+      .catch((e: unknown) => this.lost('click', e));
     return destination;
   }
 
@@ -72,8 +84,23 @@ export class TrackingService {
     await this.buffer.batched(() => {
       const ref = this.tokens.verifyConversion(token);
       const report = parseConversionQuery(query);
-      return ref && report ? this.record(ref, report, facts) : undefined;
+      return ref && report ? this.record(ref, report, facts).catch((e: unknown) => this.lost('conversion', e)) : undefined;
     });
+  }
+
+  /**
+   * The buffer refused an event (Redis unreachable): the recipient still gets the pixel or the
+   * redirect — a broken image or a failed link would not bring the event back — and the loss is
+   * counted and logged. The server-to-server conversion call fails instead, so the shop can retry.
+   */
+  private lost(type: EventType, e: unknown): void {
+    eventsLost.inc({ type });
+    this.lostSince++;
+    const now = Date.now();
+    if (now - this.lostLogged < LOST_LOG_MS) return;
+    this.log.error(`${this.lostSince} tracking event(s) not recorded, the last a ${type}: the event buffer refused it (${(e as Error).message})`);
+    this.lostLogged = now;
+    this.lostSince = 0;
   }
 
   private async record(ref: { campaignId: string; subscriberId: string; clickedAt: number }, r: Omit<ConversionReport, 'token'>, facts: RequestFacts): Promise<void> {
