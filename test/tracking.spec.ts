@@ -308,6 +308,10 @@ describe('tracking and campaign stats', () => {
     const after = await stats();
     expect(after.opens.total).toBe(before.opens.total + stored.length - 1);
     expect(after.conversions.total).toBe(before.conversions.total + 1);
+    // Alone in the stream, so alone in its batch: dropped too, not read again and again.
+    await redis.xadd(stream(), '*', 'e', JSON.stringify(open('192.0.2.1', 'probe alone', { agent: 'robot' })));
+    await settled();
+    expect(await stats()).toEqual(after);
   });
 
   it("exports a person's activity, and an erase keeps the figures but not their IP or user agent", async () => {

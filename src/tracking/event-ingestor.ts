@@ -136,7 +136,8 @@ export class EventIngestor implements OnApplicationBootstrap, OnModuleDestroy {
     try {
       applied = await this.applier.apply(entries.filter((e): e is StreamEntry => e !== null), delivery);
     } catch (e) {
-      if (!isDataError(e) || raw.length === 1) throw e;
+      // Also for a batch of one: rethrown, a refused event would be read and refused again forever.
+      if (!isDataError(e)) throw e;
       applied = await this.applyOneByOne(entries);
     }
     eventsIngested.inc(applied);
