@@ -84,6 +84,7 @@ export class EventApplier {
     await this.suppressBounces(qr, fresh.filter((e) => e.type === 'bounce' || e.type === 'complaint'));
     const converted = fresh.filter((e) => e.type === 'conversion');
     const windows = await this.attributionWindows(qr, [...new Set(converted.map((e) => e.campaignId!))]);
+    // By campaign id as Postgres spells it (lower case), as the message keys below are.
     const windowOf = (campaignId: string) => (windows.get(campaignId) ?? this.config.tracking.attributionWindowHours) * 3_600_000;
     const conversions = await this.newConversions(qr, converted, windowOf);
     const byMessage = new Map<string, TrackingEvent[]>();
@@ -193,7 +194,7 @@ export class EventApplier {
     for (const e of events) if (e.orderId && !firstOf.has(e.orderId)) firstOf.set(e.orderId, e);
     if (!firstOf.size) return new Set();
     const list = [...firstOf.values()];
-    const attributed = list.map((e) => isAttributed(e, windowOf(e.campaignId!)));
+    const attributed = list.map((e) => isAttributed(e, windowOf(e.campaignId!.toLowerCase())));
     const rows: { order_id: string }[] = await qr.query(
       `INSERT INTO conversions (order_id, campaign_id, subscriber_id, value, currency, attributed, at)
        SELECT order_id, campaign_id, subscriber_id, value, currency, attributed, to_timestamp(at / 1000.0)
