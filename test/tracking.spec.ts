@@ -274,6 +274,23 @@ describe('tracking and campaign stats', () => {
     expect(after.opens.uniqueHuman).toBe(before.opens.uniqueHuman + 1);
   });
 
+  it("keeps to the campaign's attribution window whatever the case of the event's campaign id", async () => {
+    const { rows } = await t.db.query(`SELECT id FROM subscribers WHERE email = 's7@example.com'`);
+    await t.db.query(`UPDATE campaigns SET attribution_window_hours = 1 WHERE id = $1`, [campaign]);
+    const at = Date.now();
+    const conversion = (orderId: string, campaignId: string) => ({
+      id: entryId(`${at}-${orderId.length}`),
+      event: { type: 'conversion' as const, at, campaignId, subscriberId: rows[0].id, orderId, clickedAt: at - 2 * 3_600_000 },
+    });
+    try {
+      expect(await t.app.get(EventApplier).apply([conversion('case-1', campaign.toUpperCase())])).toBe(1);
+    } finally {
+      await t.db.query(`UPDATE campaigns SET attribution_window_hours = NULL WHERE id = $1`, [campaign]);
+    }
+    const { rows: saved } = await t.db.query(`SELECT attributed FROM conversions WHERE order_id = 'case-1'`);
+    expect(saved).toEqual([{ attributed: false }]); // two hours after the click: outside the campaign's one hour
+  });
+
   it('stores raw events as they came, addresses of both families included, and drops only what cannot be stored', async () => {
     const before = await stats();
     const { rows } = await t.db.query(`SELECT id FROM subscribers WHERE email = 's8@example.com'`);
