@@ -43,6 +43,32 @@ export class TokenSigner {
   }
 }
 
+const HEX = new Int8Array(128).fill(-1);
+for (let i = 0; i < 10; i++) HEX[48 + i] = i;
+for (let i = 0; i < 6; i++) HEX[65 + i] = HEX[97 + i] = 10 + i;
+
+function nibble(c: number): number {
+  return c < 128 ? HEX[c] : -1;
+}
+
+/**
+ * Writes the 16 bytes of a UUID in its usual 8-4-4-4-12 spelling (either case) at `at`, without
+ * building an undashed copy first; anything else is refused rather than written as other bytes.
+ */
+export function writeUuidBytes(into: Buffer, at: number, id: string): void {
+  if (id.length !== 36) throw new TypeError(`not a UUID: ${id}`);
+  for (let i = 0; i < 36; i++) {
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (id.charCodeAt(i) !== 45) throw new TypeError(`not a UUID: ${id}`);
+      continue;
+    }
+    const hi = nibble(id.charCodeAt(i));
+    const lo = nibble(id.charCodeAt(++i));
+    if (hi < 0 || lo < 0) throw new TypeError(`not a UUID: ${id}`);
+    into[at++] = (hi << 4) | lo;
+  }
+}
+
 export function uuidToBytes(id: string): Buffer {
   return Buffer.from(id.replace(/-/g, ''), 'hex');
 }

@@ -1,4 +1,5 @@
 import { isIPv6 } from 'node:net';
+import { writeUuidBytes } from '../common/tokens';
 
 /**
  * Values in Postgres's binary format: array parameters here, rows for COPY in ./copy.ts.
@@ -17,14 +18,6 @@ const TID_OID = 27;
 const TID = /^\((\d{1,10}),(\d{1,5})\)$/;
 /** Postgres counts timestamps in µs from 2000-01-01 UTC. */
 const PG_EPOCH_MS = 946_684_800_000;
-
-const HEX = new Int8Array(128).fill(-1);
-for (let i = 0; i < 10; i++) HEX[48 + i] = i;
-for (let i = 0; i < 6; i++) HEX[65 + i] = HEX[97 + i] = 10 + i;
-
-function nibble(c: number): number {
-  return c < 128 ? HEX[c] : -1;
-}
 
 function header(size: number, oid: number, n: number, hasNull: boolean): Buffer {
   const b = Buffer.allocUnsafe(20 + size);
@@ -83,20 +76,9 @@ export function writeNull(b: Buffer, o: number): number {
 }
 
 export function writeUuid(b: Buffer, o: number, id: string): number {
-  if (id.length !== 36) throw new TypeError(`not a UUID: ${id}`);
+  writeUuidBytes(b, o + 4, id);
   b.writeInt32BE(16, o);
-  o += 4;
-  for (let i = 0; i < 36; i++) {
-    if (i === 8 || i === 13 || i === 18 || i === 23) {
-      if (id.charCodeAt(i) !== 45) throw new TypeError(`not a UUID: ${id}`);
-      continue;
-    }
-    const hi = nibble(id.charCodeAt(i));
-    const lo = nibble(id.charCodeAt(++i));
-    if (hi < 0 || lo < 0) throw new TypeError(`not a UUID: ${id}`);
-    b[o++] = (hi << 4) | lo;
-  }
-  return o;
+  return o + 20;
 }
 
 export function writeTimestamptz(b: Buffer, o: number, ms: number): number {

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { createHash, createHmac } from 'node:crypto';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
-import { bytesToUuid, uuidToBytes } from '../common/tokens';
+import { bytesToUuid, uuidToBytes, writeUuidBytes } from '../common/tokens';
 
 /** A test send has no real recipient: its tokens carry this subscriber id and record nothing. */
 export const TEST_RECIPIENT = '00000000-0000-0000-0000-000000000000';
@@ -155,7 +155,7 @@ export class MessageTokens {
   /** The message's 32 bytes after the key. */
   private writeMessage(m: MessageRef): void {
     this.campaign(m.campaignId).bytes.copy(this.keyed, KEY);
-    writeUuid(this.keyed, KEY + 16, m.subscriberId);
+    writeUuidBytes(this.keyed, KEY + 16, m.subscriberId);
   }
 
   /** The message of the payload just decoded. */
@@ -186,22 +186,6 @@ export class MessageTokens {
 
 /** base64url of one byte, as the last two characters of a click token's payload with a slot under 256. */
 const LOW_SLOT = Array.from({ length: 256 }, (_, b) => Buffer.from([b]).toString('base64url'));
-
-const HEX = new Int8Array(128).fill(-1);
-for (let i = 0; i < 16; i++) HEX['0123456789abcdef'.charCodeAt(i)] = HEX['0123456789ABCDEF'.charCodeAt(i)] = i;
-
-/** The 16 bytes of a UUID in its usual 8-4-4-4-12 spelling, without building an undashed copy first. */
-function writeUuid(into: Buffer, at: number, id: string): void {
-  let n = 0;
-  for (let i = 0; i < id.length && n < 16; i++) {
-    if (id.charCodeAt(i) === 45) continue; // '-'
-    const hi = HEX[id.charCodeAt(i)];
-    const lo = HEX[id.charCodeAt(++i)];
-    if (hi === undefined || hi < 0 || lo === undefined || lo < 0) throw new Error(`not a UUID: ${id}`);
-    into[at + n++] = (hi << 4) | lo;
-  }
-  if (n !== 16 || id.length !== 36) throw new Error(`not a UUID: ${id}`);
-}
 
 const B64URL = new Int8Array(128).fill(-1);
 for (let i = 0; i < 64; i++) B64URL['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.charCodeAt(i)] = i;
