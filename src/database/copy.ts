@@ -51,23 +51,12 @@ export class BinaryRows {
   }
 
   text(v: string | null | undefined): this {
-    if (v === null || v === undefined) return this.null();
-    this.reserve(4 + 3 * v.length);
-    const n = this.buf.write(v, this.o + 4, 'utf8');
-    this.buf.writeInt32BE(n, this.o);
-    this.o += 4 + n;
-    return this;
+    return v === null || v === undefined ? this.null() : this.utf8(v, 0);
   }
 
-  /** jsonb's binary form: a version byte, then the JSON text. */
+  /** jsonb's binary form: a version byte (1), then the JSON text. */
   jsonb(v: string | null): this {
-    if (v === null) return this.null();
-    this.reserve(5 + 3 * v.length);
-    this.buf[this.o + 4] = 1;
-    const n = this.buf.write(v, this.o + 5, 'utf8');
-    this.buf.writeInt32BE(n + 1, this.o);
-    this.o += 5 + n;
-    return this;
+    return v === null ? this.null() : this.utf8(v, 1);
   }
 
   uuid(v: string | null | undefined): this {
@@ -98,6 +87,17 @@ export class BinaryRows {
     this.reserve(2);
     this.o = this.buf.writeInt16BE(-1, this.o);
     return this.buf.subarray(0, this.o);
+  }
+
+  /** A field of UTF-8 text, after `version` (jsonb's format version; 0: none). */
+  private utf8(v: string, version: 0 | 1): this {
+    const head = version ? 5 : 4;
+    this.reserve(head + 3 * v.length);
+    if (version) this.buf[this.o + 4] = version;
+    const n = this.buf.write(v, this.o + head, 'utf8');
+    this.buf.writeInt32BE(head - 4 + n, this.o);
+    this.o += head + n;
+    return this;
   }
 
   private reserve(n: number): void {
