@@ -6,24 +6,32 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module';
 import { ErrorFilter } from './common/error.filter';
+import { guardInput, unreadablePath } from './common/request-input';
 import { createValidationPipe } from './common/validation';
 import type { AppConfig } from './config/config';
 import { PinoNestLogger } from './observability/logger';
 import { observeRequest } from './observability/metrics';
+import openApiMetadata from './openapi-metadata';
 import { createPublicLane, Handler, sharedServer } from './public-lane';
 import { TrackingRoutes } from './tracking/tracking.controller';
 
 /** The HTTP process (ROLE=api, or ROLE=all with the queue processors in the same process). */
 export async function createHttpApp(config: AppConfig, logger: Logger): Promise<NestFastifyApplication> {
-  const lane = createPublicLane(config, logger);
-  const adapter = new FastifyAdapter({ trustProxy: config.http.trustProxy, bodyLimit: 1 << 20, serverFactory: (api: Handler, options: FastifyServerOptions) => sharedServer(lane, api, options) });
+  const lane = createPublicLane(config, logger, TrackingRoutes.unreadablePath);
+  const adapter = new FastifyAdapter({
+    trustProxy: config.http.trustProxy,
+    bodyLimit: 1 << 20,
+    frameworkErrors: unreadablePath,
+    serverFactory: (api: Handler, options: FastifyServerOptions) => sharedServer(lane, api, options),
+  });
+  // Body parsers are guardInput's, not Nest's: every body and query string is checked in one place.
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), adapter, {
     logger: new PinoNestLogger(logger),
+    bodyParser: false,
   });
   const fastify = app.getHttpAdapter().getInstance();
 
-  // CSV uploads stay streams: the import service spools them to Postgres chunk by chunk.
-  fastify.addContentTypeParser(['text/csv', 'application/csv'], (_req, payload, done) => done(null, payload));
+  guardInput(fastify);
   await app.register(multipart as never, { limits: { fileSize: Number.MAX_SAFE_INTEGER, files: 1 } });
 
   observeRequests(fastify, logger);
@@ -36,6 +44,8 @@ export async function createHttpApp(config: AppConfig, logger: Logger): Promise<
   app.useGlobalFilters(new ErrorFilter());
   app.enableShutdownHooks();
 
+  // Fields, types and limits the DTOs declare in TypeScript and class-validator (scripts/openapi-metadata.ts).
+  await SwaggerModule.loadPluginMetadata(openApiMetadata);
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

@@ -14,7 +14,10 @@ describe('double opt-in', () => {
   beforeAll(async () => {
     await smtp.start();
     t = await startTestApp({ SMTP_URL: smtp.url, MAIL_FROM: 'Offers <offers@edm.test>' });
-    list = (await t.api('post', '/v1/lists').send({ name: 'Weekly offers', optIn: 'double' }).expect(201)).body.id;
+    // The proof-of-work challenge has tests of its own (test/public-forms.spec.ts); here the form goes without it.
+    list = (
+      await t.api('post', '/v1/lists').send({ name: 'Weekly offers', optIn: 'double', consentText: 'I agree to the weekly offers', publicForm: { challenge: false } }).expect(201)
+    ).body.id;
   });
   afterAll(async () => {
     await t.close();
@@ -66,20 +69,20 @@ describe('double opt-in', () => {
     expect(smtp.mailsTo('grace@example.com')).toHaveLength(before);
   });
 
-  it('takes the public form (urlencoded and JSON) with consent evidence', async () => {
+  it('takes the public form (urlencoded and JSON) with consent evidence: the list\'s own wording, not the post\'s', async () => {
     const page = await t.http
       .post(`/subscribe/${list}`)
       .type('form')
       .set('User-Agent', 'Safari/17')
-      .send({ email: 'Form.User@example.com', name: 'Form User', consentText: 'I agree to the weekly offers' })
+      .send({ email: 'Form.User@example.com', name: 'Form User', consentText: 'I agreed to nothing' })
       .expect(200);
     expect(page.headers['content-type']).toContain('text/html');
     expect(page.text).toContain('form.user@example.com');
     expect(await statusOf('form.user@example.com')).toBe('pending');
     const { rows } = await t.db.query(
-      `SELECT c.source, c.consent_text, c.user_agent, host(c.ip) AS ip FROM consent_events c JOIN subscribers s ON s.id = c.subscriber_id WHERE s.email = 'form.user@example.com'`,
+      `SELECT c.source, c.consent_text, c.consent_version, c.user_agent, host(c.ip) AS ip FROM consent_events c JOIN subscribers s ON s.id = c.subscriber_id WHERE s.email = 'form.user@example.com'`,
     );
-    expect(rows).toEqual([{ source: 'form', consent_text: 'I agree to the weekly offers', user_agent: 'Safari/17', ip: '127.0.0.1' }]);
+    expect(rows).toEqual([{ source: 'form', consent_text: 'I agree to the weekly offers', consent_version: 1, user_agent: 'Safari/17', ip: '127.0.0.1' }]);
     await smtp.waitFor(() => smtp.mailsTo('form.user@example.com').length === 1);
 
     const json = await t.http.post(`/subscribe/${list}`).send({ email: 'json@example.com' }).expect(200);

@@ -106,7 +106,7 @@ describe('CSV import', () => {
     const dupCol = await t.api('post', `/v1/lists/${list}/imports`).set('Content-Type', 'text/csv').send('email,Email\na@example.com,b\n').expect(422);
     expect(dupCol.body.message).toContain('appears twice');
     await t.api('post', `/v1/lists/${list}/imports`).set('Content-Type', 'text/csv').send('').expect(422);
-    const json = await t.api('post', `/v1/lists/${list}/imports`).send({ email: 'a@example.com' }).expect(400);
+    const json = await t.api('post', `/v1/lists/${list}/imports`).send({ email: 'a@example.com' }).expect(415);
     expect(json.body.details[0].field).toBe('Content-Type');
     await t.api('post', '/v1/lists/00000000-0000-4000-8000-000000000000/imports').set('Content-Type', 'text/csv').send('email\na@example.com\n').expect(404);
     await t.api('get', '/v1/imports/00000000-0000-4000-8000-000000000000').expect(404);

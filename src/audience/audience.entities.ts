@@ -14,6 +14,13 @@ export class MailingList {
   @Column('text') name!: string;
   @Column({ type: 'text', nullable: true }) description!: string | null;
   @Column({ type: 'text', name: 'opt_in' }) optIn!: OptIn;
+  /** The wording people agree to on the list's public form; `consentVersion` counts its changes. */
+  @Column({ type: 'text', name: 'consent_text', nullable: true }) consentText!: string | null;
+  @Column({ type: 'int', name: 'consent_version', default: 0 }) consentVersion!: number;
+  @Column({ type: 'boolean', name: 'form_enabled' }) formEnabled!: boolean;
+  @Column({ type: 'boolean', name: 'form_challenge', default: true }) formChallenge!: boolean;
+  /** Other sites' origins that may post JSON to the form (CORS) and frame the hosted page. */
+  @Column({ type: 'text', array: true, name: 'form_origins', default: () => "'{}'" }) formOrigins!: string[];
   @CreateDateColumn({ type: 'timestamptz', name: 'created_at' }) createdAt!: Date;
   @UpdateDateColumn({ type: 'timestamptz', name: 'updated_at' }) updatedAt!: Date;
 }
@@ -50,6 +57,7 @@ export class ConsentEvent {
   @Column('text') source!: ConsentSource;
   @Column({ type: 'text', nullable: true }) status!: SubscriptionStatus | null;
   @Column({ type: 'text', name: 'consent_text', nullable: true }) consentText!: string | null;
+  @Column({ type: 'int', name: 'consent_version', nullable: true }) consentVersion!: number | null;
   @Column({ type: 'inet', nullable: true }) ip!: string | null;
   @Column({ type: 'text', name: 'user_agent', nullable: true }) userAgent!: string | null;
   @Column({ type: 'uuid', name: 'import_id', nullable: true }) importId!: string | null;

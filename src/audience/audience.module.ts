@@ -1,9 +1,11 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { RateLimiter } from '../common/rate-limit';
 import { QUEUES } from '../queue/queue.module';
 import { MailingList } from './audience.entities';
 import { ConfirmationMailer } from './confirmation-mailer';
+import { FormChallenge } from './form-challenge';
 import { ImportRunner } from './import-runner';
 import { ImportProcessor } from './import.processor';
 import { ImportsController } from './imports.controller';
@@ -12,6 +14,7 @@ import { ListsController } from './lists.controller';
 import { ListsService } from './lists.service';
 import { MailProcessor } from './mail.processor';
 import { PublicFormsController } from './public-forms.controller';
+import { PublicFormsService } from './public-forms.service';
 import { SubscribersController } from './subscribers.controller';
 import { SubscribersService } from './subscribers.service';
 import { SubscriptionsController } from './subscriptions.controller';
@@ -19,7 +22,7 @@ import { SubscriptionsService } from './subscriptions.service';
 import { SuppressionsController } from './suppressions.controller';
 import { SuppressionsService } from './suppressions.service';
 
-const services = [ListsService, SubscribersService, SubscriptionsService, SuppressionsService, ImportsService, ConfirmationMailer];
+const services = [ListsService, SubscribersService, SubscriptionsService, SuppressionsService, ImportsService, ConfirmationMailer, PublicFormsService, FormChallenge, RateLimiter];
 
 /** Lists, subscribers, consent, suppression and imports: the HTTP side. */
 @Module({

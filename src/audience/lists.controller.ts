@@ -1,15 +1,19 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Header, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { Page, PageQuery } from '../common/pagination';
 import { idParam } from '../common/uuid';
-import { CreateListDto, ListDto, UpdateListDto } from './dto/list.dto';
+import { CreateListDto, FormSnippetQuery, ListDto, UpdateListDto } from './dto/list.dto';
 import { ListsService } from './lists.service';
+import { PublicFormsService } from './public-forms.service';
 
 @ApiTags('lists')
 @ApiBearerAuth()
 @Controller('v1/lists')
 export class ListsController {
-  constructor(private readonly lists: ListsService) {}
+  constructor(
+    private readonly lists: ListsService,
+    private readonly forms: PublicFormsService,
+  ) {}
 
   @Post()
   create(@Body() dto: CreateListDto): Promise<ListDto> {
@@ -24,6 +28,14 @@ export class ListsController {
   @Get(':id')
   get(@Param('id', idParam('List')) id: string): Promise<ListDto> {
     return this.lists.get(id);
+  }
+
+  /** HTML to paste into another site: the hosted form in a frame (default), or a plain form for lists without the challenge. */
+  @Get(':id/form')
+  @Header('content-type', 'text/html; charset=utf-8')
+  @ApiProduces('text/html')
+  form(@Param('id', idParam('List')) id: string, @Query() q: FormSnippetQuery): Promise<string> {
+    return this.forms.embedSnippet(id, q.kind ?? 'iframe');
   }
 
   @Patch(':id')

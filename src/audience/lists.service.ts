@@ -1,7 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
 import { AppError } from '../common/errors';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
 import { decodeCursor, Page, PageQuery, toPage } from '../common/pagination';
 import { MailingList } from './audience.entities';
 import { CreateListDto, ListCountsDto, ListDto, UpdateListDto } from './dto/list.dto';
@@ -11,16 +13,29 @@ export class ListsService {
   constructor(
     @InjectRepository(MailingList) private readonly lists: Repository<MailingList>,
     @InjectDataSource() private readonly db: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async create(dto: CreateListDto): Promise<ListDto> {
-    const row = await this.lists.save(this.lists.create({ name: dto.name, description: dto.description ?? null, optIn: dto.optIn }));
-    return map(row, emptyCounts());
+    const row = await this.lists.save(
+      this.lists.create({
+        name: dto.name,
+        description: dto.description ?? null,
+        optIn: dto.optIn,
+        consentText: dto.consentText ?? null,
+        consentVersion: dto.consentText ? 1 : 0,
+        // A stranger posting an address to a single opt-in list would subscribe someone else.
+        formEnabled: dto.publicForm?.enabled ?? dto.optIn === 'double',
+        formChallenge: dto.publicForm?.challenge ?? true,
+        formOrigins: dto.publicForm?.allowedOrigins ?? [],
+      }),
+    );
+    return this.map(row, emptyCounts());
   }
 
   async get(id: string): Promise<ListDto> {
     const row = await this.require(id);
-    return map(row, (await this.counts([id])).get(id) ?? emptyCounts());
+    return this.map(row, (await this.counts([id])).get(id) ?? emptyCounts());
   }
 
   async list(q: PageQuery): Promise<Page<ListDto>> {
@@ -28,7 +43,8 @@ export class ListsService {
     // created_at travels as Postgres text: a JS Date would drop the microseconds the keyset compares.
     const rows: (MailingList & { ts: string })[] = await this.lists
       .createQueryBuilder('l')
-      .select(['l.id AS id', 'l.name AS name', 'l.description AS description', 'l.opt_in AS "optIn"'])
+      .select(['l.id AS id', 'l.name AS name', 'l.description AS description', 'l.opt_in AS "optIn"', 'l.consent_text AS "consentText"'])
+      .addSelect(['l.consent_version AS "consentVersion"', 'l.form_enabled AS "formEnabled"', 'l.form_challenge AS "formChallenge"', 'l.form_origins AS "formOrigins"'])
       .addSelect(['l.created_at AS "createdAt"', 'l.updated_at AS "updatedAt"', 'l.created_at::text AS ts'])
       .where(after ? '(l.created_at, l.id) > (:createdAt::timestamptz, :id::uuid)' : 'true', after ?? {})
       .orderBy('l.created_at', 'ASC')
@@ -36,14 +52,29 @@ export class ListsService {
       .limit(q.limit + 1)
       .getRawMany();
     const counts = await this.counts(rows.map((r) => r.id));
-    return toPage(rows, q.limit, (r) => ({ createdAt: r.ts, id: r.id }), (r) => map(r, counts.get(r.id) ?? emptyCounts()));
+    return toPage(rows, q.limit, (r) => ({ createdAt: r.ts, id: r.id }), (r) => this.map(r, counts.get(r.id) ?? emptyCounts()));
   }
 
   async update(id: string, dto: UpdateListDto): Promise<ListDto> {
     const row = await this.require(id);
-    Object.assign(row, dto);
+    const { publicForm, consentText, ...fields } = dto;
+    Object.assign(row, fields);
+    if (consentText !== undefined && consentText !== row.consentText) {
+      row.consentText = consentText;
+      row.consentVersion += 1;
+    }
+    if (publicForm?.enabled !== undefined) row.formEnabled = publicForm.enabled;
+    // Turned single opt-in without a word about the form: the form goes off, as it starts for such lists.
+    else if (dto.optIn === 'single') row.formEnabled = false;
+    if (publicForm?.challenge !== undefined) row.formChallenge = publicForm.challenge;
+    if (publicForm?.allowedOrigins !== undefined) row.formOrigins = publicForm.allowedOrigins;
     await this.lists.save(row);
     return this.get(id);
+  }
+
+  /** The hosted sign-up page of a list. */
+  formUrl(id: string): string {
+    return `${this.config.http.publicUrl}/subscribe/${id}`;
   }
 
   /** Removes the list and its subscriptions; the consent ledger keeps its records. */
@@ -78,20 +109,25 @@ export class ListsService {
     }
     return out;
   }
+
+  private map(row: MailingList, counts: ListCountsDto): ListDto {
+    return {
+      id: row.id,
+      name: row.name,
+      description: row.description,
+      optIn: row.optIn,
+      consentText: row.consentText,
+      consentVersion: row.consentVersion,
+      publicForm: { enabled: row.formEnabled, challenge: row.formChallenge, allowedOrigins: row.formOrigins, url: this.formUrl(row.id) },
+      counts,
+      createdAt: row.createdAt.toISOString(),
+      updatedAt: row.updatedAt.toISOString(),
+    };
+  }
 }
 
 function emptyCounts(): ListCountsDto {
   return { confirmed: 0, pending: 0, unsubscribed: 0 };
 }
 
-function map(row: MailingList, counts: ListCountsDto): ListDto {
-  return {
-    id: row.id,
-    name: row.name,
-    description: row.description,
-    optIn: row.optIn,
-    counts,
-    createdAt: row.createdAt.toISOString(),
-    updatedAt: row.updatedAt.toISOString(),
-  };
-}
+

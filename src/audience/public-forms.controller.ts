@@ -1,94 +1,115 @@
-import { Body, Controller, Get, Param, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Options, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Public } from '../api-keys/auth.decorators';
-import { normalizeEmail } from '../common/email';
-import { AppError } from '../common/errors';
-import { escapeHtml, page } from '../common/html';
-import { idParam } from '../common/uuid';
+import { linkNotRecognised, sendPage } from '../common/html';
+import { Accepts } from '../common/request-input';
+import type { MailingList } from './audience.entities';
 import { ConfirmationMailer } from './confirmation-mailer';
 import type { ConsentEvidence } from './consent';
-import { ListsService } from './lists.service';
-import { SubscribersService } from './subscribers.service';
+import { formAsset } from './form-assets';
+import { confirmedPage, confirmExpiredPage, confirmPage, notConfirmedPage, signedUpPage, signUpPage } from './form-pages';
+import { PublicFormsService, Requester } from './public-forms.service';
 import { SubscriptionsService } from './subscriptions.service';
 
-interface FormBody {
-  email?: unknown;
-  name?: unknown;
-  consentText?: unknown;
-}
+/** What browsers post (the hosted page, a pasted form) and what scripts post (JSON, from allowed origins). */
+const FORM_TYPES = ['application/x-www-form-urlencoded', 'application/json'];
 
 /**
- * Pages for people rather than programs: the public subscribe form and the double opt-in link.
- * No API key; the list id (form) or the signed token (confirm) is all there is.
+ * Pages for people rather than programs: the list's hosted sign-up form and the double opt-in
+ * link. No API key; the list id (form) or the signed token (confirm) is all there is. Errors on
+ * these paths are pages too (the error filter), except for JSON posts, which get JSON.
  */
 @ApiExcludeController()
 @Public()
 @Controller()
 export class PublicFormsController {
   constructor(
-    private readonly lists: ListsService,
-    private readonly subscribers: SubscribersService,
+    private readonly forms: PublicFormsService,
     private readonly subscriptions: SubscriptionsService,
     private readonly mailer: ConfirmationMailer,
   ) {}
 
-  /**
-   * A form post (urlencoded or JSON). The answer is the same whether or not the address is
-   * suppressed or already subscribed, so the form reveals nothing about anyone.
-   */
+  /** The widget's files, from our own origin (the pages' Content-Security-Policy allows nothing else). */
+  @Get('subscribe/assets/:name')
+  async asset(@Param('name') name: string, @Res() reply: FastifyReply): Promise<void> {
+    const asset = formAsset(name);
+    if (!asset) return sendPage(reply, linkNotRecognised());
+    await reply.header('content-type', asset.contentType).header('cache-control', 'public, max-age=86400').header('x-content-type-options', 'nosniff').send(asset.body);
+  }
+
+  @Get('subscribe/:listId')
+  async page(@Param('listId') listId: string, @Res() reply: FastifyReply): Promise<void> {
+    return sendPage(reply, signUpPage(await this.forms.formList(listId)));
+  }
+
+  /** A fresh proof-of-work challenge for the widget; never cached. */
+  @Get('subscribe/:listId/challenge')
+  async challenge(@Param('listId') listId: string, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const challenge = await this.forms.newChallenge(listId, requester(req));
+    await allowOrigin(req, reply, await this.forms.formList(listId)).header('cache-control', 'no-store').send(challenge);
+  }
+
+  /** CORS preflight of a JSON post from another site: only the list's allowed origins get an allowance. */
+  @Options('subscribe/:listId')
+  async preflight(@Param('listId') listId: string, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const list = await this.forms.formList(listId);
+    await allowOrigin(req, reply, list)
+      .header('access-control-allow-methods', 'POST')
+      .header('access-control-allow-headers', 'content-type')
+      .header('access-control-max-age', '600')
+      .status(204)
+      .send();
+  }
+
   @Post('subscribe/:listId')
-  async subscribe(@Param('listId', idParam('List')) listId: string, @Body() body: FormBody, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    const asJson = !String(req.headers['content-type'] ?? '').includes('application/x-www-form-urlencoded');
-    const list = await this.lists.require(listId);
-    const email = normalizeEmail(body?.email);
-    if (!email) {
-      if (asJson) throw AppError.invalid('email', 'must be a valid e-mail address');
-      return html(reply, 400, page('Please check your address', `<p>“${escapeHtml(String(body?.email ?? ''))}” is not a valid e-mail address. Go back and try again.</p>`));
-    }
-    const name = typeof body.name === 'string' ? body.name.slice(0, 500) : undefined;
-    const text = typeof body.consentText === 'string' ? body.consentText.slice(0, 5000) : null;
-    await this.subscribers.subscribe(list, { email, name }, { ...evidence(req, 'form'), text }, true);
-    const confirmationRequired = list.optIn === 'double';
-    if (asJson) {
-      await reply.status(200).send({ ok: true, confirmationRequired });
+  @Accepts(FORM_TYPES)
+  async subscribe(@Param('listId') listId: string, @Body() body: unknown, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const list = await this.forms.formList(listId);
+    allowOrigin(req, reply, list);
+    const form = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+    const done = await this.forms.signUp(list, form, requester(req));
+    if (String(req.headers['content-type']).includes('json')) {
+      await reply.status(200).send({ ok: true, confirmationRequired: done.confirmationRequired });
       return;
     }
-    const message = confirmationRequired
-      ? `<p>We have sent a confirmation link to <strong>${escapeHtml(email)}</strong>. Open it to finish subscribing to ${escapeHtml(list.name)}.</p>`
-      : `<p>You are subscribed to ${escapeHtml(list.name)}.</p>`;
-    return html(reply, 200, page(confirmationRequired ? 'Check your inbox' : 'Thank you', message));
+    return sendPage(reply, signedUpPage(list, done.email, done.confirmationRequired));
   }
 
   /** Shows a button. Mail scanners follow links with GET, so GET never confirms anything. */
   @Get('confirm/:token')
   async confirmPage(@Param('token') token: string, @Res() reply: FastifyReply): Promise<void> {
     const claim = this.mailer.verify(token);
-    if (claim === null) return html(reply, 404, page('Link not recognised', '<p>This confirmation link is not valid. Please subscribe again.</p>'));
-    if (claim === 'expired') return html(reply, 410, page('Link expired', '<p>This confirmation link has expired. Please subscribe again.</p>'));
-    return html(
-      reply,
-      200,
-      page('Confirm your subscription', `<form method="post" action="/confirm/${escapeHtml(token)}"><p>One click to confirm you want to receive our mail.</p><button type="submit">Confirm my subscription</button></form>`),
-    );
+    if (claim === null) return sendPage(reply, linkNotRecognised());
+    if (claim === 'expired') return sendPage(reply, confirmExpiredPage());
+    return sendPage(reply, confirmPage(token));
   }
 
   @Post('confirm/:token')
+  @Accepts([...FORM_TYPES, 'multipart/form-data'])
   async confirm(@Param('token') token: string, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const claim = this.mailer.verify(token);
-    if (claim === null) return html(reply, 404, page('Link not recognised', '<p>This confirmation link is not valid. Please subscribe again.</p>'));
-    if (claim === 'expired') return html(reply, 410, page('Link expired', '<p>This confirmation link has expired. Please subscribe again.</p>'));
+    if (claim === null) return sendPage(reply, linkNotRecognised());
+    if (claim === 'expired') return sendPage(reply, confirmExpiredPage());
     const status = await this.subscriptions.confirm(claim.subscriberId, claim.listId, evidence(req, 'form'));
-    if (status === 'confirmed') return html(reply, 200, page('Subscription confirmed', '<p>Thank you: your subscription is confirmed.</p>'));
-    if (status === 'unsubscribed') return html(reply, 409, page('Not confirmed', '<p>You unsubscribed after this link was sent, so it no longer applies. Subscribe again if you wish.</p>'));
-    return html(reply, 404, page('Link not recognised', '<p>This subscription no longer exists.</p>'));
+    if (status === 'confirmed') return sendPage(reply, confirmedPage());
+    if (status === 'unsubscribed') return sendPage(reply, notConfirmedPage());
+    return sendPage(reply, linkNotRecognised());
   }
 }
 
-function evidence(req: FastifyRequest, source: ConsentEvidence['source']): ConsentEvidence {
-  return { source, ip: req.ip, userAgent: req.headers['user-agent']?.slice(0, 1000) ?? null };
+/** CORS for the list's allowed origins only; `Vary: Origin` so that no cache hands one site's answer to another. */
+function allowOrigin(req: FastifyRequest, reply: FastifyReply, list: MailingList): FastifyReply {
+  const origin = req.headers.origin;
+  void reply.header('vary', 'Origin');
+  if (origin && list.formOrigins.includes(origin)) void reply.header('access-control-allow-origin', origin);
+  return reply;
 }
 
-async function html(reply: FastifyReply, status: number, body: string): Promise<void> {
-  await reply.status(status).header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
+function requester(req: FastifyRequest): Requester {
+  return { ip: req.ip, userAgent: req.headers['user-agent']?.slice(0, 1000) ?? null };
+}
+
+function evidence(req: FastifyRequest, source: ConsentEvidence['source']): ConsentEvidence {
+  return { source, ...requester(req) };
 }

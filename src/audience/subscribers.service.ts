@@ -265,7 +265,7 @@ export class SubscribersService {
 
   private async consentLogOf(id: string): Promise<ConsentEventDto[]> {
     const rows: Record<string, never>[] = await this.db.query(
-      `SELECT id::text, list_id, action, source, status, consent_text, host(ip) AS ip, user_agent, import_id, occurred_at
+      `SELECT id::text, list_id, action, source, status, consent_text, consent_version, host(ip) AS ip, user_agent, import_id, occurred_at
        FROM consent_events WHERE subscriber_id = $1 ORDER BY id`,
       [id],
     );
@@ -276,6 +276,7 @@ export class SubscribersService {
       source: r.source,
       status: r.status,
       consentText: r.consent_text,
+      consentVersion: r.consent_version,
       ip: r.ip,
       userAgent: r.user_agent,
       importId: r.import_id,

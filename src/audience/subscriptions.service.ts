@@ -151,9 +151,9 @@ export class SubscriptionsService {
     e: ConsentEvidence,
   ): Promise<void> {
     await tx.query(
-      `INSERT INTO consent_events (subscriber_id, list_id, action, source, status, consent_text, ip, user_agent)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [subscriberId, listId, action, e.source, status, e.text ?? null, e.ip ?? null, e.userAgent ?? null],
+      `INSERT INTO consent_events (subscriber_id, list_id, action, source, status, consent_text, consent_version, ip, user_agent)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [subscriberId, listId, action, e.source, status, e.text ?? null, e.version ?? null, e.ip ?? null, e.userAgent ?? null],
     );
   }
 }

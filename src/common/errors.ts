@@ -9,7 +9,10 @@ export type ErrorCode =
   | 'unprocessable'
   | 'invalid_state'
   | 'unauthenticated'
-  | 'forbidden';
+  | 'forbidden'
+  | 'unsupported_media_type'
+  | 'uri_too_long'
+  | 'too_many_requests';
 
 export interface ErrorDetail {
   field?: string;
@@ -34,6 +37,14 @@ export class AppError extends Error {
   static invalid(field: string, message: string): AppError {
     return new AppError('invalid_input', `${field}: ${message}`, [{ field, message }]);
   }
+
+  /** Over a rate limit; the answer carries Retry-After. */
+  static rateLimited(field: string, message: string, retryAfterSeconds: number): AppError {
+    return Object.assign(new AppError('too_many_requests', message, [{ field, message }]), { retryAfterSeconds });
+  }
+
+  /** Seconds a client should wait before it tries again (429). */
+  retryAfterSeconds?: number;
 }
 
 export function httpStatusFor(code: ErrorCode): number {
@@ -51,6 +62,12 @@ export function httpStatusFor(code: ErrorCode): number {
       return 401;
     case 'forbidden':
       return 403;
+    case 'unsupported_media_type':
+      return 415;
+    case 'uri_too_long':
+      return 414;
+    case 'too_many_requests':
+      return 429;
     default:
       return assertUnreachable(code);
   }

@@ -9,6 +9,14 @@ const timeZone = z.string().refine(isTimeZone, { message: 'must be an IANA time 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   ROLE: z.enum(['all', 'api', 'worker']).default('all'),
+  /** ROLE=all: processes `npm start` splits into (1: one process runs everything); default: the CPU cores. */
+  PROCESSES: z.coerce.number().int().min(1).max(256).optional(),
+  API_PROCESSES: z.coerce.number().int().min(1).max(256).optional(),
+  WORKER_PROCESSES: z.coerce.number().int().min(1).max(256).optional(),
+  /** How long the supervisor waits for its children to drain before it kills them. */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
+  /** Internal: set by the supervisor in its children, which then leave the database and warnings to it. */
+  SUPERVISED: z.literal('1').optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default('0.0.0.0'),
   PUBLIC_URL: z.string().url().default('http://localhost:3000'),
@@ -40,6 +48,10 @@ const envSchema = z.object({
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   IMPORT_BATCH_SIZE: z.coerce.number().int().min(10).max(50_000).default(10_000),
   IMPORT_MAX_ERRORS: z.coerce.number().int().min(0).default(10_000),
+  /** Public sign-up form: posts allowed per client IP and per address within FORM_RATE_WINDOW_SECONDS. */
+  FORM_RATE_LIMIT_IP: z.coerce.number().int().min(1).default(200),
+  FORM_RATE_LIMIT_ADDRESS: z.coerce.number().int().min(1).default(5),
+  FORM_RATE_WINDOW_SECONDS: z.coerce.number().int().min(1).default(3600),
   DEFAULT_TIMEZONE: timeZone.default('UTC'),
   ATTRIBUTION_WINDOW_DAYS: z.coerce.number().positive().max(365).default(7),
   DEFAULT_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR').default('EUR'),
@@ -58,6 +70,8 @@ export type Env = z.input<typeof envSchema>;
 export interface AppConfig {
   env: 'development' | 'production' | 'test';
   role: 'all' | 'api' | 'worker';
+  /** ROLE=all: the process layout asked for; counts left unset are derived from the cores (src/supervisor.ts). */
+  processes: { total?: number; api?: number; worker?: number; shutdownTimeoutMs: number; supervised: boolean };
   /** Fastify's trustProxy: false, true, a hop count, or addresses/CIDRs of the proxies. */
   http: { port: number; host: string; publicUrl: string; trustProxy: boolean | number | string };
   database: { url: string; poolSize: number };
@@ -75,7 +89,13 @@ export interface AppConfig {
   };
   content: { templatesDir: string; postalAddress: string };
   sending: { batchSize: number; maxAttempts: number; retryBaseMs: number; dispatchJobs: number; workerConcurrency: number };
-  audience: { confirmTokenTtlHours: number; importBatchSize: number; importMaxErrors: number };
+  audience: {
+    confirmTokenTtlHours: number;
+    importBatchSize: number;
+    importMaxErrors: number;
+    /** Sign-ups allowed per client IP and per address within `windowSeconds`, across all API processes. */
+    formRateLimit: { perIp: number; perAddress: number; windowSeconds: number };
+  };
   tracking: { attributionWindowHours: number; defaultCurrency: string; softBounceLimit: number; ingestBatchSize: number; ingestConcurrency: number };
   /** Bounce webhooks: accepted SNS topics (empty: any) and the SendGrid verification key as PEM (unset: unsigned). */
   webhooks: { sesTopicArns: string[]; sendgridPublicKey?: string };
@@ -118,6 +138,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   return {
     env: e.NODE_ENV,
     role: e.ROLE,
+    processes: parseProcesses(e),
     http: { port: e.PORT, host: e.HOST, publicUrl: e.PUBLIC_URL.replace(/\/+$/, ''), trustProxy: parseTrustProxy(e.TRUST_PROXY) },
     database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
@@ -143,6 +164,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       confirmTokenTtlHours: e.CONFIRM_TOKEN_TTL_HOURS,
       importBatchSize: e.IMPORT_BATCH_SIZE,
       importMaxErrors: e.IMPORT_MAX_ERRORS,
+      formRateLimit: { perIp: e.FORM_RATE_LIMIT_IP, perAddress: e.FORM_RATE_LIMIT_ADDRESS, windowSeconds: e.FORM_RATE_WINDOW_SECONDS },
     },
     tracking: {
       attributionWindowHours: Math.round(e.ATTRIBUTION_WINDOW_DAYS * 24),
@@ -216,6 +238,13 @@ function parseSendgridKey(value: string | undefined): string | undefined {
   } catch (e) {
     throw new ConfigError(`Invalid configuration:\n  SENDGRID_WEBHOOK_PUBLIC_KEY: must be an ECDSA P-256 public key, base64 DER or PEM (${(e as Error).message})`);
   }
+}
+
+function parseProcesses(e: z.output<typeof envSchema>): AppConfig['processes'] {
+  if (e.PROCESSES === 1 && (e.API_PROCESSES || e.WORKER_PROCESSES)) {
+    throw new ConfigError('Invalid configuration:\n  PROCESSES: 1 runs everything in one process; unset API_PROCESSES and WORKER_PROCESSES, or PROCESSES');
+  }
+  return { total: e.PROCESSES, api: e.API_PROCESSES, worker: e.WORKER_PROCESSES, shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS, supervised: e.SUPERVISED === '1' };
 }
 
 function parseTrustProxy(v: string): boolean | number | string {

@@ -1,13 +1,7 @@
 import { assertUnreachable } from '../common/errors';
-import { escapeHtml, page } from '../common/html';
+import { escapeHtml, HtmlPage, linkNotRecognised, page } from '../common/html';
 import type { SubscriptionStatus } from '../audience/audience.entities';
 import type { LinkProblem, PreferenceChanges, Preferences, UnsubscribeForm, Unsubscribed } from './preferences.service';
-
-/** A whole answer: the controller only sends it. */
-export interface HtmlPage {
-  status: number;
-  html: string;
-}
 
 const STATUS_LABEL: Record<SubscriptionStatus, string> = {
   confirmed: 'subscribed',
@@ -19,7 +13,7 @@ const STATUS_LABEL: Record<SubscriptionStatus, string> = {
 export function problemPage(p: LinkProblem): HtmlPage {
   switch (p.kind) {
     case 'invalid':
-      return { status: 404, html: page('Link not recognised', '<p>This link is not valid. If you copied it from an e-mail, make sure you copied all of it.</p>') };
+      return linkNotRecognised();
     case 'test':
       return { status: 200, html: page('This is a test message', '<p>This link comes from a test copy of a campaign, so it changes nothing and records nothing. In the real mail it lets the recipient manage their subscription.</p>') };
     case 'erased':

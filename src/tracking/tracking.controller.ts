@@ -16,6 +16,10 @@ function pixel(reply: FastifyReply): FastifyReply {
   return reply.status(200).header('Content-Type', 'image/gif').header('Cache-Control', 'no-store, max-age=0').send(PIXEL);
 }
 
+function invalidLink(reply: FastifyReply): FastifyReply {
+  return reply.status(404).header('Cache-Control', 'no-store').type('text/plain; charset=utf-8').send('This link is not valid.');
+}
+
 type TokenRequest = FastifyRequest<{ Params: { token: string }; Querystring: Record<string, unknown> }>;
 
 /**
@@ -29,6 +33,13 @@ type TokenRequest = FastifyRequest<{ Params: { token: string }; Querystring: Rec
 @Injectable()
 export class TrackingRoutes {
   constructor(private readonly tracking: TrackingService) {}
+
+  /** A path the router could not read: the answer of a token that does not verify (the pixel, or the click's 404). */
+  static unreadablePath(this: void, req: FastifyRequest, reply: FastifyReply): void {
+    if (req.url.startsWith('/t/c/')) void invalidLink(reply);
+    else if (req.url.startsWith('/t/o/') || req.url.startsWith('/t/v/')) void pixel(reply);
+    else reply.callNotFound();
+  }
 
   mount(fastify: FastifyInstance): void {
     fastify.get('/t/o/:token', (req: TokenRequest, reply) => this.open(req, reply));
@@ -44,7 +55,7 @@ export class TrackingRoutes {
   /** A token that does not verify is a 404 with no Location: the destination never comes from the request. */
   async click(req: TokenRequest, reply: FastifyReply): Promise<FastifyReply> {
     const to = await this.tracking.click(req.params.token, facts(req), req.method === 'HEAD');
-    if (to === null) return reply.status(404).header('Cache-Control', 'no-store').type('text/plain; charset=utf-8').send('This link is not valid.');
+    if (to === null) return invalidLink(reply);
     return reply.status(302).header('Location', to).header('Cache-Control', 'no-store').header('Referrer-Policy', 'no-referrer').send();
   }
 

@@ -3,8 +3,13 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import '@fastify/multipart';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Public } from '../api-keys/auth.decorators';
-import { HtmlPage, preferencesPage, unsubscribedPage, unsubscribeFormPage } from './preference-pages';
+import { sendPage } from '../common/html';
+import { Accepts } from '../common/request-input';
+import { preferencesPage, unsubscribedPage, unsubscribeFormPage } from './preference-pages';
 import { FormFields, PreferencesService, Requester } from './preferences.service';
+
+/** What browsers and mail clients post (RFC 8058 allows multipart); JSON for scripts. */
+const FORM_TYPES = ['application/x-www-form-urlencoded', 'multipart/form-data', 'application/json'];
 
 /** A one-click post is one short field; the preference form one field per list. */
 const MULTIPART_LIMITS = { fields: 1000, fieldNameSize: 100, fieldSize: 1000, files: 0, parts: 1000 };
@@ -23,23 +28,25 @@ export class UnsubscribeController {
   /** A page with a button: mail scanners fetch links with GET, so GET unsubscribes nobody. */
   @Get('u/:token')
   async unsubscribePage(@Param('token') token: string, @Res() reply: FastifyReply): Promise<void> {
-    return send(reply, unsubscribeFormPage(token, await this.preferences.unsubscribePage(token)));
+    return sendPage(reply, unsubscribeFormPage(token, await this.preferences.unsubscribePage(token)));
   }
 
   /** One-click (urlencoded or multipart `List-Unsubscribe=One-Click`) or the page's form. 200, never a redirect. */
   @Post('u/:token')
+  @Accepts(FORM_TYPES)
   async unsubscribe(@Param('token') token: string, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    return send(reply, unsubscribedPage(await this.preferences.unsubscribe(token, await readForm(req), requester(req))));
+    return sendPage(reply, unsubscribedPage(await this.preferences.unsubscribe(token, await readForm(req), requester(req))));
   }
 
   @Get('p/:token')
   async preferencesPage(@Param('token') token: string, @Res() reply: FastifyReply): Promise<void> {
-    return send(reply, preferencesPage(token, await this.preferences.preferencesPage(token)));
+    return sendPage(reply, preferencesPage(token, await this.preferences.preferencesPage(token)));
   }
 
   @Post('p/:token')
+  @Accepts(FORM_TYPES)
   async updatePreferences(@Param('token') token: string, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    return send(reply, preferencesPage(token, await this.preferences.updatePreferences(token, await readForm(req), requester(req))));
+    return sendPage(reply, preferencesPage(token, await this.preferences.updatePreferences(token, await readForm(req), requester(req))));
   }
 }
 
@@ -77,13 +84,3 @@ function requester(req: FastifyRequest): Requester {
   return { ip: req.ip, userAgent: req.headers['user-agent']?.slice(0, 1000) ?? null };
 }
 
-/** Personal pages: never cached, never indexed, and the token never leaks through a Referer. */
-async function send(reply: FastifyReply, p: HtmlPage): Promise<void> {
-  await reply
-    .status(p.status)
-    .header('content-type', 'text/html; charset=utf-8')
-    .header('cache-control', 'no-store')
-    .header('x-robots-tag', 'noindex')
-    .header('referrer-policy', 'no-referrer')
-    .send(p.html);
-}

@@ -1,23 +1,21 @@
-import { ApiProperty, ApiPropertyOptional, PartialType, PickType } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { ApiProperty, ApiPropertyOptional, PickType } from '@nestjs/swagger';
 import {
   IsArray,
   IsIn,
   IsIP,
-  IsObject,
   IsOptional,
   IsString,
   IsUUID,
   Length,
   MaxLength,
   Validate,
-  ValidateNested,
   ValidatorConstraint,
   ValidatorConstraintInterface,
 } from 'class-validator';
 import { isTimeZone } from '../../config/config';
 import { EmailAddress } from '../../common/email';
 import { PageQuery } from '../../common/pagination';
+import { ATTRIBUTE_LIMITS, JsonObject, NestedObject, PatchType } from '../../common/validation';
 import type { ConsentAction, ConsentSource, SubscriptionStatus } from '../audience.entities';
 
 @ValidatorConstraint({ name: 'timezone' })
@@ -62,9 +60,8 @@ export class CreateSubscriberDto {
   @Length(0, 500)
   name?: string;
 
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true })
   @IsOptional()
-  @IsObject()
+  @JsonObject(ATTRIBUTE_LIMITS)
   attributes?: Record<string, unknown>;
 
   @IsOptional()
@@ -77,13 +74,12 @@ export class CreateSubscriberDto {
   lists?: string[];
 
   @IsOptional()
-  @ValidateNested()
-  @Type(() => ConsentDto)
+  @NestedObject(() => ConsentDto)
   consent?: ConsentDto;
 }
 
 /** Profile fields; `attributes` are merged into the stored ones, a key set to null is removed. */
-export class UpdateSubscriberDto extends PartialType(PickType(CreateSubscriberDto, ['email', 'name', 'attributes', 'timezone'] as const)) {}
+export class UpdateSubscriberDto extends PatchType(PickType(CreateSubscriberDto, ['email', 'name', 'attributes', 'timezone'] as const)) {}
 
 export class SubscriberQuery extends PageQuery {
   @IsOptional()
@@ -110,8 +106,7 @@ export class SubscribeDto {
   email?: string;
 
   @IsOptional()
-  @ValidateNested()
-  @Type(() => ConsentDto)
+  @NestedObject(() => ConsentDto)
   consent?: ConsentDto;
 }
 
@@ -132,6 +127,8 @@ export class ConsentEventDto {
   @ApiProperty({ enum: ['api', 'form', 'import', 'admin', 'link'] }) source!: ConsentSource;
   @ApiPropertyOptional({ nullable: true }) status!: SubscriptionStatus | null;
   @ApiPropertyOptional({ nullable: true }) consentText!: string | null;
+  /** The list's consent wording version, when the text is the list's own (public form sign-ups). */
+  @ApiPropertyOptional({ nullable: true }) consentVersion!: number | null;
   @ApiPropertyOptional({ nullable: true }) ip!: string | null;
   @ApiPropertyOptional({ nullable: true }) userAgent!: string | null;
   @ApiPropertyOptional({ nullable: true }) importId!: string | null;

@@ -1,5 +1,4 @@
-import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -7,7 +6,6 @@ import {
   IsBoolean,
   IsInt,
   IsISO8601,
-  IsObject,
   IsOptional,
   IsString,
   IsUUID,
@@ -16,9 +14,9 @@ import {
   MaxLength,
   Min,
   Validate,
-  ValidateNested,
 } from 'class-validator';
 import { EmailAddress } from '../../common/email';
+import { CAMPAIGN_DATA_LIMITS, JsonObject, NestedObject, PatchType } from '../../common/validation';
 import { IsTimeZone } from '../../audience/dto/subscriber.dto';
 
 export class AudienceDto {
@@ -67,13 +65,12 @@ export class CreateCampaignDto {
   @Validate(EmailAddress)
   replyTo?: string;
 
-  @ValidateNested()
-  @Type(() => AudienceDto)
+  @NestedObject(() => AudienceDto)
   audience!: AudienceDto;
 
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true })
+  /** Campaign-level template data (`data.*`): a product list, say; shared by every recipient. */
   @IsOptional()
-  @IsObject()
+  @JsonObject(CAMPAIGN_DATA_LIMITS)
   data?: Record<string, unknown>;
 
   /** Messages per second; never above the transport's own rate. */
@@ -95,8 +92,7 @@ export class CreateCampaignDto {
 
   @ApiPropertyOptional({ type: UtmDto, nullable: true })
   @IsOptional()
-  @ValidateNested()
-  @Type(() => UtmDto)
+  @NestedObject(() => UtmDto)
   utm?: UtmDto | null;
 
   /** How long after a click a conversion still counts for this campaign; defaults to ATTRIBUTION_WINDOW_DAYS. */
@@ -107,7 +103,7 @@ export class CreateCampaignDto {
   attributionWindowHours?: number | null;
 }
 
-export class UpdateCampaignDto extends PartialType(CreateCampaignDto) {}
+export class UpdateCampaignDto extends PatchType(CreateCampaignDto) {}
 
 export class TestSendDto {
   @IsArray()

@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsObject, IsOptional, IsString, Length, MaxLength, ValidateNested } from 'class-validator';
+import { IsIn, IsOptional, IsString, Length, MaxLength } from 'class-validator';
+import { ATTRIBUTE_LIMITS, CAMPAIGN_DATA_LIMITS, JsonObject, NestedObject, PatchType } from '../../common/validation';
 
 export class CreateTemplateDto {
   @IsString()
@@ -19,22 +19,7 @@ export class CreateTemplateDto {
   subject?: string;
 }
 
-export class UpdateTemplateDto {
-  @IsOptional()
-  @IsString()
-  @Length(1, 200)
-  name?: string;
-
-  @IsOptional()
-  @IsString()
-  @Length(1, 500_000)
-  mjml?: string;
-
-  @IsOptional()
-  @IsString()
-  @MaxLength(998)
-  subject?: string;
-}
+export class UpdateTemplateDto extends PatchType(CreateTemplateDto) {}
 
 export class SampleSubscriberDto {
   @IsOptional()
@@ -45,9 +30,8 @@ export class SampleSubscriberDto {
   @IsString()
   name?: string;
 
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true })
   @IsOptional()
-  @IsObject()
+  @JsonObject(ATTRIBUTE_LIMITS)
   attributes?: Record<string, unknown>;
 
   @IsOptional()
@@ -57,14 +41,12 @@ export class SampleSubscriberDto {
 
 export class PreviewDto {
   /** Campaign-level data, as `data.*`. */
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true })
   @IsOptional()
-  @IsObject()
+  @JsonObject(CAMPAIGN_DATA_LIMITS)
   data?: Record<string, unknown>;
 
   @IsOptional()
-  @ValidateNested()
-  @Type(() => SampleSubscriberDto)
+  @NestedObject(() => SampleSubscriberDto)
   subscriber?: SampleSubscriberDto;
 
   @IsOptional()
