@@ -99,6 +99,55 @@ describe('CSV import', () => {
     expect(done.errors).toEqual([{ line: expect.any(Number), reason: expect.stringContaining('unreadable CSV') }]);
   });
 
+  it('rejects a line with a NUL byte by its number and keeps every other row', async () => {
+    const csv = 'email,name,city\nnul1@example.com,A,X\nnul2@example.com,B\u0000ad,Y\nnul3@example.com,C,Z\u0000\nnul4@example.com,D,W\n';
+    const res = await t.api('post', `/v1/lists/${list}/imports`).set('Content-Type', 'text/csv').send(Buffer.from(csv)).expect(202);
+    const done = await finished(res.body.id);
+    expect(done).toMatchObject({ status: 'completed', total: 4, processed: 4, created: 2, skipped: 2 });
+    expect(done.errors).toEqual([
+      { line: 3, reason: 'column 2 contains a NUL character (\\0)' },
+      { line: 4, reason: 'column 3 contains a NUL character (\\0)' },
+    ]);
+    const header = await t.api('post', `/v1/lists/${list}/imports`).set('Content-Type', 'text/csv').send(Buffer.from('email,ci\u0000ty\na@example.com,x\n')).expect(422);
+    expect(header.body.details[0]).toMatchObject({ line: 1, field: 'header' });
+  });
+
+  it('reads a Latin-1 (Windows-1252) file as such, and refuses it when told it is UTF-8', async () => {
+    const latin1 = Buffer.from('email,name,city\nmueller@example.com,J\u00fcrgen M\u00fcller,K\u00f6ln\nrenee@example.com,Ren\u00e9e,\u00c9vry\n', 'latin1');
+    latin1[latin1.length - 2] = 0x80; // € in Windows-1252: "Évr€"
+    const res = await t.api('post', `/v1/lists/${list}/imports`).set('Content-Type', 'text/csv').send(latin1).expect(202);
+    expect(res.body.encoding).toBe('windows-1252');
+    const done = await finished(res.body.id);
+    expect(done).toMatchObject({ status: 'completed', created: 2, encoding: 'windows-1252' });
+    const { rows } = await t.db.query(`SELECT email, name, attributes FROM subscribers WHERE email IN ('mueller@example.com', 'renee@example.com') ORDER BY email`);
+    expect(rows).toEqual([
+      { email: 'mueller@example.com', name: 'Jürgen Müller', attributes: { city: 'Köln' } },
+      { email: 'renee@example.com', name: 'Renée', attributes: { city: 'Évr€' } },
+    ]);
+
+    const strict = await t.api('post', `/v1/lists/${list}/imports?encoding=utf-8`).set('Content-Type', 'text/csv').send(latin1).expect(422);
+    expect(strict.body.details[0]).toMatchObject({ line: 2, field: 'file' });
+    expect(strict.body.message).toContain('encoding=windows-1252');
+    const utf16 = await t.api('post', `/v1/lists/${list}/imports`).set('Content-Type', 'text/csv').send(Buffer.from('\ufeffemail\n', 'utf16le')).expect(422);
+    expect(utf16.body.message).toContain('UTF-16');
+    await t.api('post', `/v1/lists/${list}/imports?encoding=ebcdic`).set('Content-Type', 'text/csv').send('email\n').expect(400);
+    const utf8 = await t.api('post', `/v1/lists/${list}/imports`).set('Content-Type', 'text/csv').send(Buffer.from('email,name\nzoe@example.com,Zoë\n')).expect(202);
+    expect((await finished(utf8.body.id)).encoding).toBe('utf-8');
+  });
+
+  it('keeps total as counted on upload: lines of data, which processed reaches at the end', async () => {
+    // A quoted value over two lines, a blank line, a CRLF, and an unclosed quote that makes the rest unreadable.
+    const csv = 'email,note\nt1@example.com,"two\nlines"\n\nt2@example.com,x\r\nt3@example.com,y\nt4@example.com,"open\nt5@example.com,z\n';
+    const res = await t.api('post', `/v1/lists/${list}/imports`).set('Content-Type', 'text/csv').send(csv).expect(202);
+    expect(res.body.total).toBe(7);
+    const done = await finished(res.body.id);
+    expect(done).toMatchObject({ status: 'completed', total: 7, processed: 7, created: 3, skipped: 1 });
+    // Old Mac line ends (a lone CR) are lines too.
+    const cr = await t.api('post', `/v1/lists/${list}/imports`).set('Content-Type', 'text/csv').send('email\rcr1@example.com\rcr2@example.com').expect(202);
+    expect(cr.body.total).toBe(2);
+    expect(await finished(cr.body.id)).toMatchObject({ status: 'completed', total: 2, processed: 2, created: 2 });
+  });
+
   it('refuses an unusable file before queueing it', async () => {
     const noEmail = await t.api('post', `/v1/lists/${list}/imports`).set('Content-Type', 'text/csv').send('name,city\nA,B\n').expect(422);
     expect(noEmail.body.details[0]).toMatchObject({ line: 1, field: 'header' });
@@ -131,7 +180,9 @@ describe('CSV import', () => {
       const runner = new ImportRunner(api.app.get(DataSource), api.config);
       await expect(runner.run(res.body.id)).rejects.toThrow('simulated crash');
       const mid = (await api.api('get', `/v1/imports/${res.body.id}`).expect(200)).body;
-      expect(mid).toMatchObject({ status: 'running', processed: 150, created: 150 });
+      expect(mid).toMatchObject({ status: 'running', total: 301, created: 150 });
+      expect(mid.processed).toBeGreaterThanOrEqual(150); // lines read: the two partitions' batches interleave in the file
+      expect(mid.processed).toBeLessThan(301);
 
       await api.db.query(`DROP TRIGGER stop_at_150 ON imports`);
       await runner.run(res.body.id);

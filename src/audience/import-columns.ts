@@ -14,6 +14,8 @@ export class HeaderError extends Error {}
 
 export function mapColumns(header: string[]): ColumnMap {
   const keys = header.map((h) => h.trim());
+  const nul = keys.findIndex((k) => k.includes('\0'));
+  if (nul >= 0) throw new HeaderError(`column ${nul + 1} of the header contains a NUL character (\\0)`);
   const lower = keys.map((k) => k.toLowerCase());
   const dup = lower.find((k, i) => k && lower.indexOf(k) !== i);
   if (dup) throw new HeaderError(`column "${dup}" appears twice in the header`);
@@ -41,6 +43,8 @@ export interface ImportRow {
  * `zones` caches time-zone lookups, which are slow compared with everything else here.
  */
 export function toRow(cells: string[], line: number, cols: ColumnMap, zones: Map<string, string | null>): ImportRow | string {
+  // Postgres text cannot hold NUL: the line is refused alone, not the batch it would fail.
+  for (let i = 0; i < cells.length; i++) if (cells[i].includes('\0')) return `column ${i + 1} contains a NUL character (\\0)`;
   const rawEmail = cells[cols.email] ?? '';
   const email = normalizeEmail(rawEmail);
   if (!email) return rawEmail.trim() ? `invalid email "${rawEmail.slice(0, 100)}"` : 'email is empty';

@@ -6,6 +6,7 @@ import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { pgArray } from '../database/pg-array';
 import { ColumnMap, ImportRow, mapColumns, toRow } from './import-columns';
+import { ImportEncoding, toUtf8 } from './import-encoding';
 import { lockList } from './subscriptions.service';
 
 /** Postgres applies an INSERT on one core; two partitions of every file use two. */
@@ -25,7 +26,9 @@ interface Batch {
   rows: ImportRow[];
   errors: { line: number; reason: string }[];
   records: number;
+  /** Where the file had been read to when the batch was cut: bytes, and data lines (after the header). */
   bytesProcessed: number;
+  linesProcessed: number;
 }
 
 interface Part {
@@ -42,6 +45,7 @@ interface Job {
   importId: string;
   listId: string;
   consentText: string | null;
+  encoding: ImportEncoding;
   errorBudget: { left: number };
   /** Set when a batch fails: batches still queued behind it, in any partition, are not applied. */
   stopped: boolean;
@@ -65,9 +69,9 @@ export class ImportRunner {
 
   async run(importId: string): Promise<void> {
     // TypeORM answers an UPDATE with [rows, affected].
-    const [[imp]]: [{ list_id: string; consent_text: string | null; error_count: number }[], number] = await this.db.query(
+    const [[imp]]: [{ list_id: string; consent_text: string | null; encoding: ImportEncoding; error_count: number }[], number] = await this.db.query(
       `UPDATE imports SET status = 'running', started_at = COALESCE(started_at, now())
-       WHERE id = $1 AND status IN ('queued', 'running') RETURNING list_id, consent_text, error_count`,
+       WHERE id = $1 AND status IN ('queued', 'running') RETURNING list_id, consent_text, encoding, error_count`,
       [importId],
     );
     if (!imp) return; // finished, failed or deleted meanwhile
@@ -90,11 +94,12 @@ export class ImportRunner {
         importId,
         listId: imp.list_id,
         consentText: imp.consent_text,
+        encoding: imp.encoding,
         errorBudget: { left: Math.max(0, this.config.audience.importMaxErrors - imp.error_count) },
         stopped: false,
       };
       await this.apply(job, parts);
-      await this.db.query(`UPDATE imports SET status = 'completed', finished_at = now() WHERE id = $1`, [importId]);
+      await this.db.query(`UPDATE imports SET status = 'completed', lines_processed = total, finished_at = now() WHERE id = $1`, [importId]);
       await this.db.query(`DELETE FROM import_chunks WHERE import_id = $1`, [importId]);
     } finally {
       await Promise.all(parts.map((p) => p.qr.release()));
@@ -107,6 +112,8 @@ export class ImportRunner {
 
   private async apply(job: Job, parts: Part[]): Promise<void> {
     const { importBatchSize } = this.config.audience;
+    const utf8 = toUtf8(job.encoding);
+    let fed = 0;
     const zones = new Map<string, string | null>();
     let columns: ColumnMap | null = null;
     let width = 0;
@@ -124,13 +131,15 @@ export class ImportRunner {
       part.batch.records++;
       if (typeof row === 'string') part.batch.errors.push({ line, reason: row });
       else part.batch.rows.push(row);
-      if (part.batch.records >= importBatchSize) this.submit(part, job, parser.info.bytes);
+      if (part.batch.records >= importBatchSize) this.submit(part, job, fed, parser.info.lines - 1);
     });
     try {
       try {
         for await (const chunk of this.chunks(job.importId)) {
           for (let at = 0; at < chunk.length; at += SLICE_BYTES) {
-            await parser.feed(chunk.subarray(at, at + SLICE_BYTES));
+            const slice = chunk.subarray(at, at + SLICE_BYTES);
+            fed += slice.length;
+            await parser.feed(utf8(slice));
             // Between slices: the event loop gets in (the backends' replies), and parsing waits
             // while a partition has more than AHEAD batches queued.
             await new Promise(setImmediate);
@@ -144,7 +153,7 @@ export class ImportRunner {
         const line = (e as { lines?: number }).lines ?? parser.info.lines;
         parts[0].batch.errors.push({ line, reason: `unreadable CSV from here on: ${(e as Error).message}` });
       }
-      for (const part of parts) this.submit(part, job, parser.info.bytes);
+      for (const part of parts) this.submit(part, job, fed, parser.info.lines - 1);
       await Promise.all(parts.flatMap((p) => p.queued));
     } catch (e) {
       // Nothing may still be writing on the partitions' connections once the import gives up.
@@ -155,10 +164,11 @@ export class ImportRunner {
   }
 
   /** Queues the partition's batch behind its earlier ones: a partition's batches apply in file order. */
-  private submit(part: Part, job: Job, bytesProcessed: number): void {
+  private submit(part: Part, job: Job, bytesProcessed: number, linesProcessed: number): void {
     const b = part.batch;
     part.batch = newBatch();
     b.bytesProcessed = bytesProcessed;
+    b.linesProcessed = linesProcessed;
     const previous = part.queued.at(-1) ?? Promise.resolve();
     const applied = previous.then(() => this.applyBatch(part, job, b));
     applied.catch(() => (job.stopped = true)); // the error itself surfaces where it is awaited
@@ -199,8 +209,9 @@ export class ImportRunner {
       ]);
       await qr.query(
         `UPDATE imports SET rows_processed = rows_processed + $2, created = created + $3, updated = updated + $4,
-           skipped = skipped + $5, error_count = error_count + $5, bytes_processed = GREATEST(bytes_processed, $6) WHERE id = $1`,
-        [job.importId, b.records, created, updated, errors.length, b.bytesProcessed],
+           skipped = skipped + $5, error_count = error_count + $5, bytes_processed = GREATEST(bytes_processed, $6),
+           lines_processed = GREATEST(lines_processed, $7) WHERE id = $1`,
+        [job.importId, b.records, created, updated, errors.length, b.bytesProcessed, b.linesProcessed],
       );
       await qr.commitTransaction();
     } catch (e) {
@@ -320,7 +331,7 @@ function isCsvError(e: unknown): boolean {
 }
 
 function newBatch(): Batch {
-  return { rows: [], errors: [], records: 0, bytesProcessed: 0 };
+  return { rows: [], errors: [], records: 0, bytesProcessed: 0, linesProcessed: 0 };
 }
 
 /** Duplicates inside one batch are named by line here; across batches, the upsert finds them. */

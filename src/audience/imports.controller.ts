@@ -5,7 +5,7 @@ import type { FastifyRequest } from 'fastify';
 import { AppError } from '../common/errors';
 import { Accepts } from '../common/request-input';
 import { idParam } from '../common/uuid';
-import { ImportDto, ImportQuery } from './dto/import.dto';
+import { ImportDto, ImportQuery, requestedEncoding } from './dto/import.dto';
 import { ImportsService } from './imports.service';
 
 @ApiTags('imports')
@@ -23,12 +23,12 @@ export class ImportsController {
     if (req.isMultipart()) {
       const part = await req.file().catch((e: Error) => Promise.reject(unreadable('file', e)));
       if (!part) throw AppError.invalid('file', 'the multipart body has no file part');
-      return this.imports.receive(listId, fromClient('file', part.file), part.filename || null, q.consentText ?? null);
+      return this.imports.receive(listId, fromClient('file', part.file), part.filename || null, q.consentText ?? null, requestedEncoding(q));
     }
     if (!isStream(req.body)) {
       throw new AppError('invalid_input', 'send the CSV as text/csv or multipart/form-data', [{ field: 'Content-Type', message: 'expected text/csv or multipart/form-data' }]);
     }
-    return this.imports.receive(listId, fromClient('body', req.body), null, q.consentText ?? null);
+    return this.imports.receive(listId, fromClient('body', req.body), null, q.consentText ?? null, requestedEncoding(q));
   }
 
   @Get('imports/:id')

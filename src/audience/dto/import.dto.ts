@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import type { ImportStatus } from '../audience.entities';
+import { ENCODING_NAMES, type ImportEncoding, type RequestedEncoding } from '../import-encoding';
 
 export class ImportQuery {
   /** The consent wording these contacts agreed to, kept in each one's consent record. */
@@ -8,6 +9,16 @@ export class ImportQuery {
   @IsString()
   @MaxLength(5000)
   consentText?: string;
+
+  /** The file's character encoding; `auto` (default): UTF-8 when it is valid UTF-8, else Windows-1252 ("ANSI", Latin-1). */
+  @ApiPropertyOptional({ enum: Object.keys(ENCODING_NAMES), default: 'auto' })
+  @IsOptional()
+  @IsIn(Object.keys(ENCODING_NAMES), { message: `encoding must be one of ${Object.keys(ENCODING_NAMES).join(', ')}` })
+  encoding?: string;
+}
+
+export function requestedEncoding(q: ImportQuery): RequestedEncoding {
+  return ENCODING_NAMES[(q.encoding ?? 'auto').toLowerCase()];
 }
 
 export class ImportErrorDto {
@@ -20,9 +31,12 @@ export class ImportDto {
   listId!: string;
   @ApiProperty({ enum: ['receiving', 'queued', 'running', 'completed', 'failed'] }) status!: ImportStatus;
   @ApiPropertyOptional({ nullable: true }) filename!: string | null;
-  /** Data rows in the file (counted on upload; exact once completed). */
+  /** Lines of data in the file: every line after the header, counted on upload (a quoted value may span lines; blank lines count). */
   total!: number;
+  /** Lines read so far; equals `total` once completed. Rows (records) end up in created, updated or skipped. */
   processed!: number;
+  /** The encoding the file is read in (detected on upload unless given). */
+  @ApiProperty({ enum: ['utf-8', 'windows-1252', 'iso-8859-15'] }) encoding!: ImportEncoding;
   created!: number;
   updated!: number;
   skipped!: number;
