@@ -44,7 +44,7 @@ const STYLE_HASH = `'sha256-${createHash('sha256').update(STYLE).digest('base64'
 export function page(title: string, bodyHtml: string, options: PageOptions = {}): string {
   return `<!doctype html>
 <html lang="${escapeHtml(options.lang ?? 'en')}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<meta name="robots" content="noindex"><title>${escapeHtml(title)}</title>
+<meta name="robots" content="noindex"><link rel="icon" href="data:,"><title>${escapeHtml(title)}</title>
 <style>${STYLE}</style>${options.head ?? ''}
 </head><body><main><h1>${escapeHtml(title)}</h1>${bodyHtml}</main></body></html>`;
 }
