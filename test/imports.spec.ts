@@ -7,6 +7,7 @@ interface ImportView {
   failure: string | null;
   total: number;
   processed: number;
+  encoding: string;
   created: number;
   updated: number;
   skipped: number;

@@ -20,6 +20,15 @@ describe('loadConfig', () => {
     expect(c.mail.transports.default.url).toBeUndefined();
   });
 
+  it('builds the public URL from PORT when it is not set, and warns about a missing postal address', () => {
+    const c = loadConfig({ DATA_DIR: dataDir(), PORT: '8080' });
+    expect(c.http.publicUrl).toBe('http://localhost:8080');
+    expect(c.warnings.join()).toContain('POSTAL_ADDRESS is not set');
+    const set = loadConfig({ DATA_DIR: dataDir(), PORT: '8080', PUBLIC_URL: 'https://news.example.com/', POSTAL_ADDRESS: '1 Main St' });
+    expect(set.http.publicUrl).toBe('https://news.example.com');
+    expect(set.warnings.join()).not.toContain('POSTAL_ADDRESS');
+  });
+
   it('generates a development secret once and keeps it', () => {
     const dir = dataDir();
     const first = loadConfig({ DATA_DIR: dir });

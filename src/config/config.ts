@@ -19,7 +19,8 @@ const envSchema = z.object({
   SUPERVISED: z.literal('1').optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default('0.0.0.0'),
-  PUBLIC_URL: z.string().url().default('http://localhost:3000'),
+  /** Default: http://localhost:<PORT>. */
+  PUBLIC_URL: z.string().url().optional(),
   TRUST_PROXY: z.string().default('false'),
   DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/edm'),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
@@ -132,14 +133,18 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const warnings: string[] = [];
   const dataDir = resolve(e.DATA_DIR);
   const secret = resolveSecret(e.APP_SECRET, e.NODE_ENV, dataDir, warnings);
-  if (!e.PUBLIC_URL.startsWith('https://')) {
-    warnings.push(`PUBLIC_URL ${e.PUBLIC_URL} is not https: fine for development, but one-click unsubscribe (RFC 8058) needs https in production`);
+  const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
+  if (!publicUrl.startsWith('https://')) {
+    warnings.push(`PUBLIC_URL ${publicUrl} is not https: fine for development, but one-click unsubscribe (RFC 8058) needs https in production`);
+  }
+  if (!e.POSTAL_ADDRESS) {
+    warnings.push('POSTAL_ADDRESS is not set: marketing mail must show the sender\'s postal address (CAN-SPAM); set it, or give each campaign its postalAddress');
   }
   return {
     env: e.NODE_ENV,
     role: e.ROLE,
     processes: parseProcesses(e),
-    http: { port: e.PORT, host: e.HOST, publicUrl: e.PUBLIC_URL.replace(/\/+$/, ''), trustProxy: parseTrustProxy(e.TRUST_PROXY) },
+    http: { port: e.PORT, host: e.HOST, publicUrl, trustProxy: parseTrustProxy(e.TRUST_PROXY) },
     database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
     secret,

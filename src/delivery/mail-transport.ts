@@ -44,7 +44,7 @@ export class MailTransport implements OnApplicationShutdown {
     await mkdir(dir, { recursive: true });
     const file = join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${info.messageId.replace(/[^A-Za-z0-9@.-]/g, '')}.eml`);
     await writeFile(file, info.message as Buffer);
-    this.logger.log(`mail to ${String(message.to)} written to ${file}`);
+    this.logger.log(`mail to ${recipients(message.to) || '(nobody)'} written to ${file}`);
     return { messageId: info.messageId, response: `250 written to ${file}` };
   }
 
@@ -65,4 +65,12 @@ export class MailTransport implements OnApplicationShutdown {
   onApplicationShutdown(): void {
     for (const t of this.transporters.values()) t.close();
   }
+}
+
+/** Who a message is for, as text: nodemailer takes a string, an address object, or lists of them. */
+function recipients(to: unknown): string {
+  if (typeof to === 'string') return to;
+  if (Array.isArray(to)) return to.map(recipients).filter(Boolean).join(', ');
+  if (typeof to === 'object' && to !== null && 'address' in to) return String(to.address);
+  return '';
 }
