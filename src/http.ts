@@ -4,13 +4,16 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
+import type { Server } from 'node:http';
 import { AppModule } from './app.module';
+import { ApiKeysService } from './api-keys/api-keys.service';
 import { ErrorFilter } from './common/error.filter';
 import { guardInput, unreadablePath } from './common/request-input';
 import { createValidationPipe } from './common/validation';
 import type { AppConfig } from './config/config';
 import { PinoNestLogger } from './observability/logger';
 import { observeRequest } from './observability/metrics';
+import { guardOpsRoutes, listenOps } from './observability/ops-access';
 import openApiMetadata from './openapi-metadata';
 import { createPublicLane, Handler, sharedServer } from './public-lane';
 import { TrackingRoutes } from './tracking/tracking.controller';
@@ -35,6 +38,10 @@ export async function createHttpApp(config: AppConfig, logger: Logger): Promise<
   await app.register(multipart as never, { limits: { fileSize: Number.MAX_SAFE_INTEGER, files: 1 } });
 
   observeRequests(fastify, logger);
+  guardOpsRoutes(fastify, config, () => app.get(ApiKeysService));
+  let ops: Server | null = null;
+  fastify.addHook('onListen', async () => void (ops = await listenOps(fastify.server, config)));
+  fastify.addHook('onClose', async () => void (await new Promise((r) => (ops ? ops.close(r) : r(undefined)))));
   // The tracking routes live on the public lane, which the shared server hands every /t/ request.
   app.get(TrackingRoutes).mount(lane);
   await lane.ready();

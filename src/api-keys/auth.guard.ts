@@ -46,7 +46,7 @@ export class AuthGuard implements CanActivate {
  * `Bearer <key>`, or HTTP Basic with the key as the password (or as the user when there is no
  * password): webhook senders cannot set headers, only put credentials in the URL they post to.
  */
-function presentedKey(header: string): string {
+export function presentedKey(header: string): string {
   if (header.startsWith('Bearer ')) return header.slice(7).trim();
   if (!/^Basic /i.test(header)) return '';
   const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');

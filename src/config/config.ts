@@ -22,6 +22,10 @@ const envSchema = z.object({
   /** Default: http://localhost:<PORT>. */
   PUBLIC_URL: z.string().url().optional(),
   TRUST_PROXY: z.string().default('false'),
+  /** Who may read /metrics and /docs: `local` (clients on this machine), `key` (any API key) or `open`. */
+  OPS_ACCESS: z.enum(['local', 'key', 'open']).default('local'),
+  /** Serve /metrics and /docs on this port only (for a private network), not on PORT. */
+  OPS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/edm'),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
@@ -74,7 +78,7 @@ export interface AppConfig {
   /** ROLE=all: the process layout asked for; counts left unset are derived from the cores (src/supervisor.ts). */
   processes: { total?: number; api?: number; worker?: number; shutdownTimeoutMs: number; supervised: boolean };
   /** Fastify's trustProxy: false, true, a hop count, or addresses/CIDRs of the proxies. */
-  http: { port: number; host: string; publicUrl: string; trustProxy: boolean | number | string };
+  http: { port: number; host: string; publicUrl: string; trustProxy: boolean | number | string; ops: { access: 'local' | 'key' | 'open'; port?: number } };
   database: { url: string; poolSize: number };
   redis: { url: string; prefix: string };
   secret: Buffer;
@@ -144,7 +148,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     env: e.NODE_ENV,
     role: e.ROLE,
     processes: parseProcesses(e),
-    http: { port: e.PORT, host: e.HOST, publicUrl, trustProxy: parseTrustProxy(e.TRUST_PROXY) },
+    http: { port: e.PORT, host: e.HOST, publicUrl, trustProxy: parseTrustProxy(e.TRUST_PROXY), ops: { access: e.OPS_ACCESS, port: e.OPS_PORT } },
     database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
     secret,
