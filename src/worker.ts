@@ -13,7 +13,7 @@ export async function startWorker(config: AppConfig, logger: Logger): Promise<IN
     logger: new PinoNestLogger(logger),
   });
   app.enableShutdownHooks();
-  logger.info({ pid: process.pid }, 'worker started');
+  logger.info('worker started');
   return app;
 }
 

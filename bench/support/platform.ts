@@ -50,17 +50,56 @@ export async function dropRedisPrefix(prefix: string): Promise<void> {
   redis.disconnect();
 }
 
-/** One platform process (`node dist/src/main.js`) with the given role and settings. */
+/**
+ * BENCH_PLATFORM=start: the platform as `npm start` runs it, wherever a benchmark starts ROLE=all or
+ * ROLE=api — the supervisor with its default layout (on c cores ⌊c/2⌋ API and the rest worker
+ * processes) and npm start's default LOG_LEVEL (info); the benchmark's other settings are kept. A
+ * ROLE=worker process the benchmark asks for is then the worker processes of the `npm start` running
+ * (or one started for it). Unset, or `roles`: each process as the benchmark asks, ROLE=all as one
+ * process (PROCESSES=1), as the figures in bench/README.md were measured.
+ */
+export const BENCH_PLATFORM = process.env.BENCH_PLATFORM ?? 'roles';
+if (BENCH_PLATFORM !== 'roles' && BENCH_PLATFORM !== 'start') throw new Error(`BENCH_PLATFORM=${BENCH_PLATFORM}: expected roles or start`);
+
+const NPM_START_DEFAULTS = ['ROLE', 'PROCESSES', 'API_PROCESSES', 'WORKER_PROCESSES', 'LOG_LEVEL'];
+
+/** The platform (`node dist/src/main.js`) with the given role and settings: one process, or `npm start` (BENCH_PLATFORM=start). */
 export class Platform {
+  private static supervisors: Platform[] = [];
   child!: ChildProcess;
-  output = '';
+  private log = '';
+  /** BENCH_PLATFORM=start: this is the supervisor of `npm start`. */
+  private supervisor = false;
+  /** BENCH_PLATFORM=start, ROLE=worker: a view of the worker processes of this `npm start`. */
+  private host?: Platform;
   constructor(readonly env: Record<string, string>) {}
+
+  get output(): string {
+    return this.host ? this.host.output : this.log;
+  }
 
   /** Starts and waits until `ready` (e.g. GET /health answers) or the log shows `ready` text. */
   async start(ready: string | (() => Promise<boolean>)): Promise<this> {
-    this.child = spawn(process.execPath, [join(ROOT, 'dist', 'src', 'main.js')], { cwd: ROOT, env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
-    this.child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
+    const role = this.env.ROLE ?? 'all';
+    let env: Record<string, string> = role === 'all' ? { PROCESSES: '1', ...this.env } : this.env;
+    if (BENCH_PLATFORM === 'start') {
+      this.host = role === 'worker' ? Platform.supervisors.find((p) => !p.exited()) : undefined;
+      if (this.host) {
+        this.child = this.host.child;
+        return this.until(ready);
+      }
+      const kept = Object.entries(this.env).filter(([k]) => !NPM_START_DEFAULTS.includes(k));
+      env = { ...Object.fromEntries(kept), PORT: this.env.PORT ?? String(await freePort()) };
+      this.supervisor = true;
+      Platform.supervisors.push(this);
+    }
+    this.child = spawn(process.execPath, [join(ROOT, 'dist', 'src', 'main.js')], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout!.on('data', (d: Buffer) => (this.log += d.toString()));
+    this.child.stderr!.on('data', (d: Buffer) => (this.log += d.toString()));
+    return this.until(ready);
+  }
+
+  private async until(ready: string | (() => Promise<boolean>)): Promise<this> {
     const until = Date.now() + 60_000;
     const isReady = typeof ready === 'string' ? async () => this.output.includes(ready) : ready;
     while (!(await isReady())) {
@@ -73,23 +112,43 @@ export class Platform {
     return this;
   }
 
-  /** Peak resident set size so far, in MB (VmHWM). */
-  peakRssMb(): number {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.child.pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : NaN;
+  /**
+   * The processes measured: the one process; of `npm start`, the supervisor and its children, or only
+   * its worker processes where the benchmark asked for ROLE=worker.
+   */
+  pids(): number[] {
+    const npmStart = this.host ?? (this.supervisor ? this : undefined);
+    if (!npmStart) return [this.child.pid!];
+    const children = childPids(npmStart.child.pid!);
+    if (this.env.ROLE !== 'worker') return [npmStart.child.pid!, ...children];
+    const started = npmStart.log.split('\n').filter((l) => l.endsWith('"msg":"worker process started"}'));
+    const workers = started.map((l) => (JSON.parse(l) as { childPid: number }).childPid);
+    return children.filter((pid) => workers.includes(pid));
   }
 
-  /** CPU time (user + system) the process has used so far, in seconds. */
+  /** Peak resident set size so far, in MB (VmHWM; of several processes, the sum of their peaks). */
+  peakRssMb(): number {
+    let kb = 0;
+    for (const pid of this.pids()) {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (!m) return NaN;
+      kb += Number(m[1]);
+    }
+    return kb / 1024;
+  }
+
+  /** CPU time (user + system) the processes have used so far, in seconds; `npm start`'s includes children restarted meanwhile. */
   cpuSeconds(): number {
-    return processCpuSeconds(this.child.pid!);
+    return this.pids().reduce((sum, pid) => sum + processCpuSeconds(pid, pid === this.child.pid), 0);
   }
 
   private exited(): boolean {
     return this.child.exitCode !== null || this.child.signalCode !== null;
   }
 
+  /** `npm start` drains and stops all its processes; a worker view leaves that to it. */
   async stop(): Promise<void> {
-    if (this.exited()) return;
+    if (this.host || this.exited()) return;
     await new Promise<void>((resolve) => {
       this.child.once('exit', () => resolve());
       this.child.kill('SIGTERM');
@@ -100,14 +159,30 @@ export class Platform {
 
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 
-function processCpuSeconds(pid: number): number {
+/** With `reaped`, also the CPU time of its children that have exited and been waited for. */
+function processCpuSeconds(pid: number, reaped = false): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS; // utime, stime
+    const own = Number(fields[11]) + Number(fields[12]); // utime, stime
+    return (reaped ? own + Number(fields[13]) + Number(fields[14]) : own) / CLOCK_TICKS; // cutime, cstime
   } catch {
     return 0; // gone meanwhile
   }
+}
+
+function childPids(ppid: number): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === ppid) pids.push(Number(entry));
+    } catch {
+      // gone in between
+    }
+  }
+  return pids;
 }
 
 /**

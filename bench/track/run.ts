@@ -316,6 +316,11 @@ async function check(base: string, pixelPath: string, clickPath: string): Promis
 }
 
 const xlen = () => redis!.xlen(STREAM);
+/** Every event ever appended: with BENCH_PLATFORM=start the worker processes of `npm start` drain the stream meanwhile, so XLEN cannot count them. */
+async function added(): Promise<number> {
+  const info = (await redis!.xinfo('STREAM', STREAM)) as (string | number)[];
+  return Number(info[info.indexOf('entries-added') + 1]);
+}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -372,38 +377,41 @@ async function run(): Promise<void> {
   const hit = (url: string, paths: string, seconds: number) =>
     wrk(url, { threads: THREADS, connections: CONNECTIONS, seconds, headers: [`User-Agent: ${USER_AGENT}`], paths, lua });
   /** Warm-up, then the measured run; for the platform, also how many events the measured run appended. */
-  const measure = async (url: string, paths: string, label: string, pid: number | undefined): Promise<Measured> => {
+  const measure = async (url: string, paths: string, label: string, pids: number[]): Promise<Measured> => {
     await hit(url, paths, WARMUP);
     await sleep(500);
-    const before = await xlen();
-    const cpu = new CpuMeter([pid]);
+    const before = await added();
+    const cpu = new CpuMeter(pids);
     const r = await hit(url, paths, DURATION);
     const used = cpu.report(label);
     await sleep(1_000); // requests wrk gave up on at the end may still be answered
-    const appended = (await xlen()) - before;
+    const appended = (await added()) - before;
     return { ...r, appended, used };
   };
 
   console.log(`load average before the HTTP runs: ${load()}`);
   await check(base, pixels[0], clicks[0]); // one open and one click
-  const checked = await xlen();
-  const pPixel = await measure(base, pixelFile, 'platform', platform.child.pid);
-  const afterPixel = await xlen();
-  const pClick = await measure(base, clickFile, 'platform', platform.child.pid);
-  const fromHttp = await xlen();
+  const checked = await added();
+  const pPixel = await measure(base, pixelFile, 'platform', platform.pids());
+  const afterPixel = await added();
+  const pClick = await measure(base, clickFile, 'platform', platform.pids());
+  const fromHttp = await added();
   const opensFromHttp = 1 + afterPixel - checked;
   const clicksFromHttp = 1 + fromHttp - afterPixel;
   for (const [name, r] of [['pixel', pPixel], ['click', pClick]] as const) {
     if (r.appended < r.requests) throw new Error(`${name}: wrk counted ${r.requests} answers but only ${r.appended} events were appended`);
   }
   await platform.stop();
+  // The ingestion below starts with a new consumer group (an `npm start` has made one already): it
+  // reads from the stream's start whatever is still in it.
+  await redis.xgroup('DESTROY', STREAM, 'ingest').catch(() => undefined);
 
   port = await freePort();
   const bareBase = `http://127.0.0.1:${port}`;
   const server = await startBare(port);
   await check(bareBase, pixels[0], clicks[0]);
-  const bPixel = await measure(bareBase, pixelFile, 'bare server', server.pid);
-  const bClick = await measure(bareBase, clickFile, 'bare server', server.pid);
+  const bPixel = await measure(bareBase, pixelFile, 'bare server', [server.pid!]);
+  const bClick = await measure(bareBase, clickFile, 'bare server', [server.pid!]);
   await stopBare();
   const http = { pixel: pPixel, click: pClick };
   const bareRuns = { pixel: bPixel, click: bClick };
@@ -421,7 +429,8 @@ async function run(): Promise<void> {
 
   // 2. Ingestion: the stream holds what wrk produced; top it up to EVENTS, then one worker drains it.
   const rnd = prng(7);
-  const topUp = Math.max(0, EVENTS - fromHttp);
+  const inStream = await xlen();
+  const topUp = Math.max(0, EVENTS - inStream);
   let topOpens = 0;
   let topClicks = 0;
   const now = Date.now();
@@ -451,9 +460,9 @@ async function run(): Promise<void> {
   const xaddMs = performance.now() - x0;
   const total = fromHttp + topUp;
   const expected = { opens: opensFromHttp + topOpens, clicks: clicksFromHttp + topClicks };
-  if ((await xlen()) !== total) throw new Error(`stream holds ${await xlen()} entries, expected ${total}`);
+  if ((await added()) !== total) throw new Error(`stream got ${await added()} entries, expected ${total}`);
   console.log('');
-  console.log(`ingestion: ${fmt(total)} events in the stream (${fmt(fromHttp)} from the HTTP runs, ${fmt(topUp)} added with pipelined XADD in ${secs(xaddMs)} s); ${fmt(expected.opens)} opens, ${fmt(expected.clicks)} clicks`);
+  console.log(`ingestion: ${fmt(inStream + topUp)} events in the stream (${fmt(inStream)} of the ${fmt(fromHttp)} from the HTTP runs, ${fmt(topUp)} added with pipelined XADD in ${secs(xaddMs)} s); ${fmt(expected.opens)} opens, ${fmt(expected.clicks)} clicks in all`);
   await db((c) => c.query('CHECKPOINT')); // the seeding's and the HTTP runs' writes are not flushed on the worker's time
   console.log(`load average before ingestion: ${load()}`);
 
@@ -473,7 +482,7 @@ async function run(): Promise<void> {
   moreWorkers = Array.from({ length: WORKERS - 1 }, () => new Platform({ ...env, ROLE: 'worker', PUBLIC_URL: base, LOG_LEVEL: 'info' }));
   await Promise.all(moreWorkers.map((w) => w.start('worker started')));
   const workers = [worker, ...moreWorkers];
-  const cpu = new CpuMeter(workers.map((w) => w.child.pid));
+  const cpu = new CpuMeter(workers.flatMap((w) => w.pids()));
   let firstApplied = 0;
   for (;;) {
     const left = await xlen();
@@ -579,7 +588,7 @@ async function run(): Promise<void> {
   for (const path of ['stats', 'stats/timeseries?interval=hour', 'links']) {
     const url = `${base}/v1/campaigns/${seeded.campaignId}/${path}`;
     for (let i = 0; i < 50; i++) await api(base, 'GET', `/v1/campaigns/${seeded.campaignId}/${path}`);
-    const cpu = new CpuMeter([platform.child.pid]);
+    const cpu = new CpuMeter(platform.pids());
     const r = await wrk(url, { threads: 1, connections: 4, seconds: 10, headers: [`Authorization: Bearer ${ADMIN_KEY}`] });
     reports[path] = { ...r, used: cpu.report('platform') };
     console.log(`  GET /v1/campaigns/:id/${path}: ${fmt(r.rps)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms (wrk -t1 -c4 -d10s); ${reports[path].used}`);
