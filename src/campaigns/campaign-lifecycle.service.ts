@@ -98,13 +98,34 @@ export class CampaignLifecycle {
     await this.queue.add('start', { campaignId: id }, { jobId: `start-${id}`, delay: Math.max(0, startAt - Date.now()), ...JOB_OPTIONS });
   }
 
-  /** Dispatch jobs for a campaign; several, so that several workers share it. Extra ones are harmless. */
-  async dispatch(id: string, delayMs = 0, jobs?: number): Promise<void> {
-    const n = jobs ?? this.campaigns.dispatchJobs;
-    const stamp = `${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+  /**
+   * The campaign's dispatch jobs, several so that several workers share it, one per slot:
+   * `dispatch-<campaign>-<slot>`. A slot whose job still exists is left alone, so calling this
+   * again (a retried start, the reconciler) adds only what is missing. `fresh` adds new ones
+   * whatever exists: a restarted worker's, while the jobs of a worker that died stay locked in
+   * Redis until BullMQ finds them stalled. Extra jobs are harmless: they share the claims.
+   */
+  async dispatch(id: string, fresh = false): Promise<void> {
+    const tag = fresh ? `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}-` : '';
     await this.queue.addBulk(
-      Array.from({ length: n }, (_, i) => ({ name: 'dispatch', data: { campaignId: id }, opts: { jobId: `dispatch-${id}-${stamp}-${i}`, delay: delayMs, ...JOB_OPTIONS } })),
+      Array.from({ length: this.campaigns.dispatchJobs }, (_, i) => ({ name: 'dispatch', data: { campaignId: id }, opts: { jobId: `dispatch-${id}-${tag}${i}`, ...JOB_OPTIONS } })),
     );
+  }
+
+  /**
+   * The jobs a scheduled or sending campaign needs, re-created from Postgres when Redis has lost
+   * them (a restart without persistence, a flush, a failover to an empty replica); idempotent by
+   * job id. A scheduled campaign's start job is added only when missing: `schedule` replaces it,
+   * and an add racing with that must not bring back the previous time.
+   */
+  async ensureJobs(id: string, status: 'scheduled' | 'sending', started: boolean): Promise<void> {
+    if (status === 'scheduled') {
+      if (!(await this.queue.getJob(`start-${id}`))) await this.ensureStartJob(id);
+    } else if (!started) {
+      await this.queue.add('start', { campaignId: id }, { jobId: `start-${id}-now`, ...JOB_OPTIONS });
+    } else {
+      await this.dispatch(id);
+    }
   }
 
   private async transition(id: string, action: CampaignAction, set: string, params: unknown[], tx = this.db.manager): Promise<void> {
@@ -122,7 +143,11 @@ export class CampaignLifecycle {
   }
 }
 
-export const JOB_OPTIONS = { removeOnComplete: true, removeOnFail: 1000, attempts: 20, backoff: { type: 'exponential', delay: 1000 } } as const;
+/**
+ * Failed jobs are removed (the processor logs them): a failed job kept under its id would stop the
+ * reconciler from adding that id again, and the campaign would wait for it forever.
+ */
+export const JOB_OPTIONS = { removeOnComplete: true, removeOnFail: true, attempts: 20, backoff: { type: 'exponential', delay: 1000 } } as const;
 
 /** The wall-clock fields of an ISO time as written ("2026-12-01T09:00", offset ignored), as if UTC. */
 export function wallClockAsUtc(iso: string): Date {

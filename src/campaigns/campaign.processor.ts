@@ -1,8 +1,6 @@
-import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { Job } from 'bullmq';
-import { DataSource } from 'typeorm';
+import { DelayedError, Job } from 'bullmq';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { CampaignDispatcher } from '../delivery/campaign-dispatcher';
@@ -18,30 +16,37 @@ export class CampaignProcessor extends WorkerHost implements OnApplicationBootst
     private readonly starter: CampaignStarter,
     private readonly dispatcher: CampaignDispatcher,
     private readonly lifecycle: CampaignLifecycle,
-    @InjectDataSource() private readonly db: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     super();
   }
 
-  async process(job: Job<CampaignJob>): Promise<void> {
+  async process(job: Job<CampaignJob>, token?: string): Promise<void> {
     const id = job.data.campaignId;
     if (job.name === 'start') {
       if (await this.starter.start(id)) await this.lifecycle.dispatch(id);
       return;
     }
     const result = await this.dispatcher.run(id);
-    if (result.kind === 'later') await this.lifecycle.dispatch(id, Math.max(200, result.at.getTime() - Date.now()), 1);
+    if (result.kind !== 'later') return;
+    // The same job comes back when more is due (not a new one), so a campaign has a fixed set of
+    // dispatch job ids, which the reconciler can re-create when Redis has lost them.
+    await job.moveToDelayed(Math.max(result.at.getTime(), Date.now() + 200), token);
+    throw new DelayedError();
   }
 
-  /** State in Postgres wins: after a restart, scheduled campaigns get their start job and sending ones resume. */
-  async onApplicationBootstrap(): Promise<void> {
+  @OnWorkerEvent('failed')
+  onFailed(job: Job<CampaignJob> | undefined, error: Error): void {
+    this.logger.warn(`${job?.name ?? 'campaign'} job ${job?.id ?? '?'} failed (attempt ${job?.attemptsMade ?? '?'}): ${error.message}`);
+  }
+
+  /** Also what BullMQ reports of jobs that Redis lost while they ran ("Missing key", "Missing lock"): expected after a Redis restart. */
+  @OnWorkerEvent('error')
+  onError(error: Error): void {
+    this.logger.warn(`campaign queue: ${error.message}`);
+  }
+
+  onApplicationBootstrap(): void {
     this.worker.concurrency = this.config.sending.workerConcurrency;
-    const rows: { id: string; status: string }[] = await this.db.query(`SELECT id, status FROM campaigns WHERE status IN ('scheduled', 'sending')`);
-    for (const r of rows) {
-      if (r.status === 'scheduled') await this.lifecycle.ensureStartJob(r.id);
-      else await this.lifecycle.dispatch(r.id);
-    }
-    if (rows.length) this.logger.log(`reconciled ${rows.length} scheduled or sending campaigns`);
   }
 }

@@ -7,6 +7,7 @@ import { SendThrottle } from '../delivery/throttle';
 import { QUEUES } from '../queue/queue.module';
 import { CampaignLifecycle } from './campaign-lifecycle.service';
 import { CampaignProcessor } from './campaign.processor';
+import { CampaignReconciler } from './campaign-reconciler';
 import { CampaignStarter } from './campaign-starter';
 import { CampaignsController } from './campaigns.controller';
 import { CampaignsService } from './campaigns.service';
@@ -20,9 +21,9 @@ import { CampaignsService } from './campaigns.service';
 })
 export class CampaignsModule {}
 
-/** The send engine (queue side): audience resolution, dispatch, claim recovery. */
+/** The send engine (queue side): audience resolution, dispatch, claim recovery, lost-job recovery. */
 @Module({
   imports: [CampaignsModule],
-  providers: [CampaignStarter, CampaignDispatcher, SendThrottle, ClaimsReaper, CampaignProcessor],
+  providers: [CampaignStarter, CampaignDispatcher, SendThrottle, ClaimsReaper, CampaignProcessor, CampaignReconciler],
 })
 export class CampaignsWorkerModule {}

@@ -9,6 +9,7 @@ import { MailTransport } from './mail-transport';
 import { CampaignMessageContext, MessageBuilder, Recipient } from './message-builder';
 import { classify } from './smtp-outcome';
 import { SendThrottle } from './throttle';
+import { retryTransient } from './db-retry';
 
 interface Claimed extends Recipient {
   message_id: string;
@@ -25,6 +26,22 @@ interface Outcome {
   retryAt: Date | null;
 }
 
+/** What one dispatch run works with: its claim token and the campaign's compiled template, contexts and limits. */
+interface Run {
+  run: string;
+  /** Handed to SMTP, outcome not yet in Postgres: the only claims that must never go back to the queue. */
+  handed: Set<string>;
+  chunkSize: number;
+  limits: { key: string; rate: number }[];
+  transport: string;
+  compiled: Parameters<MessageBuilder['build']>[0];
+  base: CampaignMessageContext;
+  lists: Map<string, CampaignMessageContext>;
+}
+
+/** How long a stopping process still waits for Postgres to record what it knows. */
+const DRAIN_WAIT_MS = 5_000;
+
 export type DispatchResult = { kind: 'done' } | { kind: 'stopped' } | { kind: 'later'; at: Date };
 
 /**
@@ -33,7 +50,9 @@ export type DispatchResult = { kind: 'done' } | { kind: 'stopped' } | { kind: 'l
  *   throttle → re-check suppression and consent, mark the chunk `submitting` → SMTP in parallel →
  *   record outcomes in one UPDATE.
  * A message is `submitting` only while its SMTP transaction may be under way, so a crash leaves at
- * most one chunk per worker of unknown fate; everything merely claimed goes back to the queue.
+ * most one chunk per run of unknown fate; everything merely claimed goes back to the queue.
+ * Each run claims under its own token, so that whatever it still holds when it ends — on an error
+ * too — is handed back by it, or by the reaper, and never stays claimed under a live worker.
  * The campaign's status is read before every chunk: pause and cancel stop within one chunk.
  */
 @Injectable()
@@ -41,6 +60,7 @@ export class CampaignDispatcher implements OnModuleDestroy {
   private readonly logger = new Logger(CampaignDispatcher.name);
   /** SIGTERM: finish the chunk in flight, hand the rest back, stop. */
   private draining = false;
+  private drainingSince = 0;
   private readonly running = new Set<Promise<DispatchResult>>();
 
   constructor(
@@ -56,6 +76,7 @@ export class CampaignDispatcher implements OnModuleDestroy {
   /** Nest's first shutdown hook; the mail transport closes in the last one, so in-flight chunks end normally. */
   async onModuleDestroy(): Promise<void> {
     this.draining = true;
+    this.drainingSince = Date.now();
     await Promise.allSettled([...this.running]);
   }
 
@@ -66,55 +87,99 @@ export class CampaignDispatcher implements OnModuleDestroy {
   }
 
   private async dispatch(campaignId: string): Promise<DispatchResult> {
-    const row = await this.campaigns.row(campaignId);
+    const row = await this.persist(() => this.campaigns.row(campaignId));
     // Before its audience is resolved there is nothing to send; the start job dispatches after it.
     if (row.status !== 'sending' || !row.started_at) return { kind: 'stopped' };
-    const compiled = await this.campaigns.compiled(row);
-    const base = await this.campaigns.messageContext(row);
+    const compiled = await this.persist(() => this.campaigns.compiled(row));
+    const base = await this.persist(() => this.campaigns.messageContext(row));
     const lists = new Map<string, CampaignMessageContext>();
-    for (const l of await this.campaigns.lists(row)) lists.set(l.id, { ...base, list: l });
+    for (const l of await this.persist(() => this.campaigns.lists(row))) lists.set(l.id, { ...base, list: l });
     const transport = this.config.mail.transports[row.transport];
     const chunkSize = transport.pool;
     const limits = [{ key: `transport:${row.transport}`, rate: transport.rate }];
     if (row.send_rate) limits.push({ key: `campaign:${campaignId}`, rate: Math.min(row.send_rate, transport.rate) });
-    const me = this.reaper.workerId;
+    const run = this.reaper.startRun();
+    const handed = new Set<string>();
+    try {
+      return await this.sendDue(campaignId, row.audience.lists, { run, handed, chunkSize, limits, transport: row.transport, compiled, base, lists });
+    } finally {
+      // Normally nothing is left; after an error, or lost replies of `claim` or `markSubmitting`
+      // (the statement committed, the connection died), claims no batch holds any more may be.
+      await this.persist(() => this.handBack(run, [...handed])).catch((e: Error) => this.logger.warn(`run ${run}: claims left to the reaper (${e.message})`));
+      this.reaper.endRun(run);
+    }
+  }
 
+  private async sendDue(campaignId: string, audience: string[], r: Run): Promise<DispatchResult> {
+    const { run, handed, chunkSize, limits } = r;
     for (;;) {
       if (this.draining) return { kind: 'later', at: new Date() };
-      if ((await this.status(campaignId)) !== 'sending') return { kind: 'stopped' };
-      const batch = await this.claim(campaignId, me);
+      if ((await this.persist(() => this.status(campaignId))) !== 'sending') return { kind: 'stopped' };
+      const batch = await this.persist(() => this.claim(campaignId, run));
       if (!batch.length) break;
       for (let i = 0; i < batch.length; i += chunkSize) {
-        const status = i === 0 ? 'sending' : await this.status(campaignId);
+        const status = i === 0 ? 'sending' : await this.persist(() => this.status(campaignId));
         if (status !== 'sending' || this.draining) {
-          await this.release(batch.slice(i).map((m) => m.message_id), me, status === 'cancelled' ? 'cancelled' : 'queued');
+          await this.persist(() => this.release(batch.slice(i).map((m) => m.message_id), run, status === 'cancelled' ? 'cancelled' : 'queued'));
           return this.draining && status === 'sending' ? { kind: 'later', at: new Date() } : { kind: 'stopped' };
         }
         const chunk = batch.slice(i, i + chunkSize);
         await this.throttle.acquire(chunk.length, limits);
-        const owned = new Set(await this.markSubmitting(chunk.map((m) => m.message_id), me, row.audience.lists));
+        // Run again after a lost reply, this finds the chunk already `submitting` and answers
+        // nothing: those messages were never sent, and the run hands them back when it ends.
+        const owned = new Set(await this.persist(() => this.markSubmitting(chunk.map((m) => m.message_id), run, audience)));
+        for (const id of owned) handed.add(id);
         const outcomes = await Promise.all(
           chunk
             .filter((m) => owned.has(m.message_id))
-            .map((m) => this.sendOne(m, compiled, lists.get(m.list_id) ?? base, row.transport, limits.map((l) => l.key))),
+            .map((m) => this.sendOne(m, r.compiled, r.lists.get(m.list_id) ?? r.base, r.transport, limits.map((l) => l.key))),
         );
-        await this.record(outcomes, me);
+        // The outcomes are known: they wait here for Postgres rather than become `unknown`.
+        await this.persist(() => this.record(outcomes, run));
+        handed.clear();
       }
     }
-    const [next]: { at: Date | null; busy: boolean }[] = await this.db.query(
+    const [next]: { at: Date | null; busy: boolean }[] = await this.persist(() => this.db.query(
       `SELECT (SELECT min(send_at) FROM messages WHERE campaign_id = $1 AND status = 'queued') AS at,
               EXISTS (SELECT 1 FROM messages WHERE campaign_id = $1 AND status IN ('sending', 'submitting')) AS busy`,
       [campaignId],
-    );
+    ));
     if (next.at) return { kind: 'later', at: next.at };
     if (next.busy) return { kind: 'later', at: new Date(Date.now() + 5_000) }; // another worker's chunk, or a dead worker's claims
-    await this.db.query(
+    await this.persist(() => this.db.query(
       `UPDATE campaigns SET status = 'sent', finished_at = now(), updated_at = now()
        WHERE id = $1 AND status = 'sending' AND started_at IS NOT NULL
          AND NOT EXISTS (SELECT 1 FROM messages WHERE campaign_id = $1 AND status IN ('queued', 'sending', 'submitting'))`,
       [campaignId],
-    );
+    ));
     return { kind: 'done' };
+  }
+
+  /**
+   * Postgres restarting or failing over drops every connection for a few seconds; a run waits for
+   * it instead of failing (and coming back after BullMQ's growing backoff), so its claims and
+   * outcomes stay its own and reach the database. Every statement so retried is idempotent under
+   * the run's claim token.
+   */
+  private persist<T>(work: () => Promise<T>): Promise<T> {
+    return retryTransient(work, () => this.draining && Date.now() - this.drainingSince > DRAIN_WAIT_MS, (e, attempt) => {
+      if (attempt % 10 === 1) this.logger.warn(`database unavailable, retrying: ${e.message}`);
+    });
+  }
+
+  /**
+   * Everything the run still holds goes back to the queue, except messages handed to SMTP whose
+   * outcome could not be recorded: maybe delivered, so `unknown`.
+   */
+  private async handBack(run: string, handed: string[]): Promise<void> {
+    const [, n] = (await this.db.query(
+      `UPDATE messages SET status = CASE WHEN status = 'submitting' AND id = ANY($2::bigint[]) THEN 'unknown' ELSE 'queued' END,
+         smtp_response = CASE WHEN status = 'submitting' AND id = ANY($2::bigint[]) THEN 'the outcome of the SMTP transaction could not be recorded' ELSE smtp_response END,
+         claimed_by = NULL, updated_at = now()
+       WHERE claimed_by = $1 AND status IN ('sending', 'submitting')`,
+      [run, handed],
+    )) as [unknown, number];
+    if (n) this.logger.warn(`run ${run}: handed back ${n} claimed messages`);
   }
 
   private async sendOne(m: Claimed, compiled: Parameters<MessageBuilder['build']>[0], ctx: CampaignMessageContext, transport: string, limitKeys: string[]): Promise<Outcome> {
@@ -128,7 +193,8 @@ export class CampaignDispatcher implements OnModuleDestroy {
         case 'hard_bounce':
           return { id: m.message_id, status: 'failed', response: outcome.response, bounce: 'hard', attempt, retryAt: null };
         case 'throttled':
-          await Promise.all(limitKeys.map((k) => this.throttle.slowDown(k)));
+          // Best effort: sendOne must not throw while other messages of the chunk are in SMTP.
+          await Promise.all(limitKeys.map((k) => this.throttle.slowDown(k))).catch((e: Error) => this.logger.warn(`slow-down not stored: ${e.message}`));
           // The server's pace, not the message's fault: no attempt is used up.
           return { id: m.message_id, status: 'queued', response: outcome.response, bounce: null, attempt: m.attempts, retryAt: new Date(Date.now() + 1_000) };
         case 'retry': {
@@ -143,8 +209,8 @@ export class CampaignDispatcher implements OnModuleDestroy {
     }
   }
 
-  /** Due messages, claimed for this worker. */
-  private async claim(campaignId: string, me: string): Promise<Claimed[]> {
+  /** Due messages, claimed for this run. */
+  private async claim(campaignId: string, run: string): Promise<Claimed[]> {
     return this.db.query(
       `WITH due AS (
          SELECT id FROM messages WHERE campaign_id = $1 AND status = 'queued' AND send_at <= now()
@@ -154,7 +220,7 @@ export class CampaignDispatcher implements OnModuleDestroy {
        FROM due, subscribers s
        WHERE m.id = due.id AND s.id = m.subscriber_id
        RETURNING m.id::text AS message_id, m.subscriber_id AS id, m.list_id, m.attempts, s.email, s.name, s.attributes, s.timezone`,
-      [campaignId, this.config.sending.batchSize, me],
+      [campaignId, this.config.sending.batchSize, run],
     ).then(([rows]: [Claimed[], number]) => rows.sort((a, b) => Number(a.message_id) - Number(b.message_id)));
   }
 
@@ -163,7 +229,7 @@ export class CampaignDispatcher implements OnModuleDestroy {
    * meanwhile been suppressed or withdrawn consent on every list of the campaign (`skipped`), and
    * claims the reaper took back (not ours any more). Returns the ids to send.
    */
-  private async markSubmitting(ids: string[], me: string, lists: string[]): Promise<string[]> {
+  private async markSubmitting(ids: string[], run: string, lists: string[]): Promise<string[]> {
     const rows: { id: string }[] = await this.db.query(
       `WITH chunk AS (
          SELECT m.id, (s.email IS NULL
@@ -179,27 +245,27 @@ export class CampaignDispatcher implements OnModuleDestroy {
          RETURNING m.id, c.blocked
        )
        SELECT id::text FROM marked WHERE NOT blocked`,
-      [ids, me, lists],
+      [ids, run, lists],
     );
     return rows.map((r) => r.id);
   }
 
   /** Claims not sent: back to the queue (paused), or cancelled with their campaign. */
-  private async release(ids: string[], me: string, to: 'queued' | 'cancelled'): Promise<void> {
+  private async release(ids: string[], run: string, to: 'queued' | 'cancelled'): Promise<void> {
     await this.db.query(
       `UPDATE messages SET status = $3, claimed_by = NULL, updated_at = now() WHERE id = ANY($1::bigint[]) AND claimed_by = $2 AND status = 'sending'`,
-      [ids, me, to],
+      [ids, run, to],
     );
   }
 
   /** Outcomes in one statement; a hard bounce also suppresses the address, in the same transaction. */
-  private async record(outcomes: Outcome[], me: string): Promise<void> {
+  private async record(outcomes: Outcome[], run: string): Promise<void> {
     if (!outcomes.length) return;
     await this.db.transaction(async (tx) => {
       await tx.query(
         `UPDATE messages m SET status = v.status, smtp_response = v.response, bounce = v.bounce, attempts = v.attempt,
            send_at = COALESCE(v.retry_at, m.send_at), sent_at = CASE WHEN v.status = 'sent' THEN now() END,
-           sent_by = CASE WHEN v.status = 'sent' THEN $7 END, claimed_by = NULL, updated_at = now()
+           sent_by = CASE WHEN v.status = 'sent' THEN $8 END, claimed_by = NULL, updated_at = now()
          FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::int[], $6::timestamptz[]) AS v(id, status, response, bounce, attempt, retry_at)
          WHERE m.id = v.id AND m.claimed_by = $7 AND m.status = 'submitting'`,
         [
@@ -209,7 +275,8 @@ export class CampaignDispatcher implements OnModuleDestroy {
           outcomes.map((o) => o.bounce),
           outcomes.map((o) => o.attempt),
           outcomes.map((o) => o.retryAt),
-          me,
+          run,
+          this.reaper.workerId,
         ],
       );
       const bounced = outcomes.filter((o) => o.bounce === 'hard');

@@ -11,17 +11,23 @@ const ALIVE_TTL_MS = 6_000;
 const REAP_MS = 3_000;
 
 /**
- * Worker liveness and the recovery of a dead worker's claims. Each worker process renews a key in
- * Redis every 2 s; a claim whose owner's key has expired belongs to a dead worker. Its messages
- * still `sending` were never handed to SMTP and go back to the queue; those `submitting` were in an
- * SMTP transaction at the time of death: their fate is unknown, so they become `unknown`, never
- * silently sent a second time.
+ * Worker liveness and the recovery of claims nobody works on any more. Each worker process renews a
+ * key in Redis every 2 s; each dispatch run claims under its own token, `<worker id>/<run>`. Claims
+ * are recovered when their worker's key has been missing for a whole TTL (dead), or when their
+ * run has ended in this very process without handing them back. Messages still `sending` were never
+ * handed to SMTP and go back to the queue; those `submitting` were in an SMTP transaction: their
+ * fate is unknown, so they become `unknown`, never silently sent a second time.
  */
 @Injectable()
 export class ClaimsReaper implements OnModuleInit, OnApplicationShutdown {
   readonly workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   private readonly logger = new Logger(ClaimsReaper.name);
   private timers: NodeJS.Timeout[] = [];
+  private runCount = 0;
+  /** Tokens of this process's dispatch runs under way. */
+  private readonly runs = new Set<string>();
+  /** When each other worker's key was first seen missing (and not seen since). */
+  private readonly missingSince = new Map<string, number>();
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -42,25 +48,60 @@ export class ClaimsReaper implements OnModuleInit, OnApplicationShutdown {
     await this.redis.del(`worker:${this.workerId}`).catch(() => undefined);
   }
 
-  /** Recovers the claims of every worker that is no longer alive; returns how many messages moved. */
+  /** A claim token for a dispatch run; its claims are this run's until `endRun`. */
+  startRun(): string {
+    const token = `${this.workerId}/${++this.runCount}`;
+    this.runs.add(token);
+    return token;
+  }
+
+  /** After this, whatever the run still holds is recovered by the next reap. */
+  endRun(token: string): void {
+    this.runs.delete(token);
+  }
+
+  /** Recovers the claims of dead workers and of ended runs; returns how many messages moved. */
   async reap(): Promise<number> {
-    const owners: { claimed_by: string }[] = await this.db.query(
+    const rows: { claimed_by: string }[] = await this.db.query(
       `SELECT DISTINCT claimed_by FROM messages WHERE status IN ('sending', 'submitting') AND claimed_by IS NOT NULL`,
     );
+    const byWorker = new Map<string, string[]>();
+    for (const { claimed_by: token } of rows) {
+      const worker = token.split('/')[0];
+      byWorker.set(worker, [...(byWorker.get(worker) ?? []), token]);
+    }
+    for (const worker of this.missingSince.keys()) if (!byWorker.has(worker)) this.missingSince.delete(worker);
     let moved = 0;
-    for (const { claimed_by: owner } of owners) {
-      if (owner === this.workerId || (await this.redis.exists(`worker:${owner}`))) continue;
+    for (const [worker, tokens] of byWorker) {
+      const stale = worker === this.workerId ? tokens.filter((t) => !this.runs.has(t)) : (await this.dead(worker)) ? tokens : [];
+      if (!stale.length) continue;
       const [, n] = (await this.db.query(
         `UPDATE messages SET status = CASE status WHEN 'sending' THEN 'queued' ELSE 'unknown' END,
            smtp_response = CASE status WHEN 'submitting' THEN 'worker died during the SMTP transaction' ELSE smtp_response END,
            claimed_by = NULL, updated_at = now()
-         WHERE claimed_by = $1 AND status IN ('sending', 'submitting')`,
-        [owner],
+         WHERE claimed_by = ANY($1::text[]) AND status IN ('sending', 'submitting')`,
+        [stale],
       )) as [unknown, number];
-      if (n) this.logger.warn(`recovered ${n} claimed messages of dead worker ${owner}`);
+      if (n) this.logger.warn(`recovered ${n} claimed messages of ${worker === this.workerId ? 'ended runs of this worker' : `dead worker ${worker}`}`);
       moved += n;
     }
     return moved;
+  }
+
+  /**
+   * Dead only when the key has been missing for a whole TTL: a Redis restarted without its data
+   * (or failed over to an empty replica) has lost every key, and live workers write theirs again
+   * only at their next beat. A live worker is never declared dead in that gap.
+   */
+  private async dead(worker: string): Promise<boolean> {
+    if (await this.redis.exists(`worker:${worker}`)) {
+      this.missingSince.delete(worker);
+      return false;
+    }
+    const now = Date.now();
+    const since = this.missingSince.get(worker) ?? now;
+    this.missingSince.set(worker, since);
+    return now - since >= ALIVE_TTL_MS;
   }
 
   private async beat(): Promise<void> {

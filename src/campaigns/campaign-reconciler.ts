@@ -1,0 +1,68 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import Redis from 'ioredis';
+import { DataSource } from 'typeorm';
+import { REDIS } from '../queue/queue.module';
+import { CampaignLifecycle } from './campaign-lifecycle.service';
+
+const RECONCILE_MS = 10_000;
+
+interface Moving {
+  id: string;
+  status: 'scheduled' | 'sending';
+  started: boolean;
+}
+
+/**
+ * State lives in Postgres, the work in Redis. A Redis restarted without persistence (or flushed, or
+ * failed over to an empty replica) has lost every job, while the processes stay up: so every worker
+ * re-creates the jobs of scheduled and sending campaigns at start, every 10 s, and as soon as its
+ * Redis connection comes back — idempotent by job id, a job that exists is left alone.
+ */
+@Injectable()
+export class CampaignReconciler implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(CampaignReconciler.name);
+  private timer?: NodeJS.Timeout;
+  private pass?: Promise<void>;
+  private readonly onReconnect = () => this.tick();
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(REDIS) private readonly redis: Redis,
+    private readonly lifecycle: CampaignLifecycle,
+  ) {}
+
+  /** After a restart of this worker: fresh dispatch jobs, as the dead worker's stay locked in Redis a while. */
+  async onApplicationBootstrap(): Promise<void> {
+    const rows = await this.moving();
+    for (const r of rows) {
+      if (r.status === 'sending' && r.started) await this.lifecycle.dispatch(r.id, true);
+      else await this.lifecycle.ensureJobs(r.id, r.status, r.started);
+    }
+    if (rows.length) this.logger.log(`reconciled ${rows.length} scheduled or sending campaigns`);
+    this.timer = setInterval(() => this.tick(), RECONCILE_MS);
+    this.redis.on('ready', this.onReconnect); // the first 'ready' is past: this is every reconnection
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    this.redis.off('ready', this.onReconnect);
+    await this.pass;
+  }
+
+  /** One pass at a time; a failed pass (Postgres or Redis away) is retried by the next tick. */
+  private tick(): void {
+    if (this.pass) return;
+    this.pass = this.reconcile()
+      .catch((e: Error) => this.logger.warn(`reconciliation: ${e.message}`))
+      .finally(() => (this.pass = undefined));
+  }
+
+  async reconcile(): Promise<void> {
+    for (const r of await this.moving()) await this.lifecycle.ensureJobs(r.id, r.status, r.started);
+  }
+
+  private moving(): Promise<Moving[]> {
+    return this.db.query(`SELECT id, status, started_at IS NOT NULL AS started FROM campaigns WHERE status IN ('scheduled', 'sending')`);
+  }
+}
