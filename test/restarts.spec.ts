@@ -150,7 +150,7 @@ async function explained(p: Platform, work: () => Promise<void>): Promise<void> 
 }
 
 describe('server restarts mid-campaign', () => {
-  it('Redis restarts without persistence: the campaign resumes by itself, zero duplicates, a lost schedule is rebuilt', async () => {
+  it('Redis restarts without persistence: the campaign resumes by itself, zero duplicates, a lost schedule is rebuilt, opens are counted again', async () => {
     const redis = await PrivateRedis.start();
     let p: Platform | undefined;
     try {
@@ -167,6 +167,11 @@ describe('server restarts mid-campaign', () => {
         }, 'redis restart').then(async () => {
           await poll(() => isSent(platform.t, scheduled), 30_000);
           expect(await expectDeliveredOnce(platform, scheduled, 50)).toBe(0);
+          // The event stream's consumer group went with Redis: an open after the restart is still counted.
+          const mail = platform.smtp.mails.find((m) => m.to.some((a) => a.startsWith('later')))!;
+          const pixel = /https:\/\/edm\.test(\/t\/o\/[A-Za-z0-9_.-]+)/.exec(String(mail.parsed.html))![1];
+          await platform.t.http.get(pixel).set('User-Agent', 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0').expect(200);
+          await poll(async () => ((await platform.t.api('get', `/v1/campaigns/${scheduled}/stats`).expect(200)).body.opens.total === 1 ? true : undefined), 30_000);
         }),
       );
     } finally {

@@ -57,12 +57,7 @@ export class EventIngestor implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    try {
-      // From the start of the stream: events the API buffered before any worker existed count too.
-      await this.lanes[0].conn.xgroup('CREATE', this.stream, GROUP, '0', 'MKSTREAM');
-    } catch (e) {
-      if (!String((e as Error).message).includes('BUSYGROUP')) throw e;
-    }
+    await this.ensureGroup(this.lanes[0]);
     this.running = true;
     this.loops = this.lanes.map((lane) => this.run(lane));
   }
@@ -76,6 +71,19 @@ export class EventIngestor implements OnApplicationBootstrap, OnModuleDestroy {
     for (const lane of this.lanes) {
       if (started) await this.leaveGroup(lane).catch((e: unknown) => this.log.warn(`consumer ${lane.consumer} left in the group: ${(e as Error).message}`));
       lane.conn.disconnect();
+    }
+  }
+
+  /**
+   * The consumer group, from the start of the stream: events the API buffered before any worker
+   * existed count too. Also when Redis has lost it (a restart without persistence, a flush): the
+   * stream the API has written since is read from its start.
+   */
+  private async ensureGroup(lane: Lane): Promise<void> {
+    try {
+      await lane.conn.xgroup('CREATE', this.stream, GROUP, '0', 'MKSTREAM');
+    } catch (e) {
+      if (!String((e as Error).message).includes('BUSYGROUP')) throw e;
     }
   }
 
@@ -97,6 +105,11 @@ export class EventIngestor implements OnApplicationBootstrap, OnModuleDestroy {
         pendingFirst = false;
       } catch (e) {
         pendingFirst = true;
+        if (String((e as Error).message).startsWith('NOGROUP')) {
+          this.log.warn('the event stream or its consumer group is gone (Redis lost its data?): creating them again');
+          await this.ensureGroup(lane).catch(() => undefined);
+          continue;
+        }
         this.log.error(`event ingestion failed, retrying: ${(e as Error).message}`);
         await new Promise((r) => setTimeout(r, 1_000));
       }
