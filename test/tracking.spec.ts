@@ -136,7 +136,8 @@ describe('tracking and campaign stats', () => {
   it('answers other paths under /t/ as the API answers unknown routes', async () => {
     for (const [method, p] of [['get', '/t/x/abc'], ['get', '/t/o/a/b'], ['post', path(u(9).open)]] as const) {
       const res = await t.http[method](p).expect(404);
-      expect(res.body).toEqual({ statusCode: 404, error: 'Not Found', message: `Cannot ${method.toUpperCase()} ${p}`, details: [] });
+      const message = `Cannot ${method.toUpperCase()} ${p}`;
+      expect(res.body).toEqual({ statusCode: 404, error: 'Not Found', message, details: [{ field: 'path', message }] });
     }
     const api = await t.http.get('/v1/nowhere').expect(404);
     expect(api.body).toMatchObject({ statusCode: 404, error: 'Not Found' });
