@@ -26,7 +26,7 @@ async function main(): Promise<void> {
       { ...layout, schedulingPolicy: 'round-robin' },
       `EDM supervisor: ${layout.api} API process(es) sharing ${config.http.host}:${config.http.port}, ${layout.worker} worker process(es); public URL ${config.http.publicUrl} (API docs at /docs)`,
     );
-    new Supervisor(layout, config.processes.shutdownTimeoutMs, logger).start();
+    new Supervisor(layout, config.processes.shutdownTimeoutMs, logger, config.processes.heapSetByUser).start();
     return;
   }
   // Loaded only here: the supervisor stays a small process without Nest, Fastify, BullMQ or MJML.

@@ -1,5 +1,5 @@
 import cluster, { Worker } from 'node:cluster';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, setPriority } from 'node:os';
 import type { Logger } from 'pino';
 import type { AppConfig } from './config/config';
 
@@ -8,6 +8,15 @@ export interface Layout {
   api: number;
   worker: number;
 }
+
+/**
+ * Worker processes run at a lower CPU priority than the API processes: when both want the cores (a
+ * burst of opens and clicks while the stream is ingested), answering people comes first, and the
+ * ingestion and sending catch up the moment the API has nothing to do.
+ */
+const WORKER_NICENESS = 10;
+
+const WORKER_HEAP = '--max-old-space-size=128';
 
 const RESTART_MIN_MS = 1_000;
 const RESTART_MAX_MS = 30_000;
@@ -64,6 +73,7 @@ export class Supervisor {
     layout: Layout,
     private readonly shutdownTimeoutMs: number,
     private readonly logger: Logger,
+    private readonly heapSetByUser = false,
   ) {
     const roles: ChildRole[] = [...Array<ChildRole>(layout.api).fill('api'), ...Array<ChildRole>(layout.worker).fill('worker')];
     this.slots = roles.map((role) => ({ role, startedAt: 0 }));
@@ -80,7 +90,11 @@ export class Supervisor {
 
   private fork(slot: Slot): void {
     slot.timer = undefined;
+    // A worker's live heap is small: a budget makes V8 collect the garbage of rendering instead of
+    // growing (as `npm run start:worker` and docker-compose start one), unless NODE_OPTIONS sets its own.
+    cluster.setupPrimary({ execArgv: slot.role === 'worker' && !this.heapSetByUser ? [...process.execArgv, WORKER_HEAP] : process.execArgv });
     const child = cluster.fork({ ROLE: slot.role, SUPERVISED: '1' });
+    if (slot.role === 'worker' && child.process.pid) setPriority(child.process.pid, WORKER_NICENESS);
     slot.child = child;
     slot.startedAt = Date.now();
     this.logger.info({ role: slot.role, childPid: child.process.pid }, `${slot.role} process started`);

@@ -15,6 +15,8 @@ const envSchema = z.object({
   WORKER_PROCESSES: z.coerce.number().int().min(1).max(256).optional(),
   /** How long the supervisor waits for its children to drain before it kills them. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
+  /** Node's own; read to know whether the worker processes' heap budget was set by hand. */
+  NODE_OPTIONS: z.string().default(''),
   /** Internal: set by the supervisor in its children, which then leave the database and warnings to it. */
   SUPERVISED: z.literal('1').optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -76,7 +78,7 @@ export interface AppConfig {
   env: 'development' | 'production' | 'test';
   role: 'all' | 'api' | 'worker';
   /** ROLE=all: the process layout asked for; counts left unset are derived from the cores (src/supervisor.ts). */
-  processes: { total?: number; api?: number; worker?: number; shutdownTimeoutMs: number; supervised: boolean };
+  processes: { total?: number; api?: number; worker?: number; shutdownTimeoutMs: number; supervised: boolean; heapSetByUser: boolean };
   /** Fastify's trustProxy: false, true, a hop count, or addresses/CIDRs of the proxies. */
   http: { port: number; host: string; publicUrl: string; trustProxy: boolean | number | string; ops: { access: 'local' | 'key' | 'open'; port?: number } };
   database: { url: string; poolSize: number };
@@ -253,7 +255,7 @@ function parseProcesses(e: z.output<typeof envSchema>): AppConfig['processes'] {
   if (e.PROCESSES === 1 && (e.API_PROCESSES || e.WORKER_PROCESSES)) {
     throw new ConfigError('Invalid configuration:\n  PROCESSES: 1 runs everything in one process; unset API_PROCESSES and WORKER_PROCESSES, or PROCESSES');
   }
-  return { total: e.PROCESSES, api: e.API_PROCESSES, worker: e.WORKER_PROCESSES, shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS, supervised: e.SUPERVISED === '1' };
+  return { total: e.PROCESSES, api: e.API_PROCESSES, worker: e.WORKER_PROCESSES, shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS, supervised: e.SUPERVISED === '1', heapSetByUser: /max-old-space-size/.test(e.NODE_OPTIONS) };
 }
 
 function parseTrustProxy(v: string): boolean | number | string {
