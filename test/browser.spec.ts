@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
+import { freePort } from './support/ports';
 import { SmtpCapture } from './support/smtp-capture';
 import { eventually, startTestApp, TestApp } from './support/test-app';
 
@@ -12,16 +12,6 @@ export const SCREENSHOTS = join(__dirname, '..', 'test-output', 'screenshots');
 
 const DESKTOP = { width: 1280, height: 860 };
 const PHONE = { width: 390, height: 844 };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 /**
  * The pages people see, in a real browser (headless Chromium driven by playwright-core): the

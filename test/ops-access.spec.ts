@@ -1,15 +1,6 @@
-import { createServer } from 'node:net';
 import request from 'supertest';
+import { freePort } from './support/ports';
 import { ADMIN_KEY, startTestApp, TestApp } from './support/test-app';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** /metrics and /docs: this machine only by default; an API key or a port of their own by configuration. */
 describe('operators’ pages', () => {

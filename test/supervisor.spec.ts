@@ -2,7 +2,9 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, databaseUrl, dropDatabase, REDIS_URL, uniqueName } from './support/databases';
-import { alive, deleteRedisKeys, freePort, StartedPlatform } from './support/started-platform';
+import { freePort } from './support/ports';
+import { alive, StartedPlatform } from './support/started-platform';
+import { deleteRedisKeys } from './support/test-app';
 import { ADMIN_KEY } from './support/test-app';
 
 /** What a test needs to run `npm start` in isolation: its database, Redis prefix, port and data dir. */

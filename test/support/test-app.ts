@@ -67,13 +67,13 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
       await app.close();
       await db.end();
       await dropDatabase(dbName);
-      await deleteRedisPrefix(prefix);
+      await deleteRedisKeys(prefix);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
 
-async function deleteRedisPrefix(prefix: string): Promise<void> {
+export async function deleteRedisKeys(prefix: string): Promise<void> {
   const redis = new Redis(REDIS_URL);
   try {
     let cursor = '0';
