@@ -130,6 +130,10 @@ describe('malformed input on every route', () => {
     }
     const tpl = await t.api('patch', `/v1/templates/${ids.template}`).send({ name: null }).expect(400);
     expect(tpl.body.details[0].field).toBe('name');
+    // A subscriber whose address an earlier version blanked can still be erased.
+    const blank = (await t.api('post', '/v1/subscribers').send({ email: 'blanked@example.com' }).expect(201)).body.id;
+    await t.db.query(`UPDATE subscribers SET email = NULL WHERE id = $1`, [blank]);
+    await t.api('delete', `/v1/subscribers/${blank}`).expect(204);
   });
 
   it('names the field for NUL characters, deep nesting and an audience that is an array', async () => {

@@ -169,7 +169,8 @@ export class SubscribersService {
   async erase(id: string): Promise<void> {
     await this.db.transaction(async (tx) => {
       const row = await this.require(id, tx, true);
-      await this.suppressions.suppress(tx, row.email!, 'erased', null);
+      // An address blanked by an earlier version's PATCH {"email": null} leaves nothing to suppress.
+      if (row.email) await this.suppressions.suppress(tx, row.email, 'erased', null);
       await tx.query(
         `UPDATE subscribers SET email = NULL, name = NULL, attributes = '{}', timezone = NULL, erased_at = now(), updated_at = now() WHERE id = $1`,
         [id],
@@ -182,7 +183,7 @@ export class SubscribersService {
       await tx.query(`UPDATE consent_events SET ip = NULL, user_agent = NULL WHERE subscriber_id = $1 AND (ip IS NOT NULL OR user_agent IS NOT NULL)`, [id]);
       // Opens, clicks and conversions stay counted (aggregates are kept); what identifies the person goes.
       await tx.query(`UPDATE events SET ip = NULL, user_agent = NULL WHERE subscriber_id = $1 AND (ip IS NOT NULL OR user_agent IS NOT NULL)`, [id]);
-      await tx.query(`DELETE FROM bounce_counts WHERE email_hash = email_hash($1)`, [row.email]);
+      if (row.email) await tx.query(`DELETE FROM bounce_counts WHERE email_hash = email_hash($1)`, [row.email]);
       await tx.query(`INSERT INTO consent_events (subscriber_id, action, source) VALUES ($1, 'erase', 'api')`, [id]);
     });
   }
