@@ -1,5 +1,5 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
-import { AnalyticsModule } from './analytics/analytics.module';
+import { AnalyticsModule, AnalyticsWorkerModule } from './analytics/analytics.module';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AudienceModule, AudienceWorkerModule } from './audience/audience.module';
 import { CampaignsModule, CampaignsWorkerModule } from './campaigns/campaigns.module';
@@ -7,25 +7,23 @@ import type { AppConfig } from './config/config';
 import { ConfigModule } from './config/config.module';
 import { ContentModule } from './content/content.module';
 import { DatabaseModule } from './database/database.module';
-import { DeliveryModule } from './delivery/delivery.module';
+import { BounceWebhooksModule } from './delivery/bounces/bounce-webhooks.module';
 import { HealthController } from './observability/health.controller';
 import { MetricsModule } from './observability/metrics';
 import { QueueModule } from './queue/queue.module';
-import { PreferencesModule } from './tracking/preferences.module';
-import { TrackingModule, TrackingWorkerModule } from './tracking/tracking.module';
-import { BounceWebhooksModule } from './tracking/webhooks/bounce-webhooks.module';
+import { TrackingModule } from './tracking/tracking.module';
 
 @Module({ controllers: [HealthController] })
 class HealthModule {}
 
-/** What every process has: configuration, Postgres, Redis/BullMQ, the mail transport. */
-const core = (config: AppConfig): (Type | DynamicModule)[] => [ConfigModule.register(config), DatabaseModule, QueueModule, DeliveryModule];
+/** What every process has: configuration, Postgres, Redis/BullMQ. */
+const core = (config: AppConfig): (Type | DynamicModule)[] => [ConfigModule.register(config), DatabaseModule, QueueModule];
 
 /** HTTP: management API, public pages, health and metrics. */
-const api: Type[] = [ApiKeysModule, AudienceModule, ContentModule, CampaignsModule, TrackingModule, AnalyticsModule, PreferencesModule, BounceWebhooksModule, HealthModule, MetricsModule];
+const api: Type[] = [ApiKeysModule, AudienceModule, ContentModule, CampaignsModule, TrackingModule, AnalyticsModule, BounceWebhooksModule, HealthModule, MetricsModule];
 
 /** Queue processors only. */
-const worker: Type[] = [AudienceWorkerModule, CampaignsWorkerModule, TrackingWorkerModule];
+const worker: Type[] = [AudienceWorkerModule, CampaignsWorkerModule, AnalyticsWorkerModule];
 
 @Module({})
 export class AppModule {

@@ -2,7 +2,7 @@ import Redis from 'ioredis';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { MessageTokens } from '../src/tracking/message-tokens';
 import type { TrackingEvent } from '../src/tracking/tracking-event';
-import { SnsHttp } from '../src/tracking/webhooks/sns-verifier';
+import { SnsHttp } from '../src/delivery/bounces/sns-verifier';
 import { REDIS_URL } from './support/databases';
 import { makeSnsCertificate, signSnsEnvelope, SNS_CERT_URL } from './support/sns';
 import { startTestApp, TestApp } from './support/test-app';

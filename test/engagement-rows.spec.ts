@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { applyEvents, CounterSink, emptyEngagement, Engagement } from '../src/tracking/engagement';
-import { applyToEngagements } from '../src/tracking/engagement-rows';
+import { applyEvents, CounterSink, emptyEngagement, Engagement } from '../src/analytics/ingestion/engagement';
+import { applyToEngagements } from '../src/analytics/ingestion/engagement-rows';
 import type { TrackingEvent } from '../src/tracking/tracking-event';
 import { createTestDatabase, databaseUrl, dropDatabase } from './support/databases';
 

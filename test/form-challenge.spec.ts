@@ -1,8 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import type { AppConfig } from '../src/config/config';
-import { formAsset, WIDGET_SCRIPT, WIDGET_STYLESHEET, widgetHtml } from '../src/audience/form-assets';
-import { CHALLENGE_TTL_SECONDS, FormChallenge } from '../src/audience/form-challenge';
+import { formAsset, WIDGET_SCRIPT, WIDGET_STYLESHEET, widgetHtml } from '../src/audience/pages/form-assets';
+import { CHALLENGE_TTL_SECONDS, FormChallenge } from '../src/audience/pages/form-challenge';
 import { solveAltcha } from './support/altcha';
 
 const PREFIX = `edmtest_altcha_${randomBytes(6).toString('hex')}:`;

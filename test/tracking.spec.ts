@@ -1,8 +1,8 @@
 import Redis from 'ioredis';
 import { registry } from '../src/observability/metrics';
-import { EventApplier } from '../src/tracking/event-applier';
+import { EventApplier } from '../src/analytics/ingestion/event-applier';
 import { EVENT_STREAM, EventBuffer } from '../src/tracking/event-buffer';
-import { entryId } from '../src/tracking/event-ingestor';
+import { entryId } from '../src/analytics/ingestion/event-ingestor';
 import { PIXEL } from '../src/tracking/tracking.controller';
 import { REDIS_URL } from './support/databases';
 import { SmtpCapture } from './support/smtp-capture';

@@ -1,12 +1,20 @@
 import { Module } from '@nestjs/common';
 import { CampaignsModule } from '../campaigns/campaigns.module';
+import { EventApplier } from './ingestion/event-applier';
+import { EventIngestor } from './ingestion/event-ingestor';
 import { StatsController } from './stats.controller';
 import { StatsService } from './stats.service';
 
-/** Campaign reports: counters, time series, links. */
+/** Campaign reports: counters, time series, links (HTTP side). */
 @Module({
   imports: [CampaignsModule],
   controllers: [StatsController],
   providers: [StatsService],
 })
 export class AnalyticsModule {}
+
+/** The queue side: drains the event buffer into Postgres, keeping the counters. */
+@Module({
+  providers: [EventApplier, EventIngestor],
+})
+export class AnalyticsWorkerModule {}

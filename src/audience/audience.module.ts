@@ -2,10 +2,13 @@ import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { RateLimiter } from '../common/rate-limit';
+import { TokenSigner } from '../common/tokens';
+import { DeliveryModule } from '../delivery/delivery.module';
+import { TrackingModule } from '../tracking/tracking.module';
 import { QUEUES } from '../queue/queue.module';
 import { MailingList } from './audience.entities';
 import { ConfirmationMailer } from './confirmation-mailer';
-import { FormChallenge } from './form-challenge';
+import { FormChallenge } from './pages/form-challenge';
 import { ImportRunner } from './import-runner';
 import { ImportProcessor } from './import.processor';
 import { ImportsController } from './imports.controller';
@@ -13,8 +16,10 @@ import { ImportsService } from './imports.service';
 import { ListsController } from './lists.controller';
 import { ListsService } from './lists.service';
 import { MailProcessor } from './mail.processor';
-import { PublicFormsController } from './public-forms.controller';
-import { PublicFormsService } from './public-forms.service';
+import { PublicFormsController } from './pages/public-forms.controller';
+import { PreferencesService } from './pages/preferences.service';
+import { PublicFormsService } from './pages/public-forms.service';
+import { UnsubscribeController } from './pages/unsubscribe.controller';
 import { SubscribersController } from './subscribers.controller';
 import { SubscribersService } from './subscribers.service';
 import { SubscriptionsController } from './subscriptions.controller';
@@ -22,12 +27,12 @@ import { SubscriptionsService } from './subscriptions.service';
 import { SuppressionsController } from './suppressions.controller';
 import { SuppressionsService } from './suppressions.service';
 
-const services = [ListsService, SubscribersService, SubscriptionsService, SuppressionsService, ImportsService, ConfirmationMailer, PublicFormsService, FormChallenge, RateLimiter];
+const services = [ListsService, SubscribersService, SubscriptionsService, SuppressionsService, ImportsService, ConfirmationMailer, PublicFormsService, FormChallenge, RateLimiter, TokenSigner, PreferencesService];
 
-/** Lists, subscribers, consent, suppression and imports: the HTTP side. */
+/** Lists, subscribers, consent, suppression, imports and the pages people see: the HTTP side. */
 @Module({
-  imports: [TypeOrmModule.forFeature([MailingList]), BullModule.registerQueue({ name: QUEUES.imports }, { name: QUEUES.mail })],
-  controllers: [ListsController, SubscribersController, SubscriptionsController, SuppressionsController, ImportsController, PublicFormsController],
+  imports: [TypeOrmModule.forFeature([MailingList]), BullModule.registerQueue({ name: QUEUES.imports }, { name: QUEUES.mail }), DeliveryModule, TrackingModule],
+  controllers: [ListsController, SubscribersController, SubscriptionsController, SuppressionsController, ImportsController, PublicFormsController, UnsubscribeController],
   providers: services,
   exports: services,
 })

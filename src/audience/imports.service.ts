@@ -5,6 +5,7 @@ import { Queue } from 'bullmq';
 import { parse } from 'csv-parse/sync';
 import { DataSource } from 'typeorm';
 import { AppError } from '../common/errors';
+import { UnreadableFile } from './audience.errors';
 import { QUEUES } from '../queue/queue.module';
 import { ImportDto } from './dto/import.dto';
 import { HeaderError, mapColumns } from './import-columns';
@@ -39,7 +40,7 @@ export class ImportsService {
     );
     try {
       const { bytes, lines, endsWithNewline, encoding: read } = await this.store(id, body, encoding);
-      if (bytes === 0) throw new AppError('unprocessable', 'the CSV file is empty', [{ line: 1, message: 'expected a header line with an email column' }]);
+      if (bytes === 0) throw new UnreadableFile('the CSV file is empty', { line: 1, message: 'expected a header line with an email column' });
       // The data lines: every line after the header (a last line without a line break counts too).
       const total = Math.max(0, lines - 1 + (endsWithNewline ? 0 : 1));
       await this.db.query(`UPDATE imports SET status = 'queued', bytes = $2, total = $3, encoding = $4 WHERE id = $1`, [id, bytes, total, read]);
@@ -168,9 +169,9 @@ function firstLineBreak(b: Buffer): number {
 }
 
 function headerProblem(message: string): AppError {
-  return new AppError('unprocessable', message, [{ line: 1, field: 'header', message }]);
+  return new UnreadableFile(message, { line: 1, field: 'header', message });
 }
 
 function fileProblem(line: number, message: string): AppError {
-  return new AppError('unprocessable', message, [{ line, field: 'file', message }]);
+  return new UnreadableFile(message, { line, field: 'file', message });
 }

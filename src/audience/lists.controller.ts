@@ -4,7 +4,7 @@ import { Page, PageQuery } from '../common/pagination';
 import { idParam } from '../common/uuid';
 import { CreateListDto, FormSnippetQuery, ListDto, UpdateListDto } from './dto/list.dto';
 import { ListsService } from './lists.service';
-import { PublicFormsService } from './public-forms.service';
+import { PublicFormsService } from './pages/public-forms.service';
 
 @ApiTags('lists')
 @ApiBearerAuth()

@@ -4,6 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { normalizeTimeZone } from '../config/config';
 import { normalizeEmail } from '../common/email';
 import { AppError } from '../common/errors';
+import { AddressSuppressed } from './audience.errors';
 import { decodeCursor, Page, toPage } from '../common/pagination';
 import type { MailingList, SubscriptionStatus } from './audience.entities';
 import type { ConsentEvidence } from './consent';
@@ -242,7 +243,7 @@ export class SubscribersService {
   private async refuseSuppressed(tx: EntityManager, email: string): Promise<void> {
     const reason = await this.suppressions.reasonFor(tx, email);
     if (reason) {
-      throw new AppError('unprocessable', `${email} is on the suppression list (${reason})`, [{ field: 'email', message: `suppressed: ${reason}` }]);
+      throw new AddressSuppressed(email, reason);
     }
   }
 

@@ -8,6 +8,7 @@ import { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { AppError } from '../common/errors';
 import { QUEUES } from '../queue/queue.module';
+import { IllegalTransition } from './campaign.errors';
 import { CampaignsService } from './campaigns.service';
 import { CampaignDto, ScheduleDto } from './dto/campaign.dto';
 
@@ -137,9 +138,7 @@ export class CampaignLifecycle {
     );
     if (rows.length) return;
     const current = await this.campaigns.row(id); // 404 when it does not exist
-    throw new AppError('invalid_state', `cannot ${action} campaign ${id}: it is ${current.status}`, [
-      { field: 'status', message: `${action} needs ${from.join(' or ')}; the campaign is ${current.status}` },
-    ]);
+    throw new IllegalTransition(id, action, from, current.status);
   }
 }
 

@@ -3,6 +3,8 @@ import { Module } from '@nestjs/common';
 import { ContentModule } from '../content/content.module';
 import { CampaignDispatcher } from '../delivery/campaign-dispatcher';
 import { ClaimsReaper } from '../delivery/claims-reaper';
+import { DeliveryModule } from '../delivery/delivery.module';
+import { TrackingModule } from '../tracking/tracking.module';
 import { SendThrottle } from '../delivery/throttle';
 import { QUEUES } from '../queue/queue.module';
 import { CampaignLifecycle } from './campaign-lifecycle.service';
@@ -14,10 +16,10 @@ import { CampaignsService } from './campaigns.service';
 
 /** Campaigns: CRUD, test sends and the lifecycle (HTTP side). */
 @Module({
-  imports: [ContentModule, BullModule.registerQueue({ name: QUEUES.campaigns })],
+  imports: [ContentModule, DeliveryModule, TrackingModule, BullModule.registerQueue({ name: QUEUES.campaigns })],
   controllers: [CampaignsController],
   providers: [CampaignsService, CampaignLifecycle],
-  exports: [CampaignsService, CampaignLifecycle, ContentModule],
+  exports: [CampaignsService, CampaignLifecycle, ContentModule, DeliveryModule, TrackingModule],
 })
 export class CampaignsModule {}
 

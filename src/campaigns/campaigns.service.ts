@@ -11,6 +11,7 @@ import { TemplatesService } from '../content/templates.service';
 import { MailTransport } from '../delivery/mail-transport';
 import { CampaignMessageContext, MessageBuilder, Recipient } from '../delivery/message-builder';
 import { TEST_RECIPIENT } from '../tracking/message-tokens';
+import { CampaignNotDraft } from './campaign.errors';
 import { CampaignDto, CreateCampaignDto, ProgressDto, TestSendDto, UpdateCampaignDto, UtmDto } from './dto/campaign.dto';
 
 export interface CampaignRow {
@@ -239,7 +240,7 @@ export class CampaignsService {
 
 function assertDraft(row: CampaignRow, verb: string): void {
   if (row.status !== 'draft') {
-    throw new AppError('invalid_state', `campaign ${row.id} is ${row.status}; only a draft can be ${verb}`, [{ field: 'status', message: row.status }]);
+    throw new CampaignNotDraft(row.id, row.status, verb);
   }
 }
 

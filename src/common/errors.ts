@@ -1,18 +1,29 @@
 /**
- * Domain errors. Services throw these; one filter maps each code to HTTP.
- * Adding a code without a mapping in `httpStatusFor` is a compile error.
+ * Errors say what happened in the terms of the domain; one filter maps each code to HTTP, and code
+ * branches on the error's class or code, never on a status. Each capability declares its own
+ * errors (`audience/audience.errors.ts`, `content/content.errors.ts`, `campaigns/campaign.errors.ts`)
+ * with the codes listed here. Adding a code without a mapping in `httpStatusFor` is a compile error.
  */
 export type ErrorCode =
+  // Any capability: about the request or a thing it names.
   | 'not_found'
   | 'already_exists'
   | 'invalid_input'
-  | 'unprocessable'
-  | 'invalid_state'
   | 'unauthenticated'
   | 'forbidden'
   | 'unsupported_media_type'
   | 'uri_too_long'
-  | 'too_many_requests';
+  | 'too_many_requests'
+  // audience
+  | 'address_suppressed'
+  | 'unreadable_file'
+  | 'form_not_embeddable'
+  // content
+  | 'invalid_template'
+  | 'starter_read_only'
+  // campaigns
+  | 'illegal_transition'
+  | 'campaign_not_draft';
 
 export interface ErrorDetail {
   field?: string;
@@ -52,11 +63,16 @@ export function httpStatusFor(code: ErrorCode): number {
     case 'not_found':
       return 404;
     case 'already_exists':
-    case 'invalid_state':
+    case 'form_not_embeddable':
+    case 'starter_read_only':
+    case 'illegal_transition':
+    case 'campaign_not_draft':
       return 409;
     case 'invalid_input':
       return 400;
-    case 'unprocessable':
+    case 'address_suppressed':
+    case 'unreadable_file':
+    case 'invalid_template':
       return 422;
     case 'unauthenticated':
       return 401;

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { DeliveryModule } from '../delivery/delivery.module';
 import { TemplateCompiler } from './template-compiler';
 import { TemplateLibrary } from './template-library';
 import { TemplatePreview } from './template-preview';
@@ -8,7 +7,6 @@ import { TemplatesService } from './templates.service';
 
 /** MJML + Handlebars templates: storage and versions, validation, compile-once, previews. */
 @Module({
-  imports: [DeliveryModule],
   controllers: [TemplatesController],
   providers: [TemplateLibrary, TemplateCompiler, TemplatesService, TemplatePreview],
   exports: [TemplateCompiler, TemplatesService, TemplateLibrary],

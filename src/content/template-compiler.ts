@@ -6,6 +6,7 @@ import mjml2html from 'mjml';
 import { Counter } from 'prom-client';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
+import { InvalidTemplate } from './content.errors';
 import { AppError } from '../common/errors';
 import { registry } from '../observability/metrics';
 import { compileFast } from './fast-render';
@@ -168,8 +169,7 @@ export class TemplateCompiler {
 
 function throwIfAny(problems: TemplateProblem[]): void {
   if (!problems.length) return;
-  throw new AppError(
-    'unprocessable',
+  throw new InvalidTemplate(
     `the template is not valid: ${problems.map((p) => (p.line ? `line ${p.line}: ${p.message}` : p.message)).join('; ')}`,
     problems.map((p) => ({ field: p.field, line: p.line, message: p.message })),
   );

@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppError } from '../common/errors';
+import { StarterReadOnly } from './content.errors';
 import { decodeCursor, Page, PageQuery, toPage } from '../common/pagination';
 import { CreateTemplateDto, TemplateDto, TemplateSummaryDto, UpdateTemplateDto } from './dto/template.dto';
 import { TemplateCompiler } from './template-compiler';
@@ -136,9 +137,7 @@ export class TemplatesService implements OnApplicationBootstrap {
 }
 
 function readOnly(row: TemplateRow): AppError {
-  return new AppError('invalid_state', `template ${row.id} is the "${row.starter_key}" starter and is read-only; create a template from its mjml instead`, [
-    { field: 'id', message: 'starter templates are read-only' },
-  ]);
+  return new StarterReadOnly(row.id, row.starter_key!);
 }
 
 function summary(r: TemplateRow): TemplateSummaryDto {

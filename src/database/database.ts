@@ -3,13 +3,13 @@ import { DataSource } from 'typeorm';
 import type { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
 import { migrations } from '../../migrations';
 import type { AppConfig } from '../config/config';
-import { entities } from './entities';
 
 export function dataSourceOptions(config: AppConfig): PostgresConnectionOptions {
   return {
     type: 'postgres',
     url: config.database.url,
-    entities,
+    // Each capability registers the entities it maps (TypeOrmModule.forFeature): the database folder knows none of them.
+    entities: [],
     migrations,
     synchronize: false,
     migrationsRun: false,

@@ -1,9 +1,12 @@
-import { Global, Module } from '@nestjs/common';
-import { TokenSigner } from '../common/tokens';
-import { MessageTokens } from '../tracking/message-tokens';
+import { Module } from '@nestjs/common';
+import { TrackingModule } from '../tracking/tracking.module';
 import { MailTransport } from './mail-transport';
 import { MessageBuilder } from './message-builder';
 
-@Global()
-@Module({ providers: [MailTransport, MessageBuilder, MessageTokens, TokenSigner], exports: [MailTransport, MessageBuilder, MessageTokens, TokenSigner] })
+/** How mail goes out: the transports (the only code that sends mail) and the per-recipient message builder. */
+@Module({
+  imports: [TrackingModule],
+  providers: [MailTransport, MessageBuilder],
+  exports: [MailTransport, MessageBuilder],
+})
 export class DeliveryModule {}

@@ -3,16 +3,11 @@ import Handlebars from 'handlebars';
 import type { SendMailOptions } from 'nodemailer';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
+import { Recipient, renderMessage } from '../content/message-render';
 import type { CompiledTemplate } from '../content/template-compiler';
 import { MessageTokens } from '../tracking/message-tokens';
 
-export interface Recipient {
-  id: string;
-  email: string;
-  name: string | null;
-  attributes: Record<string, unknown>;
-  timezone: string | null;
-}
+export type { Recipient };
 
 export interface CampaignMessageContext {
   id: string;
@@ -26,12 +21,6 @@ export interface CampaignMessageContext {
   list: { id: string; name: string } | null;
 }
 
-export interface Rendered {
-  subject: string;
-  html: string;
-  text: string;
-}
-
 /** Worked out once per campaign (and list) context. */
 interface CampaignShared {
   domain: string;
@@ -40,15 +29,6 @@ interface CampaignShared {
   /** `{{campaign.id}}`, `{{campaign.name}}` in templates. */
   ref: { id: string; name: string };
 }
-
-interface RenderUrls {
-  unsubscribeUrl: string;
-  preferencesUrl: string;
-  links: (string | Handlebars.SafeString)[];
-  pixel: string | Handlebars.SafeString;
-}
-
-const BLANK_GIF = 'data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7';
 
 /**
  * Per recipient: the Handlebars renders of a compiled template, the message's signed URLs and the
@@ -76,12 +56,19 @@ export class MessageBuilder {
   build(compiled: CompiledTemplate, campaign: CampaignMessageContext, to: Recipient, opts: { test?: boolean } = {}): SendMailOptions {
     const urls = this.tokens.forMessage({ campaignId: campaign.id, subscriberId: to.id }, compiled.links.length);
     const shared = this.campaignShared(campaign);
-    const { subject, html, text } = this.render(compiled, campaign, shared, to, {
-      unsubscribeUrl: urls.unsubscribe,
-      preferencesUrl: urls.preferences,
-      links: this.trackingUrlsSafe ? urls.clicks.map((u) => new Handlebars.SafeString(u)) : urls.clicks,
-      pixel: this.trackingUrlsSafe ? new Handlebars.SafeString(urls.open) : urls.open,
-    });
+    const { subject, html, text } = renderMessage(
+      compiled,
+      {
+        campaign: shared.ref,
+        data: campaign.data,
+        postalAddress: campaign.postalAddress,
+        unsubscribeUrl: urls.unsubscribe,
+        preferencesUrl: urls.preferences,
+        links: this.trackingUrlsSafe ? urls.clicks.map((u) => new Handlebars.SafeString(u)) : urls.clicks,
+        pixel: this.trackingUrlsSafe ? new Handlebars.SafeString(urls.open) : urls.open,
+      },
+      to,
+    );
     const { domain, mailto, listId } = shared;
     const headers: Record<string, string | { prepared: boolean; value: string }> = {
       'List-Unsubscribe': `<${urls.unsubscribe}>, <mailto:${mailto}?subject=unsubscribe%20${urls.unsubscribeToken}>`,
@@ -119,38 +106,6 @@ export class MessageBuilder {
     }
     return h;
   }
-
-  /** A preview: real destinations instead of tracked links, no tokens. */
-  preview(compiled: CompiledTemplate, campaign: CampaignMessageContext, to: Recipient): Rendered {
-    return this.render(compiled, campaign, this.campaignShared(campaign), to, { unsubscribeUrl: '#unsubscribe', preferencesUrl: '#preferences', links: compiled.links, pixel: BLANK_GIF });
-  }
-
-  private render(compiled: CompiledTemplate, campaign: CampaignMessageContext, shared: CampaignShared, to: Recipient, urls: RenderUrls): Rendered {
-    // One fixed shape for every recipient (attributes under `attributes`, never spread on top):
-    // Handlebars' property lookups stay fast, and no attribute can shadow unsubscribeUrl & co.
-    const context = {
-      email: to.email,
-      attributes: to.attributes,
-      name: to.name,
-      timezone: to.timezone,
-      subscriber: to,
-      campaign: shared.ref,
-      data: campaign.data,
-      unsubscribeUrl: urls.unsubscribeUrl,
-      preferencesUrl: urls.preferencesUrl,
-      postalAddress: campaign.postalAddress,
-      __links: urls.links,
-      __pixel: urls.pixel,
-    };
-    const parts = compiled.render(context);
-    parts.subject = oneLine(parts.subject);
-    return parts;
-  }
-}
-
-/** A subject is a header: a line break in personal data must not start a new header. */
-function oneLine(s: string): string {
-  return /[\r\n]/.test(s) ? s.replace(/\s*[\r\n]+\s*/g, ' ').trim() : s.trim();
 }
 
 /** A display phrase: quoted when ASCII, RFC 2047-encoded otherwise. */

@@ -3,8 +3,8 @@ import { sign } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseSnsEnvelope, SnsEnvelope } from '../../src/tracking/webhooks/ses.parser';
-import { snsStringToSign } from '../../src/tracking/webhooks/sns-verifier';
+import { parseSnsEnvelope, SnsEnvelope } from '../../src/delivery/bounces/ses.parser';
+import { snsStringToSign } from '../../src/delivery/bounces/sns-verifier';
 
 export const SNS_CERT_URL = 'https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-01d088a6f77103d0fe307c0069e40ed6.pem';
 

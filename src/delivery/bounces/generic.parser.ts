@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { TrackingEvent } from '../tracking-event';
+import type { TrackingEvent } from '../../tracking/tracking-event';
 import { check, emailField, ParseContext, timeOf, toEvent } from './webhook-event';
 
 /**

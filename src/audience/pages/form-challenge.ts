@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHmac } from 'node:crypto';
 import type Redis from 'ioredis';
-import type { AppConfig } from '../config/config';
-import { APP_CONFIG } from '../config/config.module';
-import { REDIS } from '../queue/queue.module';
+import type { AppConfig } from '../../config/config';
+import { APP_CONFIG } from '../../config/config.module';
+import { REDIS } from '../../queue/queue.module';
 
 /*
  * Protocol: the altcha@3 widget speaks ALTCHA v2 natively (`{ parameters, signature }` challenges,

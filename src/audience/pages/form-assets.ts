@@ -22,7 +22,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { escapeHtml } from '../common/html';
+import { escapeHtml } from '../../common/html';
 
 /** The one script the page loads, as <script type="module">; it imports the widget and registers the worker. */
 export const WIDGET_SCRIPT = 'altcha-form.js';

@@ -2,9 +2,9 @@ import { Controller, Get, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import '@fastify/multipart';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Public } from '../api-keys/auth.decorators';
-import { sendPage } from '../common/html';
-import { Accepts } from '../common/request-input';
+import { Public } from '../../api-keys/auth.decorators';
+import { sendPage } from '../../common/html';
+import { Accepts } from '../../common/request-input';
 import { preferencesPage, unsubscribedPage, unsubscribeFormPage } from './preference-pages';
 import { FormFields, PreferencesService, Requester } from './preferences.service';
 

@@ -1,6 +1,6 @@
 import { CounterDeltas } from './counter-deltas';
 import { applyEvents, BURST_MS, emptyEngagement, SCANNER_AFTER_SEND_MS } from './engagement';
-import type { TrackingEvent } from './tracking-event';
+import type { TrackingEvent } from '../../tracking/tracking-event';
 
 const C = '3f2504e0-4f89-41d3-9a0c-0305e82c3301';
 const S = '9b2f1c3e-2d4a-4b5c-8d6e-7f8091a2b3c4';

@@ -1,5 +1,5 @@
 import { loadConfig } from '../../config/config';
-import { MessageTokens } from '../message-tokens';
+import { MessageTokens } from '../../tracking/message-tokens';
 import { parsePostmarkRecord } from './postmark.parser';
 import { parseContext } from './webhook-event';
 import { errorOf } from '../../../test/support/app-error';

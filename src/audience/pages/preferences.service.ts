@@ -1,15 +1,16 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import type { OptIn, SubscriptionStatus } from '../audience/audience.entities';
-import type { ConsentEvidence } from '../audience/consent';
-import { ListsService } from '../audience/lists.service';
-import { SubscribersService } from '../audience/subscribers.service';
-import { SubscriptionsService } from '../audience/subscriptions.service';
-import { SuppressionsService } from '../audience/suppressions.service';
-import { AppError } from '../common/errors';
-import { EventBuffer } from './event-buffer';
-import { MessageRef, MessageTokens, TEST_RECIPIENT } from './message-tokens';
+import type { OptIn, SubscriptionStatus } from '../audience.entities';
+import type { ConsentEvidence } from '../consent';
+import { ListsService } from '../lists.service';
+import { SubscribersService } from '../subscribers.service';
+import { SubscriptionsService } from '../subscriptions.service';
+import { SuppressionsService } from '../suppressions.service';
+import { AppError } from '../../common/errors';
+import { AddressSuppressed } from '../audience.errors';
+import { EventBuffer } from '../../tracking/event-buffer';
+import { MessageRef, MessageTokens, TEST_RECIPIENT } from '../../tracking/message-tokens';
 
 /** The fields of a posted form, by name; a name may repeat (`list=a&list=b`). */
 export type FormFields = ReadonlyMap<string, readonly string[]>;
@@ -184,9 +185,9 @@ export class PreferencesService {
         const joined = await this.subscribers.subscribe(list, { subscriberId: m.subscriberId }, { ...evidence, text: `preference centre: re-joined, campaign ${m.campaignId}` });
         if (joined) changes.joined.push({ name: c.name, status: joined.status });
       } catch (e) {
-        // unprocessable: the address is suppressed; not_found: the list or the person went meanwhile.
-        if (!(e instanceof AppError) || (e.code !== 'unprocessable' && e.code !== 'not_found')) throw e;
-        if (e.code === 'unprocessable') changes.refused.push(c.name);
+        if (e instanceof AddressSuppressed) changes.refused.push(c.name);
+        // The list or the person went meanwhile: nothing to re-join.
+        else if (!(e instanceof AppError && e.code === 'not_found')) throw e;
       }
     }
     if (ownListLeft) await this.announce(m, who);

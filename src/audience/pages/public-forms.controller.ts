@@ -1,16 +1,16 @@
 import { Body, Controller, Get, Options, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Public } from '../api-keys/auth.decorators';
-import { linkNotRecognised, sendPage } from '../common/html';
-import { Accepts } from '../common/request-input';
-import type { MailingList } from './audience.entities';
-import { ConfirmationMailer } from './confirmation-mailer';
-import type { ConsentEvidence } from './consent';
+import { Public } from '../../api-keys/auth.decorators';
+import { linkNotRecognised, sendPage } from '../../common/html';
+import { Accepts } from '../../common/request-input';
+import type { MailingList } from '../audience.entities';
+import { ConfirmationMailer } from '../confirmation-mailer';
+import type { ConsentEvidence } from '../consent';
 import { formAsset } from './form-assets';
 import { confirmedPage, confirmExpiredPage, confirmPage, notConfirmedPage, signedUpPage, signUpPage } from './form-pages';
 import { PublicFormsService, Requester } from './public-forms.service';
-import { SubscriptionsService } from './subscriptions.service';
+import { SubscriptionsService } from '../subscriptions.service';
 
 /** What browsers post (the hosted page, a pasted form) and what scripts post (JSON, from allowed origins). */
 const FORM_TYPES = ['application/x-www-form-urlencoded', 'application/json'];

@@ -1,17 +1,17 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryRunner } from 'typeorm';
-import type { AppConfig } from '../config/config';
-import { APP_CONFIG } from '../config/config.module';
-import { normalizeEmail } from '../common/email';
-import { BinaryRows, copyInto } from '../database/copy';
-import { postgresError } from '../database/pg-error';
-import { pgArray } from '../database/pg-array';
-import { isInet, uuidArray } from '../database/pg-binary';
+import type { AppConfig } from '../../config/config';
+import { APP_CONFIG } from '../../config/config.module';
+import { normalizeEmail } from '../../common/email';
+import { BinaryRows, copyInto } from '../../database/copy';
+import { postgresError } from '../../database/pg-error';
+import { pgArray } from '../../database/pg-array';
+import { isInet, uuidArray } from '../../database/pg-binary';
 import { CounterDeltas, saveCounters } from './counter-deltas';
 import { applyEvents, isAttributed } from './engagement';
 import { applyToEngagements, keysAt, MessageKeys, positionsWhere } from './engagement-rows';
-import type { TrackingEvent } from './tracking-event';
+import type { TrackingEvent } from '../../tracking/tracking-event';
 
 export interface StreamEntry {
   /** The event's id: the stream entry id as ms << 20 | seq. */

@@ -1,7 +1,7 @@
 import { Module, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
-import { TrackingModule } from '../tracking.module';
+import { TrackingModule } from '../../tracking/tracking.module';
 import { BounceWebhooksController } from './bounce-webhooks.controller';
 import { BounceWebhooksService } from './bounce-webhooks.service';
 import { keepRawBodies } from './raw-body';

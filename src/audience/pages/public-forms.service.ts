@@ -1,15 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { normalizeEmail } from '../common/email';
-import { AppError } from '../common/errors';
-import { RateLimiter } from '../common/rate-limit';
-import type { AppConfig } from '../config/config';
-import { APP_CONFIG } from '../config/config.module';
-import type { MailingList } from './audience.entities';
+import { normalizeEmail } from '../../common/email';
+import { AppError } from '../../common/errors';
+import { FormNotEmbeddable } from '../audience.errors';
+import { RateLimiter } from '../../common/rate-limit';
+import type { AppConfig } from '../../config/config';
+import { APP_CONFIG } from '../../config/config.module';
+import type { MailingList } from '../audience.entities';
 import { ChallengeVerdict, FormChallenge } from './form-challenge';
 import { embedSnippet, HONEYPOT } from './form-pages';
-import { ListsService } from './lists.service';
-import { SubscribersService } from './subscribers.service';
+import { ListsService } from '../lists.service';
+import { SubscribersService } from '../subscribers.service';
 
 export interface Requester {
   ip: string;
@@ -58,12 +59,14 @@ export class PublicFormsService {
   async embedSnippet(listId: string, kind: 'iframe' | 'form'): Promise<string> {
     const list = await this.lists.require(listId);
     if (!list.formEnabled) {
-      throw new AppError('invalid_state', `list ${listId} has its public form off`, [{ field: 'publicForm.enabled', message: 'turn the public form on first' }]);
+      throw new FormNotEmbeddable(`list ${listId} has its public form off`, 'publicForm.enabled', 'turn the public form on first');
     }
     if (kind === 'form' && list.formChallenge) {
-      throw new AppError('invalid_state', `list ${listId} requires the proof-of-work challenge, which a plain form on another site cannot run: embed the iframe`, [
-        { field: 'publicForm.challenge', message: 'a plain form needs the challenge off; use kind=iframe' },
-      ]);
+      throw new FormNotEmbeddable(
+        `list ${listId} requires the proof-of-work challenge, which a plain form on another site cannot run: embed the iframe`,
+        'publicForm.challenge',
+        'a plain form needs the challenge off; use kind=iframe',
+      );
     }
     return embedSnippet(list, this.lists.formUrl(list.id), kind);
   }

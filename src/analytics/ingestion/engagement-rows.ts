@@ -1,6 +1,6 @@
 import type { QueryRunner } from 'typeorm';
-import { pgArray } from '../database/pg-array';
-import { tidArray, timestamptzArray, uuidArray } from '../database/pg-binary';
+import { pgArray } from '../../database/pg-array';
+import { tidArray, timestamptzArray, uuidArray } from '../../database/pg-binary';
 import { CounterSink, emptyEngagement, Engagement } from './engagement';
 
 /** Reading, locking and writing rows of `engagements` for the ingestor: one statement per batch each. */

@@ -1,13 +1,13 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import Redis from 'ioredis';
 import { hostname } from 'node:os';
-import type { AppConfig } from '../config/config';
-import { APP_CONFIG } from '../config/config.module';
-import { postgresError } from '../database/pg-error';
-import { eventsIngested } from '../observability/metrics';
+import type { AppConfig } from '../../config/config';
+import { APP_CONFIG } from '../../config/config.module';
+import { postgresError } from '../../database/pg-error';
+import { eventsIngested } from '../../observability/metrics';
 import { EventApplier, StreamEntry } from './event-applier';
-import { EVENT_STREAM } from './event-buffer';
-import type { TrackingEvent } from './tracking-event';
+import { EVENT_STREAM } from '../../tracking/event-buffer';
+import type { TrackingEvent } from '../../tracking/tracking-event';
 
 const GROUP = 'ingest';
 /** Entries a consumer took and did not acknowledge for this long belong to a dead worker: another one takes them over. */

@@ -1,5 +1,5 @@
-import { escapeHtml, HtmlPage, page } from '../common/html';
-import type { MailingList } from './audience.entities';
+import { escapeHtml, HtmlPage, page } from '../../common/html';
+import type { MailingList } from '../audience.entities';
 import { WIDGET_CSP, widgetHeadHtml, widgetHtml } from './form-assets';
 
 /**

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { normalizeEmail } from '../../common/email';
 import { AppError, ErrorDetail } from '../../common/errors';
-import type { MessageRef, MessageTokens } from '../message-tokens';
-import type { TrackingEvent } from '../tracking-event';
+import type { MessageRef, MessageTokens } from '../../tracking/message-tokens';
+import type { TrackingEvent } from '../../tracking/tracking-event';
 
 /** The providers with a bounce webhook, as named in its URL. */
 export const PROVIDERS = ['ses', 'sendgrid', 'postmark', 'generic'] as const;

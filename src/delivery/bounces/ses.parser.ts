@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { MessageRef } from '../message-tokens';
-import type { TrackingEvent } from '../tracking-event';
+import type { MessageRef } from '../../tracking/message-tokens';
+import type { TrackingEvent } from '../../tracking/tracking-event';
 import { check, emailField, invalidPayload, ParseContext, timeOf, toEvent } from './webhook-event';
 
 /**

@@ -1,4 +1,4 @@
-import type { Agent, TrackingEvent } from './tracking-event';
+import type { Agent, TrackingEvent } from '../../tracking/tracking-event';
 
 /** What the platform knows about one message's engagement (a row of `engagements`). Times in epoch ms. */
 export interface Engagement {

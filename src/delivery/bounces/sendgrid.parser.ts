@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { TrackingEvent } from '../tracking-event';
+import type { TrackingEvent } from '../../tracking/tracking-event';
 import { check, emailField, ParseContext, Report, toEvent } from './webhook-event';
 
 /** Every element of the posted array is an event; the other kinds (delivered, open, …) are not read further. */

@@ -1,6 +1,6 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { loadConfig } from '../../config/config';
-import { MessageTokens } from '../message-tokens';
+import { MessageTokens } from '../../tracking/message-tokens';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySendgridSignature } from './sendgrid-signature';
 import { parseSendgridEvents } from './sendgrid.parser';
 import { parseContext } from './webhook-event';

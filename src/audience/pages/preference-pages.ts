@@ -1,6 +1,6 @@
-import { assertUnreachable } from '../common/errors';
-import { escapeHtml, HtmlPage, linkNotRecognised, page } from '../common/html';
-import type { SubscriptionStatus } from '../audience/audience.entities';
+import { assertUnreachable } from '../../common/errors';
+import { escapeHtml, HtmlPage, linkNotRecognised, page } from '../../common/html';
+import type { SubscriptionStatus } from '../audience.entities';
 import type { LinkProblem, PreferenceChanges, Preferences, UnsubscribeForm, Unsubscribed } from './preferences.service';
 
 const STATUS_LABEL: Record<SubscriptionStatus, string> = {
