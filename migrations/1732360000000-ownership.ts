@@ -19,8 +19,8 @@ export class Ownership1732360000000 implements MigrationInterface {
       ALTER TABLE campaign_links ADD COLUMN utm jsonb;
       UPDATE campaign_links l SET utm = c.utm FROM campaigns c WHERE c.id = l.campaign_id AND c.utm IS NOT NULL;
 
-      ALTER TABLE campaigns ADD COLUMN message_counts jsonb;  -- counts by message status, once finished
-      UPDATE campaigns c SET message_counts = s.messages FROM campaign_stats s WHERE s.campaign_id = c.id AND s.messages IS NOT NULL;
+      ALTER TABLE campaigns ADD COLUMN message_counts jsonb;  -- messages by status ({"sent": n, …}), once finished
+      UPDATE campaigns c SET message_counts = s.messages - 'total' - 'queued' FROM campaign_stats s WHERE s.campaign_id = c.id AND s.messages IS NOT NULL;
       ALTER TABLE campaign_stats DROP COLUMN messages;
 
       -- Confirmed on one of the lists (the first of them that holds the subscriber), with an address,
@@ -63,7 +63,7 @@ export class Ownership1732360000000 implements MigrationInterface {
       DROP FUNCTION audience_blocked(uuid[], uuid[]);
       DROP FUNCTION audience_recipients(uuid[], uuid, uuid);
       ALTER TABLE campaign_stats ADD COLUMN messages jsonb;
-      UPDATE campaign_stats s SET messages = c.message_counts FROM campaigns c WHERE c.id = s.campaign_id AND c.message_counts IS NOT NULL;
+      UPDATE campaign_stats s SET messages = c.message_counts FROM campaigns c WHERE c.id = s.campaign_id AND c.message_counts IS NOT NULL;  -- without total: read as counted
       ALTER TABLE campaigns DROP COLUMN message_counts;
       ALTER TABLE campaign_links DROP COLUMN utm;
     `);

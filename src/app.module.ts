@@ -8,6 +8,7 @@ import { ConfigModule } from './config/config.module';
 import { ContentModule } from './content/content.module';
 import { DatabaseModule } from './database/database.module';
 import { BounceWebhooksModule } from './delivery/bounces/bounce-webhooks.module';
+import { DeliveryWorkerModule, TestSendsModule } from './delivery/delivery.module';
 import { HealthController } from './observability/health.controller';
 import { MetricsModule } from './observability/metrics';
 import { QueueModule } from './queue/queue.module';
@@ -20,10 +21,10 @@ class HealthModule {}
 const core = (config: AppConfig): (Type | DynamicModule)[] => [ConfigModule.register(config), DatabaseModule, QueueModule];
 
 /** HTTP: management API, public pages, health and metrics. */
-const api: Type[] = [ApiKeysModule, AudienceModule, ContentModule, CampaignsModule, TrackingModule, AnalyticsModule, BounceWebhooksModule, HealthModule, MetricsModule];
+const api: Type[] = [ApiKeysModule, AudienceModule, ContentModule, CampaignsModule, TrackingModule, AnalyticsModule, TestSendsModule, BounceWebhooksModule, HealthModule, MetricsModule];
 
 /** Queue processors only. */
-const worker: Type[] = [AudienceWorkerModule, CampaignsWorkerModule, AnalyticsWorkerModule];
+const worker: Type[] = [AudienceWorkerModule, CampaignsWorkerModule, DeliveryWorkerModule, AnalyticsWorkerModule];
 
 @Module({})
 export class AppModule {

@@ -1,54 +1,30 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { CampaignsService } from '../campaigns/campaigns.service';
-import { ProgressDto } from '../campaigns/dto/campaign.dto';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
+import { CampaignLinks } from '../tracking/campaign-links';
 import { CampaignStatsDto, LinkStatsDto, TimeseriesDto, TimeseriesQuery } from './dto/stats.dto';
-
-interface StatsRow {
-  status: string;
-  opens: string | null;
-  unique_opens: string | null;
-  unique_human_opens: string | null;
-  clicks: string | null;
-  unique_clicks: string | null;
-  unique_human_clicks: string | null;
-  conversions: string | null;
-  unique_conversions: string | null;
-  unattributed_conversions: string | null;
-  unsubscribes: string | null;
-  hard_bounces: string | null;
-  soft_bounces: string | null;
-  complaints: string | null;
-  messages: ProgressDto | null;
-  revenue: Record<string, string> | null;
-}
-
-const FINISHED = ['sent', 'cancelled'];
+import { StatsRepository } from './stats.repository';
 
 /**
  * Campaign reports, read from the counters the ingestor keeps (never from raw events). Message
- * counts come from the messages' status index while a campaign runs, and are stored once it has
- * finished, so a report costs a few index lookups whatever the campaign's size.
+ * counts are the campaign's: counted from the messages' status index while it runs, stored with it
+ * once it has finished, so a report costs a few index lookups whatever the campaign's size. A
+ * report only reads.
  */
 @Injectable()
 export class StatsService {
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly repository: StatsRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly campaigns: CampaignsService,
+    private readonly campaignLinks: CampaignLinks,
   ) {}
 
   async stats(id: string): Promise<CampaignStatsDto> {
-    const [row]: StatsRow[] = await this.db.query(
-      `SELECT c.status, s.*, (SELECT json_object_agg(currency, amount::text) FROM campaign_revenue r WHERE r.campaign_id = c.id) AS revenue
-       FROM campaigns c LEFT JOIN campaign_stats s ON s.campaign_id = c.id WHERE c.id = $1`,
-      [id],
-    );
-    if (!row) await this.campaigns.row(id); // throws the 404
-    const m = row.messages ?? (await this.messageCounts(id, row.status));
+    const campaign = await this.campaigns.row(id);
+    const [m] = await this.campaigns.progress([campaign]);
+    const row = (await this.repository.counters(id))!;
     const n = (v: string | null) => Number(v ?? 0);
     const hard = n(row.hard_bounces);
     const soft = n(row.soft_bounces);
@@ -61,7 +37,7 @@ export class StatsService {
     const per = (x: number, of: number) => (of > 0 ? round(x / of) : 0);
     return {
       campaignId: id,
-      status: row.status,
+      status: campaign.status,
       sent: m.sent,
       delivered,
       failed: m.failed,
@@ -97,23 +73,12 @@ export class StatsService {
     await this.campaigns.row(id);
     const interval = q.interval ?? 'hour';
     const timezone = q.timezone ?? 'UTC';
-    const rows: Record<string, string | Date>[] = await this.db.query(
-      `WITH h AS (SELECT date_trunc($2, hour AT TIME ZONE $3) AS local, * FROM campaign_stats_hourly WHERE campaign_id = $1),
-            span AS (SELECT min(local) AS lo, max(local) AS hi FROM h)
-       SELECT g AT TIME ZONE $3 AS start,
-              COALESCE(sum(h.opens), 0) AS opens, COALESCE(sum(h.unique_opens), 0) AS unique_opens,
-              COALESCE(sum(h.unique_human_opens), 0) AS unique_human_opens, COALESCE(sum(h.clicks), 0) AS clicks,
-              COALESCE(sum(h.unique_clicks), 0) AS unique_clicks, COALESCE(sum(h.unique_human_clicks), 0) AS unique_human_clicks,
-              COALESCE(sum(h.conversions), 0) AS conversions, COALESCE(sum(h.unsubscribes), 0) AS unsubscribes
-       FROM span CROSS JOIN generate_series(span.lo, span.hi, ('1 ' || $2)::interval) AS g LEFT JOIN h ON h.local = g
-       GROUP BY g ORDER BY g`,
-      [id, interval, timezone],
-    );
+    const rows = await this.repository.buckets(id, interval, timezone);
     return {
       interval,
       timezone,
       buckets: rows.map((r) => ({
-        start: (r.start as Date).toISOString(),
+        start: r.start.toISOString(),
         opens: Number(r.opens),
         uniqueOpens: Number(r.unique_opens),
         uniqueHumanOpens: Number(r.unique_human_opens),
@@ -128,10 +93,7 @@ export class StatsService {
 
   async links(id: string): Promise<LinkStatsDto[]> {
     await this.campaigns.row(id);
-    const rows: { slot: number; url: string; clicks: string; unique_clicks: string; unique_human_clicks: string }[] = await this.db.query(
-      `SELECT slot, url, clicks, unique_clicks, unique_human_clicks FROM campaign_links WHERE campaign_id = $1 ORDER BY slot`,
-      [id],
-    );
+    const rows = await this.campaignLinks.counts(id);
     const total = rows.reduce((sum, r) => sum + Number(r.clicks), 0);
     return rows.map((r) => ({
       slot: r.slot,
@@ -141,18 +103,6 @@ export class StatsService {
       uniqueHumanClicks: Number(r.unique_human_clicks),
       clickShare: total ? round(Number(r.clicks) / total) : 0,
     }));
-  }
-
-  /** Counted from the status index; kept for good once the campaign has finished. */
-  private async messageCounts(id: string, status: string): Promise<ProgressDto> {
-    const counts = (await this.campaigns.progress([id])).get(id) ?? { total: 0, queued: 0, sent: 0, failed: 0, unknown: 0, skipped: 0, cancelled: 0 };
-    if (FINISHED.includes(status) && counts.queued === 0) {
-      await this.db.query(
-        `INSERT INTO campaign_stats (campaign_id, messages) VALUES ($1, $2) ON CONFLICT (campaign_id) DO UPDATE SET messages = EXCLUDED.messages`,
-        [id, counts],
-      );
-    }
-    return counts;
   }
 }
 

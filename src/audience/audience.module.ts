@@ -3,7 +3,6 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { RateLimiter } from '../common/rate-limit';
 import { TokenSigner } from '../common/tokens';
-import { DeliveryModule } from '../delivery/delivery.module';
 import { TrackingModule } from '../tracking/tracking.module';
 import { QUEUES } from '../queue/queue.module';
 import { MailingList } from './audience.entities';
@@ -15,7 +14,6 @@ import { ImportsController } from './imports.controller';
 import { ImportsService } from './imports.service';
 import { ListsController } from './lists.controller';
 import { ListsService } from './lists.service';
-import { MailProcessor } from './mail.processor';
 import { PublicFormsController } from './pages/public-forms.controller';
 import { PreferencesService } from './pages/preferences.service';
 import { PublicFormsService } from './pages/public-forms.service';
@@ -31,16 +29,16 @@ const services = [ListsService, SubscribersService, SubscriptionsService, Suppre
 
 /** Lists, subscribers, consent, suppression, imports and the pages people see: the HTTP side. */
 @Module({
-  imports: [TypeOrmModule.forFeature([MailingList]), BullModule.registerQueue({ name: QUEUES.imports }, { name: QUEUES.mail }), DeliveryModule, TrackingModule],
+  imports: [TypeOrmModule.forFeature([MailingList]), BullModule.registerQueue({ name: QUEUES.imports }, { name: QUEUES.mail }), TrackingModule],
   controllers: [ListsController, SubscribersController, SubscriptionsController, SuppressionsController, ImportsController, PublicFormsController, UnsubscribeController],
   providers: services,
   exports: services,
 })
 export class AudienceModule {}
 
-/** The queue side: imports and confirmation mail. */
+/** The queue side: imports. */
 @Module({
   imports: [AudienceModule],
-  providers: [ImportRunner, ImportProcessor, MailProcessor],
+  providers: [ImportRunner, ImportProcessor],
 })
 export class AudienceWorkerModule {}

@@ -1,11 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import type { SendMailOptions } from 'nodemailer';
 import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { escapeHtml } from '../common/html';
 import { bytesToUuid, TokenSigner, uuidToBytes } from '../common/tokens';
-import { MailTransport } from '../delivery/mail-transport';
 
 export interface ConfirmationJob {
   subscriberId: string;
@@ -16,14 +16,13 @@ export interface ConfirmationClaim extends ConfirmationJob {
   issuedAt: Date;
 }
 
-/** Builds and verifies double opt-in links, and sends the confirmation mail. */
+/** Builds and verifies double opt-in links, and writes the confirmation mail (delivery sends it). */
 @Injectable()
 export class ConfirmationMailer {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly tokens: TokenSigner,
-    private readonly transport: MailTransport,
   ) {}
 
   token(subscriberId: string, listId: string, issuedAt = new Date()): string {
@@ -43,18 +42,18 @@ export class ConfirmationMailer {
     return { subscriberId: bytesToUuid(payload.subarray(0, 16)), listId: bytesToUuid(payload.subarray(16, 32)), issuedAt };
   }
 
-  /** Sends the mail if the subscription is still pending; a confirmed or withdrawn one gets nothing. */
-  async send({ subscriberId, listId }: ConfirmationJob): Promise<boolean> {
+  /** The mail, while the subscription is still pending; a confirmed or withdrawn one gets nothing (null). */
+  async mail({ subscriberId, listId }: ConfirmationJob): Promise<SendMailOptions | null> {
     const [row]: { email: string; name: string | null; list_name: string }[] = await this.db.query(
       `SELECT s.email, s.name, l.name AS list_name
        FROM subscriptions sub JOIN subscribers s ON s.id = sub.subscriber_id JOIN lists l ON l.id = sub.list_id
        WHERE sub.subscriber_id = $1 AND sub.list_id = $2 AND sub.status = 'pending' AND s.email IS NOT NULL`,
       [subscriberId, listId],
     );
-    if (!row) return false;
+    if (!row) return null;
     const url = `${this.config.http.publicUrl}/confirm/${this.token(subscriberId, listId)}`;
     const greeting = row.name ? `Hello ${row.name},` : 'Hello,';
-    await this.transport.send({
+    return {
       to: row.email,
       subject: `Please confirm your subscription to ${row.list_name}`,
       text: `${greeting}\n\nPlease confirm that you want to receive "${row.list_name}":\n\n${url}\n\nIf you did not ask for this, ignore this mail and you will hear nothing more.\n`,
@@ -63,7 +62,6 @@ export class ConfirmationMailer {
         `<p><a href="${escapeHtml(url)}">Confirm my subscription</a></p>` +
         `<p>If you did not ask for this, ignore this mail and you will hear nothing more.</p>`,
       headers: { 'Auto-Submitted': 'auto-generated', 'X-EDM-Kind': 'confirmation' },
-    });
-    return true;
+    };
   }
 }

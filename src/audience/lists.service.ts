@@ -88,6 +88,13 @@ export class ListsService {
     });
   }
 
+  /** Ids and names of those of these lists that exist, in the order asked. */
+  async named(ids: string[]): Promise<{ id: string; name: string }[]> {
+    if (!ids.length) return [];
+    const rows: { id: string; name: string }[] = await this.db.query(`SELECT id, name FROM lists WHERE id = ANY($1::uuid[])`, [ids]);
+    return ids.flatMap((id) => rows.filter((r) => r.id === id));
+  }
+
   async require(id: string): Promise<MailingList> {
     const row = await this.lists.findOneBy({ id });
     if (!row) throw AppError.notFound('List', id);

@@ -20,6 +20,15 @@ import {
 import { SubscriptionsService } from './subscriptions.service';
 import { SuppressionsService } from './suppressions.service';
 
+/** A subscriber as templates see them. */
+export interface SubscriberProfile {
+  id: string;
+  email: string | null;
+  name: string | null;
+  attributes: Record<string, unknown>;
+  timezone: string | null;
+}
+
 interface SubscriberRow {
   id: string;
   email: string | null;
@@ -111,6 +120,17 @@ export class SubscribersService {
     if (!result) return null;
     if (result.confirmationNeeded) await this.subscriptions.requestConfirmation(result.subscriberId, list.id);
     return { subscriberId: result.subscriberId, status: result.status };
+  }
+
+  /** What templates see of each recipient (an erased one has no address), by id. */
+  profiles(ids: string[]): Promise<SubscriberProfile[]> {
+    if (!ids.length) return Promise.resolve([]);
+    return this.db.query(`SELECT id, email, name, attributes, timezone FROM subscribers WHERE id = ANY($1::uuid[])`, [ids]);
+  }
+
+  /** The same for addresses (test copies to known subscribers). */
+  profilesByEmail(emails: string[]): Promise<SubscriberProfile[]> {
+    return this.db.query(`SELECT id, email, name, attributes, timezone FROM subscribers WHERE email = ANY($1::text[])`, [emails]);
   }
 
   async get(id: string): Promise<SubscriberDetailDto> {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import type { Queryable } from '../database/queryable';
 import { normalizeEmail } from '../common/email';
 import { AppError } from '../common/errors';
 import { decodeCursor, Page, PageQuery, toPage } from '../common/pagination';
@@ -28,15 +29,24 @@ export class SuppressionsService {
     return map(row);
   }
 
-  /** Idempotent: an address already suppressed keeps its first reason, except that an erase forgets the address. */
-  async suppress(tx: EntityManager, email: string, reason: SuppressionReason, note: string | null): Promise<void> {
-    await tx.query(
+  suppress(q: Queryable, email: string, reason: SuppressionReason, note: string | null): Promise<void> {
+    return this.suppressMany(q, [{ email, reason, note }]);
+  }
+
+  /**
+   * The one way an address gets on the list, in the caller's transaction. Idempotent: an address
+   * already suppressed keeps its first reason, except that an erase forgets the address.
+   */
+  async suppressMany(q: Queryable, entries: { email: string; reason: SuppressionReason; note: string | null }[]): Promise<void> {
+    if (!entries.length) return;
+    await q.query(
       `INSERT INTO suppressions (email_hash, email, reason, note)
-       VALUES (email_hash($1), CASE WHEN $2 = 'erased' THEN NULL ELSE $1 END, $2, $3)
+       SELECT email_hash(t.email), CASE WHEN t.reason = 'erased' THEN NULL ELSE t.email END, t.reason, t.note
+       FROM unnest($1::text[], $2::text[], $3::text[]) AS t(email, reason, note)
        ON CONFLICT (email_hash) DO UPDATE
-         SET email = CASE WHEN $2 = 'erased' THEN NULL ELSE suppressions.email END,
-             reason = CASE WHEN $2 = 'erased' THEN 'erased' ELSE suppressions.reason END`,
-      [email, reason, note],
+         SET email = CASE WHEN EXCLUDED.reason = 'erased' THEN NULL ELSE suppressions.email END,
+             reason = CASE WHEN EXCLUDED.reason = 'erased' THEN 'erased' ELSE suppressions.reason END`,
+      [entries.map((e) => e.email), entries.map((e) => e.reason), entries.map((e) => e.note)],
     );
   }
 

@@ -5,14 +5,16 @@ import { normalizeTimeZone } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Queue } from 'bullmq';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { AppError } from '../common/errors';
 import { QUEUES } from '../queue/queue.module';
 import { IllegalTransition } from './campaign.errors';
+import { MessagesRepository } from './messages.repository';
+import { CampaignsRepository, CampaignStatus, TransitionChanges } from './campaigns.repository';
 import { CampaignsService } from './campaigns.service';
 import { CampaignDto, ScheduleDto } from './dto/campaign.dto';
 
-export type CampaignStatus = 'draft' | 'scheduled' | 'sending' | 'paused' | 'sent' | 'cancelled';
+export type { CampaignStatus };
 export type CampaignAction = 'schedule' | 'send' | 'pause' | 'resume' | 'cancel';
 
 /** Which states each action may leave from, and where it goes. */
@@ -43,6 +45,8 @@ export class CampaignLifecycle {
     @InjectDataSource() private readonly db: DataSource,
     @InjectQueue(QUEUES.campaigns) private readonly queue: Queue<CampaignJob>,
     private readonly campaigns: CampaignsService,
+    private readonly repository: CampaignsRepository,
+    private readonly messages: MessagesRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -51,11 +55,11 @@ export class CampaignLifecycle {
     const localTime = dto.localTime === true;
     // For a local-time send the stored time is the wall-clock time, kept in UTC fields.
     const at = localTime ? wallClockAsUtc(dto.at) : new Date(dto.at);
-    await this.transition(id, 'schedule', `scheduled_at = $2, local_time = $3, default_timezone = $4`, [
-      at,
+    await this.transition(id, 'schedule', {
+      scheduledAt: at,
       localTime,
-      dto.timezone ? normalizeTimeZone(dto.timezone) : this.config.defaultTimezone,
-    ]);
+      defaultTimezone: (dto.timezone && normalizeTimeZone(dto.timezone)) || this.config.defaultTimezone,
+    });
     const existing = await this.queue.getJob(`start-${id}`);
     if (existing) await existing.remove().catch(() => undefined);
     await this.ensureStartJob(id);
@@ -63,7 +67,7 @@ export class CampaignLifecycle {
   }
 
   async send(id: string): Promise<CampaignDto> {
-    await this.transition(id, 'send', `scheduled_at = now(), local_time = false`, []);
+    await this.transition(id, 'send', { scheduledAt: 'now', localTime: false });
     const existing = await this.queue.getJob(`start-${id}`);
     if (existing) await existing.remove().catch(() => undefined);
     await this.queue.add('start', { campaignId: id }, { jobId: `start-${id}-now`, ...JOB_OPTIONS });
@@ -71,20 +75,20 @@ export class CampaignLifecycle {
   }
 
   async pause(id: string): Promise<CampaignDto> {
-    await this.transition(id, 'pause', '', []);
+    await this.transition(id, 'pause', {});
     return this.campaigns.get(id);
   }
 
   async resume(id: string): Promise<CampaignDto> {
-    await this.transition(id, 'resume', '', []);
+    await this.transition(id, 'resume', {});
     await this.dispatch(id);
     return this.campaigns.get(id);
   }
 
   async cancel(id: string): Promise<CampaignDto> {
     await this.db.transaction(async (tx) => {
-      await this.transition(id, 'cancel', `finished_at = now()`, [], tx);
-      await tx.query(`UPDATE messages SET status = 'cancelled', updated_at = now() WHERE campaign_id = $1 AND status = 'queued'`, [id]);
+      await this.transition(id, 'cancel', { finished: true }, tx);
+      await this.messages.cancelQueued(tx, id);
     });
     const start = await this.queue.getJob(`start-${id}`);
     if (start) await start.remove().catch(() => undefined);
@@ -129,14 +133,9 @@ export class CampaignLifecycle {
     }
   }
 
-  private async transition(id: string, action: CampaignAction, set: string, params: unknown[], tx = this.db.manager): Promise<void> {
+  private async transition(id: string, action: CampaignAction, changes: TransitionChanges, tx: EntityManager = this.db.manager): Promise<void> {
     const { from, to } = TRANSITIONS[action];
-    const [rows]: [{ id: string }[], number] = await tx.query(
-      `UPDATE campaigns SET status = '${to}', updated_at = now()${set ? `, ${set}` : ''}
-       WHERE id = $1 AND status = ANY('{${from.join(',')}}'::text[]) RETURNING id`,
-      [id, ...params],
-    );
-    if (rows.length) return;
+    if (await this.repository.transition(tx, id, from, to, changes)) return;
     const current = await this.campaigns.row(id); // 404 when it does not exist
     throw new IllegalTransition(id, action, from, current.status);
   }

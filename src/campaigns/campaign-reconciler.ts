@@ -1,17 +1,10 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import Redis from 'ioredis';
-import { DataSource } from 'typeorm';
 import { REDIS } from '../queue/queue.module';
 import { CampaignLifecycle } from './campaign-lifecycle.service';
+import { CampaignsRepository } from './campaigns.repository';
 
 const RECONCILE_MS = 10_000;
-
-interface Moving {
-  id: string;
-  status: 'scheduled' | 'sending';
-  started: boolean;
-}
 
 /**
  * State lives in Postgres, the work in Redis. A Redis restarted without persistence (or flushed, or
@@ -27,14 +20,14 @@ export class CampaignReconciler implements OnApplicationBootstrap, OnApplication
   private readonly onReconnect = () => this.tick();
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly campaigns: CampaignsRepository,
     @Inject(REDIS) private readonly redis: Redis,
     private readonly lifecycle: CampaignLifecycle,
   ) {}
 
   /** After a restart of this worker: fresh dispatch jobs, as the dead worker's stay locked in Redis a while. */
   async onApplicationBootstrap(): Promise<void> {
-    const rows = await this.moving();
+    const rows = await this.campaigns.moving();
     for (const r of rows) {
       if (r.status === 'sending' && r.started) await this.lifecycle.dispatch(r.id, true);
       else await this.lifecycle.ensureJobs(r.id, r.status, r.started);
@@ -59,10 +52,6 @@ export class CampaignReconciler implements OnApplicationBootstrap, OnApplication
   }
 
   async reconcile(): Promise<void> {
-    for (const r of await this.moving()) await this.lifecycle.ensureJobs(r.id, r.status, r.started);
-  }
-
-  private moving(): Promise<Moving[]> {
-    return this.db.query(`SELECT id, status, started_at IS NOT NULL AS started FROM campaigns WHERE status IN ('scheduled', 'sending')`);
+    for (const r of await this.campaigns.moving()) await this.lifecycle.ensureJobs(r.id, r.status, r.started);
   }
 }

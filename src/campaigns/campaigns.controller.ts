@@ -4,7 +4,7 @@ import { Page, PageQuery } from '../common/pagination';
 import { idParam } from '../common/uuid';
 import { CampaignsService } from './campaigns.service';
 import { CampaignLifecycle } from './campaign-lifecycle.service';
-import { CampaignDto, CreateCampaignDto, ScheduleDto, TestSendDto, UpdateCampaignDto } from './dto/campaign.dto';
+import { CampaignDto, CreateCampaignDto, ScheduleDto, UpdateCampaignDto } from './dto/campaign.dto';
 
 @ApiTags('campaigns')
 @ApiBearerAuth()
@@ -69,12 +69,5 @@ export class CampaignsController {
   @HttpCode(200)
   cancel(@Param('id', idParam('Campaign')) id: string): Promise<CampaignDto> {
     return this.lifecycle.cancel(id);
-  }
-
-  /** Sends test copies (subject "[TEST] …") to up to 20 addresses. */
-  @Post(':id/test')
-  @HttpCode(200)
-  test(@Param('id', idParam('Campaign')) id: string, @Body() dto: TestSendDto): Promise<{ sent: string[] }> {
-    return this.campaigns.sendTest(id, dto);
   }
 }

@@ -1,31 +1,32 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
+import { AudienceModule } from '../audience/audience.module';
 import { ContentModule } from '../content/content.module';
-import { CampaignDispatcher } from '../delivery/campaign-dispatcher';
-import { ClaimsReaper } from '../delivery/claims-reaper';
-import { DeliveryModule } from '../delivery/delivery.module';
-import { TrackingModule } from '../tracking/tracking.module';
-import { SendThrottle } from '../delivery/throttle';
 import { QUEUES } from '../queue/queue.module';
+import { TrackingModule } from '../tracking/tracking.module';
+import { AudienceResolver } from './audience-resolver';
 import { CampaignLifecycle } from './campaign-lifecycle.service';
-import { CampaignProcessor } from './campaign.processor';
 import { CampaignReconciler } from './campaign-reconciler';
+import { CampaignSends } from './campaign-sends';
 import { CampaignStarter } from './campaign-starter';
 import { CampaignsController } from './campaigns.controller';
+import { CampaignsRepository } from './campaigns.repository';
 import { CampaignsService } from './campaigns.service';
+import { MessagesRepository } from './messages.repository';
 
-/** Campaigns: CRUD, test sends and the lifecycle (HTTP side). */
+/** Campaigns: CRUD, the lifecycle, their messages and audience resolution (HTTP side). */
 @Module({
-  imports: [ContentModule, DeliveryModule, TrackingModule, BullModule.registerQueue({ name: QUEUES.campaigns })],
+  imports: [ContentModule, AudienceModule, TrackingModule, BullModule.registerQueue({ name: QUEUES.campaigns })],
   controllers: [CampaignsController],
-  providers: [CampaignsService, CampaignLifecycle],
-  exports: [CampaignsService, CampaignLifecycle, ContentModule, DeliveryModule, TrackingModule],
+  providers: [CampaignsService, CampaignLifecycle, CampaignsRepository, MessagesRepository, AudienceResolver, CampaignSends],
+  exports: [CampaignsService, CampaignLifecycle, CampaignSends],
 })
 export class CampaignsModule {}
 
-/** The send engine (queue side): audience resolution, dispatch, claim recovery, lost-job recovery. */
+/** The queue side: starting campaigns (audience resolution) and re-creating their jobs from Postgres. */
 @Module({
-  imports: [CampaignsModule],
-  providers: [CampaignStarter, CampaignDispatcher, SendThrottle, ClaimsReaper, CampaignProcessor, CampaignReconciler],
+  imports: [CampaignsModule, ContentModule],
+  providers: [CampaignStarter, CampaignReconciler, CampaignsRepository, MessagesRepository, AudienceResolver],
+  exports: [CampaignsModule, CampaignStarter],
 })
 export class CampaignsWorkerModule {}

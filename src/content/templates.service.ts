@@ -130,6 +130,11 @@ export class TemplatesService implements OnApplicationBootstrap {
     return row;
   }
 
+  async exists(id: string): Promise<boolean> {
+    const [row]: unknown[] = await this.db.query(`SELECT 1 FROM templates WHERE id = $1 AND deleted_at IS NULL`, [id]);
+    return row !== undefined;
+  }
+
   private async addVersion(tx: EntityManager, id: string, version: number, mjml: string, subject: string | null): Promise<void> {
     await tx.query(`INSERT INTO template_versions (template_id, version, mjml, subject) VALUES ($1, $2, $3, $4)`, [id, version, mjml, subject]);
     await tx.query(`UPDATE templates SET current_version = $2, updated_at = now() WHERE id = $1`, [id, version]);

@@ -1,9 +1,8 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import Redis from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { DataSource } from 'typeorm';
+import { CampaignSends } from '../campaigns/campaign-sends';
 import { REDIS } from '../queue/queue.module';
 
 const HEARTBEAT_MS = 2_000;
@@ -30,7 +29,7 @@ export class ClaimsReaper implements OnModuleInit, OnApplicationShutdown {
   private readonly missingSince = new Map<string, number>();
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly sends: CampaignSends,
     @Inject(REDIS) private readonly redis: Redis,
   ) {}
 
@@ -62,11 +61,8 @@ export class ClaimsReaper implements OnModuleInit, OnApplicationShutdown {
 
   /** Recovers the claims of dead workers and of ended runs; returns how many messages moved. */
   async reap(): Promise<number> {
-    const rows: { claimed_by: string }[] = await this.db.query(
-      `SELECT DISTINCT claimed_by FROM messages WHERE status IN ('sending', 'submitting') AND claimed_by IS NOT NULL`,
-    );
     const byWorker = new Map<string, string[]>();
-    for (const { claimed_by: token } of rows) {
+    for (const token of await this.sends.claimTokens()) {
       const worker = token.split('/')[0];
       byWorker.set(worker, [...(byWorker.get(worker) ?? []), token]);
     }
@@ -75,13 +71,7 @@ export class ClaimsReaper implements OnModuleInit, OnApplicationShutdown {
     for (const [worker, tokens] of byWorker) {
       const stale = worker === this.workerId ? tokens.filter((t) => !this.runs.has(t)) : (await this.dead(worker)) ? tokens : [];
       if (!stale.length) continue;
-      const [, n] = (await this.db.query(
-        `UPDATE messages SET status = CASE status WHEN 'sending' THEN 'queued' ELSE 'unknown' END,
-           smtp_response = CASE status WHEN 'submitting' THEN 'worker died during the SMTP transaction' ELSE smtp_response END,
-           claimed_by = NULL, updated_at = now()
-         WHERE claimed_by = ANY($1::text[]) AND status IN ('sending', 'submitting')`,
-        [stale],
-      )) as [unknown, number];
+      const n = await this.sends.reclaim(stale);
       if (n) this.logger.warn(`recovered ${n} claimed messages of ${worker === this.workerId ? 'ended runs of this worker' : `dead worker ${worker}`}`);
       moved += n;
     }

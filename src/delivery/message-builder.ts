@@ -3,23 +3,15 @@ import Handlebars from 'handlebars';
 import type { SendMailOptions } from 'nodemailer';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
+import type { CampaignContext } from '../campaigns/campaigns.service';
 import { Recipient, renderMessage } from '../content/message-render';
 import type { CompiledTemplate } from '../content/template-compiler';
 import { MessageTokens } from '../tracking/message-tokens';
 
 export type { Recipient };
 
-export interface CampaignMessageContext {
-  id: string;
-  name: string;
-  fromName: string;
-  fromEmail: string;
-  replyTo: string | null;
-  data: Record<string, unknown>;
-  postalAddress: string;
-  /** The list this mail is sent for (List-Id). */
-  list: { id: string; name: string } | null;
-}
+/** What every message of a campaign (and list) shares. */
+export type CampaignMessageContext = CampaignContext;
 
 /** Worked out once per campaign (and list) context. */
 interface CampaignShared {

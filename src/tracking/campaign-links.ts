@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { CampaignLinksRepository, LinkClickDeltas, LinkCounts } from './campaign-links.repository';
+import type { Queryable } from '../database/queryable';
 
 /** A slot's destination worked out once: without a conversion token, and around one (`before` + token + `after`). */
 interface Target {
@@ -30,7 +30,21 @@ export class CampaignLinks {
   private readonly cache = new Map<string, CampaignTargets>();
   private readonly loading = new Map<string, Promise<CampaignTargets>>();
 
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(private readonly links: CampaignLinksRepository) {}
+
+  /** A campaign's link slots (from its compiled template) with the UTM parameters its clicks get. */
+  store(campaignId: string, urls: string[], utm: Record<string, string> | null): Promise<void> {
+    this.cache.delete(campaignId);
+    return this.links.store(campaignId, urls, utm);
+  }
+
+  counts(campaignId: string): Promise<LinkCounts[]> {
+    return this.links.counts(campaignId);
+  }
+
+  addClicks(q: Queryable, deltas: LinkClickDeltas): Promise<void> {
+    return this.links.addClicks(q, deltas);
+  }
 
   /** The destination of a click: the stored URL plus UTM parameters and the conversion token; null when the slot is unknown. */
   destination(campaignId: string, slot: number, conversionToken: string | null): string | null | Promise<string | null> {
@@ -51,12 +65,8 @@ export class CampaignLinks {
   }
 
   private async load(campaignId: string): Promise<CampaignTargets> {
-    const rows: { slot: number; url: string; utm: Record<string, string> | null }[] = await this.db.query(
-      `SELECT l.slot, l.url, c.utm FROM campaigns c LEFT JOIN campaign_links l ON l.campaign_id = c.id WHERE c.id = $1`,
-      [campaignId],
-    );
     const targets: CampaignTargets = { slots: new Map(), loadedAt: Date.now() };
-    for (const r of rows) if (r.slot !== null) targets.slots.set(r.slot, target(r.url, r.utm));
+    for (const r of await this.links.load(campaignId)) targets.slots.set(r.slot, target(r.url, r.utm));
     if (this.cache.size >= MAX_CAMPAIGNS) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(campaignId, targets);
     return targets;

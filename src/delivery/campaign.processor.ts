@@ -3,9 +3,9 @@ import { Inject, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DelayedError, Job } from 'bullmq';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
-import { CampaignDispatcher } from '../delivery/campaign-dispatcher';
-import { CampaignJob, CampaignLifecycle } from './campaign-lifecycle.service';
-import { CampaignStarter } from './campaign-starter';
+import { CampaignDispatcher } from './campaign-dispatcher';
+import { CampaignJob, CampaignLifecycle } from '../campaigns/campaign-lifecycle.service';
+import { CampaignStarter } from '../campaigns/campaign-starter';
 
 /** `start`: resolve the audience, then dispatch. `dispatch`: send what is due, come back when more is. */
 @Processor('campaigns')

@@ -1,0 +1,35 @@
+import { Injectable } from '@nestjs/common';
+import { MessagesRepository } from './messages.repository';
+
+/** Postgres runs an INSERT … SELECT on one core: ranges of the subscriber ids resolve side by side. */
+const RESOLVE_PARTITIONS = 2;
+
+/** The lowest uuid of part k of n equal ranges of the uuid space. */
+function bound(k: number, n: number): string {
+  const head = Math.floor((k * 0x1_0000_0000) / n).toString(16).padStart(8, '0');
+  return `${head}-0000-0000-0000-000000000000`;
+}
+
+/**
+ * Who a campaign's mail may go to, in one place: the audience's published recipients of the chosen
+ * lists (confirmed, with an address, not suppressed), frozen into messages when sending starts, and
+ * asked again for each chunk just before SMTP. A segment compiler narrows both the same way.
+ */
+@Injectable()
+export class AudienceResolver {
+  constructor(private readonly messages: MessagesRepository) {}
+
+  /**
+   * One set-based statement per range of subscriber ids, side by side on their own connections.
+   * A crash between them is harmless: a rerun fills in what is missing.
+   */
+  async freeze(campaignId: string, lists: string[]): Promise<void> {
+    const parts = RESOLVE_PARTITIONS;
+    await Promise.all(Array.from({ length: parts }, (_, k) => this.messages.freeze(campaignId, lists, bound(k, parts), k + 1 < parts ? bound(k + 1, parts) : null)));
+  }
+
+  /** The claimed messages of a run that may still be sent: they become `submitting`, the others `skipped`. */
+  recheck(messageIds: string[], run: string, lists: string[]): Promise<string[]> {
+    return this.messages.markSubmitting(messageIds, run, lists);
+  }
+}

@@ -1,0 +1,193 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { Queryable } from '../database/queryable';
+
+export type CampaignStatus = 'draft' | 'scheduled' | 'sending' | 'paused' | 'sent' | 'cancelled';
+
+export interface CampaignRow {
+  id: string;
+  name: string;
+  subject: string;
+  template_id: string;
+  template_version: number | null;
+  from_name: string;
+  from_email: string;
+  reply_to: string | null;
+  audience: { lists: string[]; segmentId?: string | null };
+  data: Record<string, unknown>;
+  send_rate: number | null;
+  transport: string;
+  postal_address: string | null;
+  utm: Record<string, string> | null;
+  attribution_window_hours: number | null;
+  status: CampaignStatus;
+  scheduled_at: Date | null;
+  local_time: boolean;
+  default_timezone: string;
+  started_at: Date | null;
+  finished_at: Date | null;
+  /** Messages by status ({"sent": n, …}), stored when the campaign finished. */
+  message_counts: Record<string, number> | null;
+  created_at: Date;
+  updated_at: Date;
+  /** created_at as Postgres text: a JS Date would drop the microseconds the keyset compares. */
+  ts: string;
+}
+
+/** What a campaign is made of: written on create and on every edit of a draft. */
+export interface CampaignValues {
+  name: string;
+  subject: string;
+  templateId: string;
+  fromName: string;
+  fromEmail: string;
+  replyTo: string | null;
+  audience: { lists: string[]; segmentId: string | null };
+  data: Record<string, unknown>;
+  sendRate: number | null;
+  transport: string;
+  postalAddress: string | null;
+  utm: Record<string, string> | null;
+  attributionWindowHours: number | null;
+}
+
+/**
+ * What a state transition changes besides the status. `scheduledAt: 'now'` is the database's now;
+ * fields left out keep their value.
+ */
+export interface TransitionChanges {
+  scheduledAt?: Date | 'now';
+  localTime?: boolean;
+  defaultTimezone?: string;
+  finished?: boolean;
+}
+
+const COLUMNS = `*, created_at::text AS ts`;
+
+/** `campaigns`: their settings and their place in the state machine. */
+@Injectable()
+export class CampaignsRepository {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  async insert(v: CampaignValues): Promise<string> {
+    const [{ id }]: { id: string }[] = await this.db.query(
+      `INSERT INTO campaigns (name, subject, template_id, from_name, from_email, reply_to, audience, data, send_rate, transport, postal_address,
+         utm, attribution_window_hours)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
+      values(v),
+    );
+    return id;
+  }
+
+  async update(id: string, v: CampaignValues): Promise<void> {
+    await this.db.query(
+      `UPDATE campaigns SET name = $1, subject = $2, template_id = $3, from_name = $4, from_email = $5, reply_to = $6, audience = $7,
+         data = $8, send_rate = $9, transport = $10, postal_address = $11, utm = $12, attribution_window_hours = $13, updated_at = now()
+       WHERE id = $14`,
+      [...values(v), id],
+    );
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.db.query(`DELETE FROM campaigns WHERE id = $1`, [id]);
+  }
+
+  async find(id: string): Promise<CampaignRow | undefined> {
+    const [row]: CampaignRow[] = await this.db.query(`SELECT ${COLUMNS} FROM campaigns WHERE id = $1`, [id]);
+    return row;
+  }
+
+  page(after: { createdAt: string; id: string } | null, limit: number): Promise<CampaignRow[]> {
+    return this.db.query(
+      `SELECT ${COLUMNS} FROM campaigns
+       WHERE $1::timestamptz IS NULL OR (created_at, id) > ($1::timestamptz, $2::uuid) ORDER BY created_at, id LIMIT $3`,
+      [after?.createdAt ?? null, after?.id ?? null, limit],
+    );
+  }
+
+  async status(id: string): Promise<CampaignStatus | undefined> {
+    const [row]: { status: CampaignStatus }[] = await this.db.query(`SELECT status FROM campaigns WHERE id = $1`, [id]);
+    return row?.status;
+  }
+
+  /** Moves the campaign to `to` if it is in one of `from`; false when it is not (or does not exist). */
+  async transition(q: Queryable, id: string, from: CampaignStatus[], to: CampaignStatus, c: TransitionChanges): Promise<boolean> {
+    const [rows]: [{ id: string }[], number] = await q.query(
+      `UPDATE campaigns SET status = $3, updated_at = now(),
+         scheduled_at = CASE $4::text WHEN 'now' THEN now() WHEN 'at' THEN $5::timestamptz ELSE scheduled_at END,
+         local_time = COALESCE($6::boolean, local_time),
+         default_timezone = COALESCE($7::text, default_timezone),
+         finished_at = CASE WHEN $8::boolean THEN now() ELSE finished_at END
+       WHERE id = $1 AND status = ANY($2::text[]) RETURNING id`,
+      [
+        id,
+        from,
+        to,
+        c.scheduledAt === 'now' ? 'now' : c.scheduledAt ? 'at' : 'keep',
+        c.scheduledAt instanceof Date ? c.scheduledAt : null,
+        c.localTime ?? null,
+        c.defaultTimezone ?? null,
+        c.finished === true,
+      ],
+    );
+    return rows.length > 0;
+  }
+
+  async pinTemplateVersion(id: string, version: number): Promise<void> {
+    await this.db.query(`UPDATE campaigns SET template_version = $2 WHERE id = $1`, [id, version]);
+  }
+
+  /**
+   * Locks the campaign row for the rest of the transaction (a second start — a retried job,
+   * another worker — waits, then sees started_at) and answers whether it had started.
+   */
+  async lockForStart(q: Queryable, id: string): Promise<boolean> {
+    const [[row]]: [{ started_at: Date | null }[], number] = await q.query(`UPDATE campaigns SET updated_at = now() WHERE id = $1 RETURNING started_at`, [id]);
+    return row.started_at !== null;
+  }
+
+  async markStarted(q: Queryable, id: string): Promise<void> {
+    await q.query(`UPDATE campaigns SET started_at = now() WHERE id = $1`, [id]);
+  }
+
+  /** Sent, once nothing of it is queued or in flight; its message counts are kept with it. True when it was completed now. */
+  async complete(id: string): Promise<boolean> {
+    const [rows]: [{ id: string }[], number] = await this.db.query(
+      `UPDATE campaigns c SET status = 'sent', finished_at = now(), updated_at = now(),
+         message_counts = (SELECT jsonb_object_agg(status, n) FROM (SELECT status, count(*) AS n FROM messages WHERE campaign_id = $1 GROUP BY status) m)
+       WHERE c.id = $1 AND c.status = 'sending' AND c.started_at IS NOT NULL
+         AND NOT EXISTS (SELECT 1 FROM messages WHERE campaign_id = $1 AND status IN ('queued', 'sending', 'submitting'))
+       RETURNING c.id`,
+      [id],
+    );
+    return rows.length > 0;
+  }
+
+  /** Scheduled and sending campaigns, for the jobs they need. */
+  moving(): Promise<{ id: string; status: 'scheduled' | 'sending'; started: boolean }[]> {
+    return this.db.query(`SELECT id, status, started_at IS NOT NULL AS started FROM campaigns WHERE status IN ('scheduled', 'sending')`);
+  }
+
+  attributionWindows(q: Queryable, ids: string[]): Promise<{ id: string; hours: number | null }[]> {
+    return q.query(`SELECT id, attribution_window_hours AS hours FROM campaigns WHERE id = ANY($1::uuid[])`, [ids]);
+  }
+}
+
+function values(v: CampaignValues): unknown[] {
+  return [
+    v.name,
+    v.subject,
+    v.templateId,
+    v.fromName,
+    v.fromEmail,
+    v.replyTo,
+    v.audience,
+    v.data,
+    v.sendRate,
+    v.transport,
+    v.postalAddress,
+    v.utm,
+    v.attributionWindowHours,
+  ];
+}

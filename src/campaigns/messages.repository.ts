@@ -1,0 +1,189 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { Queryable } from '../database/queryable';
+
+/** A claimed message: what its sending needs besides the recipient's profile. */
+export interface ClaimedMessage {
+  messageId: string;
+  subscriberId: string;
+  listId: string;
+  attempts: number;
+}
+
+/** The SMTP outcome of one message, as the dispatcher records it. */
+export interface SendOutcome {
+  id: string;
+  status: 'sent' | 'failed' | 'queued';
+  response: string;
+  bounce: 'hard' | 'soft' | null;
+  attempt: number;
+  retryAt: Date | null;
+}
+
+/**
+ * `messages`: one row per recipient of a campaign, from the frozen audience to the SMTP outcome.
+ * Claims are made under a dispatch run's token (`<worker>/<run>`), and every write of a run checks
+ * it still holds the claim.
+ */
+@Injectable()
+export class MessagesRepository {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /**
+   * Freezes the audience of subscribers in [fromId, toId) — the audience's published
+   * `audience_recipients` — into messages, each with its send time, in subscriber order (the unique
+   * (campaign_id, subscriber_id) index then fills in order, not at random). A rerun adds what is missing.
+   */
+  async freeze(campaignId: string, lists: string[], fromId: string, toId: string | null): Promise<void> {
+    await this.db.query(
+      `INSERT INTO messages (campaign_id, subscriber_id, list_id, send_at)
+       SELECT $1, r.subscriber_id, r.list_id,
+              CASE WHEN c.local_time
+                   THEN (c.scheduled_at AT TIME ZONE 'UTC') AT TIME ZONE COALESCE(r.timezone, c.default_timezone)
+                   ELSE COALESCE(c.scheduled_at, now()) END
+       FROM audience_recipients($2::uuid[], $3::uuid, $4::uuid) r CROSS JOIN campaigns c
+       WHERE c.id = $1
+       ORDER BY r.subscriber_id
+       ON CONFLICT (campaign_id, subscriber_id) DO NOTHING`,
+      [campaignId, lists, fromId, toId],
+    );
+  }
+
+  /** Messages by status, read index-only from messages_status_idx. */
+  countsByStatus(ids: string[]): Promise<{ campaign_id: string; status: string; n: number }[]> {
+    if (!ids.length) return Promise.resolve([]);
+    return this.db.query(`SELECT campaign_id, status, count(*)::int AS n FROM messages WHERE campaign_id = ANY($1::uuid[]) GROUP BY 1, 2`, [ids]);
+  }
+
+  async cancelQueued(q: Queryable, campaignId: string): Promise<void> {
+    await q.query(`UPDATE messages SET status = 'cancelled', updated_at = now() WHERE campaign_id = $1 AND status = 'queued'`, [campaignId]);
+  }
+
+  /** Due messages, claimed for a run, in message order. */
+  async claim(campaignId: string, run: string, limit: number): Promise<ClaimedMessage[]> {
+    const [rows]: [ClaimedMessage[], number] = await this.db.query(
+      `WITH due AS (
+         SELECT id FROM messages WHERE campaign_id = $1 AND status = 'queued' AND send_at <= now()
+         ORDER BY send_at, id LIMIT $2 FOR UPDATE SKIP LOCKED
+       )
+       UPDATE messages m SET status = 'sending', claimed_by = $3, updated_at = now()
+       FROM due WHERE m.id = due.id
+       RETURNING m.id::text AS "messageId", m.subscriber_id AS "subscriberId", m.list_id AS "listId", m.attempts`,
+      [campaignId, limit, run],
+    );
+    return rows.sort((a, b) => Number(a.messageId) - Number(b.messageId));
+  }
+
+  /**
+   * The moment before SMTP: the chunk becomes `submitting`, except messages whose recipient may no
+   * longer receive mail for the campaign's lists (the audience's published `audience_blocked`:
+   * suppressed, erased, or confirmed on none of them), which become `skipped`, and claims the reaper
+   * took back (not this run's any more). Returns the ids to send.
+   */
+  async markSubmitting(ids: string[], run: string, lists: string[]): Promise<string[]> {
+    const rows: { id: string }[] = await this.db.query(
+      `WITH chunk AS (
+         SELECT m.id, m.subscriber_id FROM messages m WHERE m.id = ANY($1::bigint[]) AND m.claimed_by = $2 AND m.status = 'sending'
+       ), blocked AS (
+         SELECT subscriber_id FROM audience_blocked((SELECT array_agg(subscriber_id) FROM chunk), $3::uuid[])
+       ), marked AS (
+         UPDATE messages m SET status = CASE WHEN b.subscriber_id IS NULL THEN 'submitting' ELSE 'skipped' END,
+                claimed_by = CASE WHEN b.subscriber_id IS NULL THEN m.claimed_by END, updated_at = now()
+         FROM chunk c LEFT JOIN blocked b ON b.subscriber_id = c.subscriber_id
+         WHERE m.id = c.id
+         RETURNING m.id, m.status
+       )
+       SELECT id::text FROM marked WHERE status = 'submitting'`,
+      [ids, run, lists],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** Claims not sent: back to the queue (paused), or cancelled with their campaign. */
+  async release(ids: string[], run: string, to: 'queued' | 'cancelled'): Promise<void> {
+    await this.db.query(
+      `UPDATE messages SET status = $3, claimed_by = NULL, updated_at = now() WHERE id = ANY($1::bigint[]) AND claimed_by = $2 AND status = 'sending'`,
+      [ids, run, to],
+    );
+  }
+
+  /** Outcomes in one statement, in the caller's transaction. */
+  async record(q: Queryable, outcomes: SendOutcome[], run: string, sentBy: string): Promise<void> {
+    await q.query(
+      `UPDATE messages m SET status = v.status, smtp_response = v.response, bounce = v.bounce, attempts = v.attempt,
+         send_at = COALESCE(v.retry_at, m.send_at), sent_at = CASE WHEN v.status = 'sent' THEN now() END,
+         sent_by = CASE WHEN v.status = 'sent' THEN $8 END, claimed_by = NULL, updated_at = now()
+       FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::int[], $6::timestamptz[]) AS v(id, status, response, bounce, attempt, retry_at)
+       WHERE m.id = v.id AND m.claimed_by = $7 AND m.status = 'submitting'`,
+      [
+        outcomes.map((o) => o.id),
+        outcomes.map((o) => o.status),
+        outcomes.map((o) => o.response),
+        outcomes.map((o) => o.bounce),
+        outcomes.map((o) => o.attempt),
+        outcomes.map((o) => o.retryAt),
+        run,
+        sentBy,
+      ],
+    );
+  }
+
+  /**
+   * Everything a run still holds goes back to the queue, except messages handed to SMTP whose
+   * outcome could not be recorded (`handed`): maybe delivered, so `unknown`. Returns how many moved.
+   */
+  async handBack(run: string, handed: string[]): Promise<number> {
+    const [, n] = (await this.db.query(
+      `UPDATE messages SET status = CASE WHEN status = 'submitting' AND id = ANY($2::bigint[]) THEN 'unknown' ELSE 'queued' END,
+         smtp_response = CASE WHEN status = 'submitting' AND id = ANY($2::bigint[]) THEN 'the outcome of the SMTP transaction could not be recorded' ELSE smtp_response END,
+         claimed_by = NULL, updated_at = now()
+       WHERE claimed_by = $1 AND status IN ('sending', 'submitting')`,
+      [run, handed],
+    )) as [unknown, number];
+    return n;
+  }
+
+  /** The claim tokens messages are held under now. */
+  async claimTokens(): Promise<string[]> {
+    const rows: { claimed_by: string }[] = await this.db.query(`SELECT DISTINCT claimed_by FROM messages WHERE status IN ('sending', 'submitting') AND claimed_by IS NOT NULL`);
+    return rows.map((r) => r.claimed_by);
+  }
+
+  /** Claims nobody works on any more: `sending` back to the queue, `submitting` (maybe delivered) to `unknown`. */
+  async reclaim(tokens: string[]): Promise<number> {
+    const [, n] = (await this.db.query(
+      `UPDATE messages SET status = CASE status WHEN 'sending' THEN 'queued' ELSE 'unknown' END,
+         smtp_response = CASE status WHEN 'submitting' THEN 'worker died during the SMTP transaction' ELSE smtp_response END,
+         claimed_by = NULL, updated_at = now()
+       WHERE claimed_by = ANY($1::text[]) AND status IN ('sending', 'submitting')`,
+      [tokens],
+    )) as [unknown, number];
+    return n;
+  }
+
+  /** When the campaign's next queued message is due, and whether any is in flight. */
+  async nextDue(campaignId: string): Promise<{ at: Date | null; busy: boolean }> {
+    const [next]: { at: Date | null; busy: boolean }[] = await this.db.query(
+      `SELECT (SELECT min(send_at) FROM messages WHERE campaign_id = $1 AND status = 'queued') AS at,
+              EXISTS (SELECT 1 FROM messages WHERE campaign_id = $1 AND status IN ('sending', 'submitting')) AS busy`,
+      [campaignId],
+    );
+    return next;
+  }
+
+  /** The list a recipient got the campaign through; undefined when there is no such message. */
+  async listOf(campaignId: string, subscriberId: string): Promise<string | undefined> {
+    const [row]: { list_id: string }[] = await this.db.query(`SELECT list_id FROM messages WHERE campaign_id = $1 AND subscriber_id = $2`, [campaignId, subscriberId]);
+    return row?.list_id;
+  }
+
+  /** When each (campaign, subscriber) message was sent (epoch ms), by the pair's position; in the caller's transaction. */
+  sentAt(q: Queryable, campaigns: string[], subscribers: string[]): Promise<{ i: number; sent_at: number | null }[]> {
+    return q.query(
+      `SELECT t.i::int AS i, round(date_part('epoch', m.sent_at) * 1000) AS sent_at FROM messages m
+       JOIN unnest($1::uuid[], $2::uuid[]) WITH ORDINALITY AS t(c, s, i) ON m.campaign_id = t.c AND m.subscriber_id = t.s`,
+      [campaigns, subscribers],
+    );
+  }
+}
