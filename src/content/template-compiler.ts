@@ -7,7 +7,6 @@ import { Counter } from 'prom-client';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { InvalidTemplate } from './content.errors';
-import { AppError } from '../common/errors';
 import { registry } from '../observability/metrics';
 import { compileFast } from './fast-render';
 import { createHandlebars, HandlebarsRuntime } from './handlebars';
