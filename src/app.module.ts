@@ -1,8 +1,8 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
-import { AnalyticsModule, AnalyticsWorkerModule } from './analytics/analytics.module';
+import { AnalyticsDataModule, AnalyticsModule, AnalyticsWorkerModule } from './analytics/analytics.module';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AudienceModule, AudienceWorkerModule } from './audience/audience.module';
-import { CampaignsModule, CampaignsWorkerModule } from './campaigns/campaigns.module';
+import { CampaignsDirectoryModule, CampaignsModule, CampaignsWorkerModule } from './campaigns/campaigns.module';
 import type { AppConfig } from './config/config';
 import { ConfigModule } from './config/config.module';
 import { ContentModule } from './content/content.module';
@@ -17,8 +17,11 @@ import { TrackingModule } from './tracking/tracking.module';
 @Module({ controllers: [HealthController] })
 class HealthModule {}
 
-/** What every process has: configuration, Postgres, Redis/BullMQ. */
-const core = (config: AppConfig): (Type | DynamicModule)[] => [ConfigModule.register(config), DatabaseModule, QueueModule];
+/**
+ * What every process has: configuration, Postgres, Redis/BullMQ, and what one capability provides
+ * for another that must not depend on it (the audience's pages and GDPR erase ask campaigns and analytics).
+ */
+const core = (config: AppConfig): (Type | DynamicModule)[] => [ConfigModule.register(config), DatabaseModule, QueueModule, CampaignsDirectoryModule, AnalyticsDataModule];
 
 /** HTTP: management API, public pages, health and metrics. */
 const api: Type[] = [ApiKeysModule, AudienceModule, ContentModule, CampaignsModule, TrackingModule, AnalyticsModule, TestSendsModule, BounceWebhooksModule, HealthModule, MetricsModule];

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { applyEvents, CounterSink, emptyEngagement, Engagement } from '../src/analytics/ingestion/engagement';
-import { applyToEngagements } from '../src/analytics/ingestion/engagement-rows';
+import { applyToEngagements } from '../src/analytics/ingestion/engagements.repository';
 import type { TrackingEvent } from '../src/tracking/tracking-event';
 import { createTestDatabase, databaseUrl, dropDatabase } from './support/databases';
 

@@ -1,5 +1,7 @@
 import { DataSource } from 'typeorm';
 import { ImportRunner } from '../src/audience/import-runner';
+import { ImportsRepository } from '../src/audience/imports.repository';
+import { ListsRepository } from '../src/audience/lists.repository';
 import { eventually, startTestApp, TestApp } from './support/test-app';
 
 interface ImportView {
@@ -178,7 +180,7 @@ describe('CSV import', () => {
       await api.db.query(`CREATE FUNCTION stop_at_150() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN IF NEW.rows_processed > 150 THEN RAISE EXCEPTION 'simulated crash'; END IF; RETURN NEW; END $$`);
       await api.db.query(`CREATE TRIGGER stop_at_150 BEFORE UPDATE ON imports FOR EACH ROW EXECUTE FUNCTION stop_at_150()`);
-      const runner = new ImportRunner(api.app.get(DataSource), api.config);
+      const runner = new ImportRunner(api.app.get(DataSource), api.config, api.app.get(ImportsRepository), api.app.get(ListsRepository));
       await expect(runner.run(res.body.id)).rejects.toThrow('simulated crash');
       const mid = (await api.api('get', `/v1/imports/${res.body.id}`).expect(200)).body;
       expect(mid).toMatchObject({ status: 'running', total: 301, created: 150 });

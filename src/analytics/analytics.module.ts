@@ -1,6 +1,10 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { CampaignsModule } from '../campaigns/campaigns.module';
+import { AudienceModule } from '../audience/audience.module';
+import { SUBSCRIBER_ACTIVITY, SubscriberActivity } from '../audience/subscriber-activity';
+import { CountersRepository } from './ingestion/counters.repository';
 import { EventApplier } from './ingestion/event-applier';
+import { EventsRepository } from './ingestion/events.repository';
 import { EventIngestor } from './ingestion/event-ingestor';
 import { StatsController } from './stats.controller';
 import { StatsRepository } from './stats.repository';
@@ -17,6 +21,25 @@ export class AnalyticsModule {}
 
 /** The queue side: drains the event buffer into Postgres, keeping the counters. */
 @Module({
-  providers: [EventApplier, EventIngestor],
+  imports: [AudienceModule, CampaignsModule, TrackingModule],
+  providers: [EventApplier, EventIngestor, EventsRepository, CountersRepository],
 })
 export class AnalyticsWorkerModule {}
+
+/** What the audience's GDPR erase and export ask of analytics (the person's events and orders), for every process. */
+@Global()
+@Module({
+  providers: [
+    EventsRepository,
+    {
+      provide: SUBSCRIBER_ACTIVITY,
+      inject: [EventsRepository],
+      useFactory: (events: EventsRepository): SubscriberActivity => ({
+        forget: (q, id) => events.forget(q, id),
+        export: async (id) => ({ activity: await events.activityOf(id), orders: await events.ordersOf(id) }),
+      }),
+    },
+  ],
+  exports: [SUBSCRIBER_ACTIVITY],
+})
+export class AnalyticsDataModule {}

@@ -7,6 +7,12 @@ import { TrackingModule } from '../tracking/tracking.module';
 import { QUEUES } from '../queue/queue.module';
 import { MailingList } from './audience.entities';
 import { ConfirmationMailer } from './confirmation-mailer';
+import { ConsentRepository } from './consent.repository';
+import { ImportsRepository } from './imports.repository';
+import { ListsRepository } from './lists.repository';
+import { SubscribersRepository } from './subscribers.repository';
+import { SubscriptionsRepository } from './subscriptions.repository';
+import { SuppressionsRepository } from './suppressions.repository';
 import { FormChallenge } from './pages/form-challenge';
 import { ImportRunner } from './import-runner';
 import { ImportProcessor } from './import.processor';
@@ -26,13 +32,15 @@ import { SuppressionsController } from './suppressions.controller';
 import { SuppressionsService } from './suppressions.service';
 
 const services = [ListsService, SubscribersService, SubscriptionsService, SuppressionsService, ImportsService, ConfirmationMailer, PublicFormsService, FormChallenge, RateLimiter, TokenSigner, PreferencesService];
+const repositories = [ListsRepository, SubscribersRepository, SubscriptionsRepository, ConsentRepository, SuppressionsRepository, ImportsRepository];
 
 /** Lists, subscribers, consent, suppression, imports and the pages people see: the HTTP side. */
 @Module({
   imports: [TypeOrmModule.forFeature([MailingList]), BullModule.registerQueue({ name: QUEUES.imports }, { name: QUEUES.mail }), TrackingModule],
   controllers: [ListsController, SubscribersController, SubscriptionsController, SuppressionsController, ImportsController, PublicFormsController, UnsubscribeController],
-  providers: services,
-  exports: services,
+  providers: [...services, ...repositories],
+  // The repositories are for this folder's own worker side (imports); other capabilities ask the services.
+  exports: [...services, ImportsRepository, ListsRepository],
 })
 export class AudienceModule {}
 

@@ -1,11 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { SendMailOptions } from 'nodemailer';
-import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { escapeHtml } from '../common/html';
 import { bytesToUuid, TokenSigner, uuidToBytes } from '../common/tokens';
+import { SubscriptionsRepository } from './subscriptions.repository';
 
 export interface ConfirmationJob {
   subscriberId: string;
@@ -20,7 +19,7 @@ export interface ConfirmationClaim extends ConfirmationJob {
 @Injectable()
 export class ConfirmationMailer {
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly subscriptions: SubscriptionsRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly tokens: TokenSigner,
   ) {}
@@ -44,12 +43,7 @@ export class ConfirmationMailer {
 
   /** The mail, while the subscription is still pending; a confirmed or withdrawn one gets nothing (null). */
   async mail({ subscriberId, listId }: ConfirmationJob): Promise<SendMailOptions | null> {
-    const [row]: { email: string; name: string | null; list_name: string }[] = await this.db.query(
-      `SELECT s.email, s.name, l.name AS list_name
-       FROM subscriptions sub JOIN subscribers s ON s.id = sub.subscriber_id JOIN lists l ON l.id = sub.list_id
-       WHERE sub.subscriber_id = $1 AND sub.list_id = $2 AND sub.status = 'pending' AND s.email IS NOT NULL`,
-      [subscriberId, listId],
-    );
+    const row = await this.subscriptions.pending(subscriberId, listId);
     if (!row) return null;
     const url = `${this.config.http.publicUrl}/confirm/${this.token(subscriberId, listId)}`;
     const greeting = row.name ? `Hello ${row.name},` : 'Hello,';

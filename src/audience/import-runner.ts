@@ -2,12 +2,13 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Parser } from 'csv-parse';
 import { DataSource, QueryRunner } from 'typeorm';
+import { AppError } from '../common/errors';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
-import { pgArray } from '../database/pg-array';
 import { ColumnMap, ImportRow, mapColumns, toRow } from './import-columns';
 import { ImportEncoding, toUtf8 } from './import-encoding';
-import { lockList } from './subscriptions.service';
+import { ImportsRepository } from './imports.repository';
+import { ListsRepository } from './lists.repository';
 
 /** Postgres applies an INSERT on one core; two partitions of every file use two. */
 const PARTS = 2;
@@ -65,24 +66,14 @@ export class ImportRunner {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly imports: ImportsRepository,
+    private readonly lists: ListsRepository,
   ) {}
 
   async run(importId: string): Promise<void> {
-    // TypeORM answers an UPDATE with [rows, affected].
-    const [[imp]]: [{ list_id: string; consent_text: string | null; encoding: ImportEncoding; error_count: number }[], number] = await this.db.query(
-      `UPDATE imports SET status = 'running', started_at = COALESCE(started_at, now())
-       WHERE id = $1 AND status IN ('queued', 'running') RETURNING list_id, consent_text, encoding, error_count`,
-      [importId],
-    );
+    const imp = await this.imports.start(importId);
     if (!imp) return; // finished, failed or deleted meanwhile
-    await this.db.query(
-      `INSERT INTO import_progress (import_id, part) SELECT $1, p FROM generate_series(0, $2 - 1) p ON CONFLICT DO NOTHING`,
-      [importId, PARTS],
-    );
-    const progress: { part: number; rows_processed: number }[] = await this.db.query(
-      `SELECT part, rows_processed FROM import_progress WHERE import_id = $1 ORDER BY part`,
-      [importId],
-    );
+    const progress = await this.imports.progress(importId, PARTS);
     const parts: Part[] = [];
     try {
       for (const p of progress) {
@@ -99,15 +90,14 @@ export class ImportRunner {
         stopped: false,
       };
       await this.apply(job, parts);
-      await this.db.query(`UPDATE imports SET status = 'completed', lines_processed = total, finished_at = now() WHERE id = $1`, [importId]);
-      await this.db.query(`DELETE FROM import_chunks WHERE import_id = $1`, [importId]);
+      await this.imports.complete(importId);
     } finally {
       await Promise.all(parts.map((p) => p.qr.release()));
     }
   }
 
-  async fail(importId: string, reason: string): Promise<void> {
-    await this.db.query(`UPDATE imports SET status = 'failed', failure = $2, finished_at = now() WHERE id = $1`, [importId, reason]);
+  fail(importId: string, reason: string): Promise<void> {
+    return this.imports.fail(importId, reason);
   }
 
   private async apply(job: Job, parts: Part[]): Promise<void> {
@@ -180,10 +170,9 @@ export class ImportRunner {
     const qr = part.qr;
     await qr.startTransaction();
     try {
-      // A lost batch is re-applied on resume, so durability can wait for the next WAL flush; and
-      // where Postgres has JIT, compiling each batch's statements would cost more than it saves.
-      await qr.query(`SET LOCAL synchronous_commit = off; SET LOCAL jit = off`);
-      await lockList(qr, job.listId); // a list deleted meanwhile fails the import
+      await this.imports.relaxBatchTransaction(qr);
+      // Held for the transaction: a list deleted meanwhile fails the import.
+      if (!(await this.lists.holdForKeyShare(qr, job.listId))) throw AppError.notFound('List', job.listId);
       const errors = b.errors;
       let created = 0;
       let updated = 0;
@@ -196,23 +185,15 @@ export class ImportRunner {
       }
       const kept = errors.slice(0, job.errorBudget.left);
       job.errorBudget.left -= kept.length;
-      if (kept.length) {
-        await qr.query(
-          `INSERT INTO import_errors (import_id, line, reason) SELECT $1, * FROM unnest($2::int[], $3::text[]) ON CONFLICT DO NOTHING`,
-          [job.importId, kept.map((e) => e.line), kept.map((e) => e.reason)],
-        );
-      }
-      await qr.query(`UPDATE import_progress SET rows_processed = rows_processed + $3 WHERE import_id = $1 AND part = $2`, [
-        job.importId,
-        part.index,
-        b.records,
-      ]);
-      await qr.query(
-        `UPDATE imports SET rows_processed = rows_processed + $2, created = created + $3, updated = updated + $4,
-           skipped = skipped + $5, error_count = error_count + $5, bytes_processed = GREATEST(bytes_processed, $6),
-           lines_processed = GREATEST(lines_processed, $7) WHERE id = $1`,
-        [job.importId, b.records, created, updated, errors.length, b.bytesProcessed, b.linesProcessed],
-      );
+      if (kept.length) await this.imports.addErrors(qr, job.importId, kept);
+      await this.imports.addBatch(qr, job.importId, part.index, {
+        records: b.records,
+        created,
+        updated,
+        errors: errors.length,
+        bytesProcessed: b.bytesProcessed,
+        linesProcessed: b.linesProcessed,
+      });
       await qr.commitTransaction();
     } catch (e) {
       await qr.rollbackTransaction();
@@ -227,65 +208,27 @@ export class ImportRunner {
    */
   private async upsert(qr: QueryRunner, job: Job, rows: ImportRow[]): Promise<{ created: number; updated: number; errors: { line: number; reason: string }[] }> {
     const errors: { line: number; reason: string }[] = [];
-    const suppressed: { email: string }[] = await qr.query(
-      `SELECT t.email FROM unnest($1::text[]) AS t(email) JOIN suppressions x ON x.email_hash = email_hash(t.email)`,
-      [pgArray(rows.map((r) => r.email))],
-    );
-    const blocked = new Set(suppressed.map((s) => s.email));
+    const blocked = await this.imports.suppressedOf(qr, rows.map((r) => r.email));
     const allowed = blocked.size ? rows.filter((r) => !blocked.has(r.email)) : rows;
     for (const r of rows) if (blocked.has(r.email)) errors.push({ line: r.line, reason: 'address is on the suppression list' });
     if (!allowed.length) return { created: 0, updated: 0, errors };
 
-    const upserted: { id: string; email: string; created: boolean }[] = await qr.query(
-      `INSERT INTO subscribers AS s (email, name, timezone, attributes, last_import_id)
-       SELECT email, name, timezone, attributes::jsonb, $1 FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS t(email, name, timezone, attributes)
-       ON CONFLICT (email) DO UPDATE SET
-         name = COALESCE(EXCLUDED.name, s.name),
-         timezone = COALESCE(EXCLUDED.timezone, s.timezone),
-         attributes = s.attributes || EXCLUDED.attributes,
-         last_import_id = EXCLUDED.last_import_id,
-         updated_at = now()
-       WHERE s.last_import_id IS DISTINCT FROM EXCLUDED.last_import_id
-       RETURNING s.id, s.email, (xmax = 0) AS created`,
-      [
-        job.importId,
-        pgArray(allowed.map((r) => r.email)),
-        pgArray(allowed.map((r) => r.name)),
-        pgArray(allowed.map((r) => r.timezone)),
-        pgArray(allowed.map((r) => r.attributes)),
-      ],
-    );
+    const upserted = await this.imports.upsertSubscribers(qr, job.importId, allowed);
     if (upserted.length < allowed.length) {
       const applied = new Set(upserted.map((u) => u.email));
       for (const r of allowed) if (!applied.has(r.email)) errors.push({ line: r.line, reason: 'duplicate of an earlier line' });
     }
     const fresh = upserted.filter((u) => u.created).map((u) => u.id);
     const known = upserted.filter((u) => !u.created).map((u) => u.id);
-    // A subscriber created by this statement has no subscription yet, so its row is a plain insert;
-    // only existing subscribers need the conflict check. An existing subscription keeps its status:
-    // an import never re-subscribes someone who left.
-    await qr.query(
-      `WITH fresh AS (
-         INSERT INTO subscriptions (subscriber_id, list_id, status, confirmed_at)
-         SELECT id, $3, 'confirmed', now() FROM unnest($1::uuid[]) AS t(id)
-         RETURNING subscriber_id
-       ), known AS (
-         INSERT INTO subscriptions (subscriber_id, list_id, status, confirmed_at)
-         SELECT id, $3, 'confirmed', now() FROM unnest($2::uuid[]) AS t(id)
-         ON CONFLICT DO NOTHING RETURNING subscriber_id
-       )
-       INSERT INTO consent_events (subscriber_id, list_id, action, source, status, consent_text, import_id)
-       SELECT subscriber_id, $3, 'subscribe', 'import', 'confirmed', $4, $5 FROM (SELECT * FROM fresh UNION ALL SELECT * FROM known) AS subscribed`,
-      [pgArray(fresh), pgArray(known), job.listId, job.consentText, job.importId],
-    );
+    await this.imports.subscribe(qr, job.importId, job.listId, job.consentText, fresh, known);
     return { created: fresh.length, updated: known.length, errors };
   }
 
   private async *chunks(importId: string): AsyncGenerator<Buffer> {
     for (let seq = 0; ; seq++) {
-      const [row]: { data: Buffer }[] = await this.db.query(`SELECT data FROM import_chunks WHERE import_id = $1 AND seq = $2`, [importId, seq]);
-      if (!row) return;
-      yield row.data;
+      const data = await this.imports.chunk(importId, seq);
+      if (!data) return;
+      yield data;
     }
   }
 }

@@ -1,15 +1,14 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Queue } from 'bullmq';
 import { parse } from 'csv-parse/sync';
-import { DataSource } from 'typeorm';
 import { AppError } from '../common/errors';
 import { UnreadableFile } from './audience.errors';
 import { QUEUES } from '../queue/queue.module';
 import { ImportDto } from './dto/import.dto';
 import { HeaderError, mapColumns } from './import-columns';
 import { decodeText, ImportEncoding, isUtf16, RequestedEncoding, Utf8Check } from './import-encoding';
+import { ImportsRepository } from './imports.repository';
 import { ListsService } from './lists.service';
 
 export const CHUNK_BYTES = 1 << 20;
@@ -27,25 +26,22 @@ export interface ImportJob {
 @Injectable()
 export class ImportsService {
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly imports: ImportsRepository,
     @InjectQueue(QUEUES.imports) private readonly queue: Queue<ImportJob>,
     private readonly lists: ListsService,
   ) {}
 
   async receive(listId: string, body: AsyncIterable<Buffer | string>, filename: string | null, consentText: string | null, encoding: RequestedEncoding = 'auto'): Promise<ImportDto> {
     await this.lists.require(listId);
-    const [{ id }]: { id: string }[] = await this.db.query(
-      `INSERT INTO imports (list_id, status, filename, consent_text) VALUES ($1, 'receiving', $2, $3) RETURNING id`,
-      [listId, filename, consentText],
-    );
+    const id = await this.imports.create(listId, filename, consentText);
     try {
       const { bytes, lines, endsWithNewline, encoding: read } = await this.store(id, body, encoding);
       if (bytes === 0) throw new UnreadableFile('the CSV file is empty', { line: 1, message: 'expected a header line with an email column' });
       // The data lines: every line after the header (a last line without a line break counts too).
       const total = Math.max(0, lines - 1 + (endsWithNewline ? 0 : 1));
-      await this.db.query(`UPDATE imports SET status = 'queued', bytes = $2, total = $3, encoding = $4 WHERE id = $1`, [id, bytes, total, read]);
+      await this.imports.queued(id, bytes, total, read);
     } catch (e) {
-      await this.db.query(`DELETE FROM imports WHERE id = $1`, [id]);
+      await this.imports.delete(id);
       throw e;
     }
     await this.queue.add('import', { importId: id }, { jobId: id, attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: 1000 });
@@ -53,12 +49,9 @@ export class ImportsService {
   }
 
   async get(id: string): Promise<ImportDto> {
-    const [row]: Record<string, never>[] = await this.db.query(`SELECT * FROM imports WHERE id = $1`, [id]);
+    const row = await this.imports.find(id);
     if (!row) throw AppError.notFound('Import', id);
-    const errors: { line: number; reason: string }[] = await this.db.query(
-      `SELECT line, reason FROM import_errors WHERE import_id = $1 ORDER BY line LIMIT ${SHOWN_ERRORS}`,
-      [id],
-    );
+    const errors = await this.imports.errors(id, SHOWN_ERRORS);
     const done = row.status === 'completed';
     return {
       id: row.id,
@@ -76,9 +69,9 @@ export class ImportsService {
       bytes: Number(row.bytes),
       bytesProcessed: Number(row.bytes_processed),
       failure: row.failure,
-      createdAt: (row.created_at as Date).toISOString(),
-      startedAt: (row.started_at as Date | null)?.toISOString() ?? null,
-      finishedAt: (row.finished_at as Date | null)?.toISOString() ?? null,
+      createdAt: row.created_at.toISOString(),
+      startedAt: row.started_at?.toISOString() ?? null,
+      finishedAt: row.finished_at?.toISOString() ?? null,
     };
   }
 
@@ -106,7 +99,7 @@ export class ImportsService {
         checkHeader(data, encoding());
         headerChecked = true;
       }
-      await this.db.query(`INSERT INTO import_chunks (import_id, seq, data) VALUES ($1, $2, $3)`, [id, seq++, data]);
+      await this.imports.addChunk(id, seq++, data);
     };
     for await (const part of body) {
       const buf = typeof part === 'string' ? Buffer.from(part) : part;
@@ -135,8 +128,7 @@ export class ImportsService {
 
   /** The line number of byte `offset` of the upload (error path only: reads the chunks back). */
   private async lineAt(id: string, pending: Buffer[], offset: number): Promise<number> {
-    const stored: { data: Buffer }[] = await this.db.query(`SELECT data FROM import_chunks WHERE import_id = $1 ORDER BY seq`, [id]);
-    const all = Buffer.concat([...stored.map((c) => c.data), ...pending]);
+    const all = Buffer.concat([...(await this.imports.allChunks(id)), ...pending]);
     return lineBreaks(all.subarray(0, offset), -1) + 1;
   }
 }

@@ -1,24 +1,26 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { DataSource, Repository } from 'typeorm';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import { AppError } from '../common/errors';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { decodeCursor, Page, PageQuery, toPage } from '../common/pagination';
 import { MailingList } from './audience.entities';
 import { CreateListDto, ListCountsDto, ListDto, UpdateListDto } from './dto/list.dto';
+import { ListsRepository } from './lists.repository';
+import { SubscriptionsRepository } from './subscriptions.repository';
 
 @Injectable()
 export class ListsService {
   constructor(
-    @InjectRepository(MailingList) private readonly lists: Repository<MailingList>,
+    private readonly lists: ListsRepository,
+    private readonly subscriptions: SubscriptionsRepository,
     @InjectDataSource() private readonly db: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async create(dto: CreateListDto): Promise<ListDto> {
-    const row = await this.lists.save(
-      this.lists.create({
+    const row = await this.lists.create({
         name: dto.name,
         description: dto.description ?? null,
         optIn: dto.optIn,
@@ -28,8 +30,7 @@ export class ListsService {
         formEnabled: dto.publicForm?.enabled ?? dto.optIn === 'double',
         formChallenge: dto.publicForm?.challenge ?? true,
         formOrigins: dto.publicForm?.allowedOrigins ?? [],
-      }),
-    );
+      });
     return this.map(row, emptyCounts());
   }
 
@@ -39,18 +40,7 @@ export class ListsService {
   }
 
   async list(q: PageQuery): Promise<Page<ListDto>> {
-    const after = decodeCursor(q.cursor);
-    // created_at travels as Postgres text: a JS Date would drop the microseconds the keyset compares.
-    const rows: (MailingList & { ts: string })[] = await this.lists
-      .createQueryBuilder('l')
-      .select(['l.id AS id', 'l.name AS name', 'l.description AS description', 'l.opt_in AS "optIn"', 'l.consent_text AS "consentText"'])
-      .addSelect(['l.consent_version AS "consentVersion"', 'l.form_enabled AS "formEnabled"', 'l.form_challenge AS "formChallenge"', 'l.form_origins AS "formOrigins"'])
-      .addSelect(['l.created_at AS "createdAt"', 'l.updated_at AS "updatedAt"', 'l.created_at::text AS ts'])
-      .where(after ? '(l.created_at, l.id) > (:createdAt::timestamptz, :id::uuid)' : 'true', after ?? {})
-      .orderBy('l.created_at', 'ASC')
-      .addOrderBy('l.id', 'ASC')
-      .limit(q.limit + 1)
-      .getRawMany();
+    const rows = await this.lists.page(decodeCursor(q.cursor), q.limit + 1);
     const counts = await this.counts(rows.map((r) => r.id));
     return toPage(rows, q.limit, (r) => ({ createdAt: r.ts, id: r.id }), (r) => this.map(r, counts.get(r.id) ?? emptyCounts()));
   }
@@ -80,23 +70,21 @@ export class ListsService {
   /** Removes the list and its subscriptions; the consent ledger keeps its records. */
   /** The list row first (writers holding it finish; new ones then find no list), then its subscriptions. */
   async remove(id: string): Promise<void> {
-    await this.lists.manager.transaction(async (tx) => {
-      // TypeORM answers a DELETE with [rows, affected].
-      const [, affected]: [unknown[], number] = await tx.query(`DELETE FROM lists WHERE id = $1`, [id]);
-      if (!affected) throw AppError.notFound('List', id);
-      await tx.query(`DELETE FROM subscriptions WHERE list_id = $1`, [id]);
+    await this.db.transaction(async (tx) => {
+      if (!(await this.lists.delete(tx, id))) throw AppError.notFound('List', id);
+      await this.subscriptions.deleteForList(tx, id);
     });
   }
 
   /** Ids and names of those of these lists that exist, in the order asked. */
   async named(ids: string[]): Promise<{ id: string; name: string }[]> {
     if (!ids.length) return [];
-    const rows: { id: string; name: string }[] = await this.db.query(`SELECT id, name FROM lists WHERE id = ANY($1::uuid[])`, [ids]);
-    return ids.flatMap((id) => rows.filter((r) => r.id === id));
+    const rows = await this.lists.some(this.db.manager, ids);
+    return ids.flatMap((id) => rows.filter((r) => r.id === id).map(({ name }) => ({ id, name })));
   }
 
   async require(id: string): Promise<MailingList> {
-    const row = await this.lists.findOneBy({ id });
+    const row = await this.lists.find(id);
     if (!row) throw AppError.notFound('List', id);
     return row;
   }
@@ -105,11 +93,7 @@ export class ListsService {
   private async counts(ids: string[]): Promise<Map<string, ListCountsDto>> {
     const out = new Map<string, ListCountsDto>();
     if (!ids.length) return out;
-    const rows: { list_id: string; status: keyof ListCountsDto; n: number }[] = await this.db.query(
-      `SELECT list_id, status, count(*)::int AS n FROM subscriptions WHERE list_id = ANY($1::uuid[]) GROUP BY list_id, status`,
-      [ids],
-    );
-    for (const r of rows) {
+    for (const r of await this.subscriptions.counts(ids)) {
       const c = out.get(r.list_id) ?? emptyCounts();
       c[r.status] = r.n;
       out.set(r.list_id, c);

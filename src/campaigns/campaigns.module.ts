@@ -1,6 +1,7 @@
 import { BullModule } from '@nestjs/bullmq';
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { AudienceModule } from '../audience/audience.module';
+import { MESSAGE_DIRECTORY, MessageDirectory } from '../audience/pages/message-directory';
 import { ContentModule } from '../content/content.module';
 import { QUEUES } from '../queue/queue.module';
 import { TrackingModule } from '../tracking/tracking.module';
@@ -30,3 +31,14 @@ export class CampaignsModule {}
   exports: [CampaignsModule, CampaignStarter],
 })
 export class CampaignsWorkerModule {}
+
+/** What the audience's pages ask of campaigns (which list a mail went out for), for every process. */
+@Global()
+@Module({
+  providers: [
+    MessagesRepository,
+    { provide: MESSAGE_DIRECTORY, inject: [MessagesRepository], useFactory: (m: MessagesRepository): MessageDirectory => ({ listOf: (c, s) => m.listOf(c, s) }) },
+  ],
+  exports: [MESSAGE_DIRECTORY],
+})
+export class CampaignsDirectoryModule {}

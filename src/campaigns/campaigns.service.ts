@@ -6,6 +6,7 @@ import { decodeCursor, Page, PageQuery, toPage } from '../common/pagination';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { CompiledTemplate, TemplateCompiler } from '../content/template-compiler';
+import type { Queryable } from '../database/queryable';
 import { TemplatesService } from '../content/templates.service';
 import { CampaignLinks } from '../tracking/campaign-links';
 import { CampaignNotDraft } from './campaign.errors';
@@ -124,6 +125,16 @@ export class CampaignsService {
       postalAddress: row.postal_address ?? this.config.content.postalAddress,
       list: list ?? null,
     };
+  }
+
+  /** For the ingestor, in its transaction: when each message was sent (see MessagesRepository.sentAt). */
+  sentAt(q: Queryable, campaigns: Buffer, subscribers: Buffer): Promise<{ i: number; sent_at: number | null }[]> {
+    return this.messages.sentAt(q, campaigns, subscribers);
+  }
+
+  /** Campaigns' own attribution windows (hours; null: the default). */
+  attributionWindows(q: Queryable, ids: string[]): Promise<{ id: string; hours: number | null }[]> {
+    return this.campaigns.attributionWindows(q, ids);
   }
 
   async row(id: string): Promise<CampaignRow> {

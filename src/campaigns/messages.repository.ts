@@ -178,8 +178,11 @@ export class MessagesRepository {
     return row?.list_id;
   }
 
-  /** When each (campaign, subscriber) message was sent (epoch ms), by the pair's position; in the caller's transaction. */
-  sentAt(q: Queryable, campaigns: string[], subscribers: string[]): Promise<{ i: number; sent_at: number | null }[]> {
+  /**
+   * When each (campaign, subscriber) message was sent (epoch ms), by the pair's 1-based position; in
+   * the caller's transaction. The ids come as binary uuid[] (database/pg-binary): many thousands a batch.
+   */
+  sentAt(q: Queryable, campaigns: Buffer, subscribers: Buffer): Promise<{ i: number; sent_at: number | null }[]> {
     return q.query(
       `SELECT t.i::int AS i, round(date_part('epoch', m.sent_at) * 1000) AS sent_at FROM messages m
        JOIN unnest($1::uuid[], $2::uuid[]) WITH ORDINALITY AS t(c, s, i) ON m.campaign_id = t.c AND m.subscriber_id = t.s`,

@@ -109,12 +109,12 @@ export class BinaryRows {
 }
 
 /**
- * `COPY target FROM STDIN (FORMAT binary)` of these rows, on the query runner's connection and so
- * inside its transaction.
+ * A `COPY … FROM STDIN (FORMAT binary)` statement (written out whole by the caller) fed these rows,
+ * on the query runner's connection and so inside its transaction.
  */
-export async function copyInto(qr: QueryRunner, target: string, rows: BinaryRows): Promise<void> {
+export async function copyInto(qr: QueryRunner, statement: string, rows: BinaryRows): Promise<void> {
   const client = (qr as unknown as { databaseConnection: PoolClient }).databaseConnection;
-  const stream = client.query(copyFrom(`COPY ${target} FROM STDIN (FORMAT binary)`));
+  const stream = client.query(copyFrom(statement));
   stream.end(rows.end());
   await finished(stream);
 }

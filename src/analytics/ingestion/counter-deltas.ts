@@ -1,24 +1,8 @@
-import type { QueryRunner } from 'typeorm';
+import type { LinkClickDeltas } from '../../tracking/campaign-links.repository';
+import type { HourlyRows, RevenueRows, TotalsRows } from './counters.repository';
 import type { CounterName, CounterSink, LinkCounterName } from './engagement';
 
 type Counts = Partial<Record<CounterName, number>>;
-
-/** The columns of campaign_stats, by counter. */
-export const STATS_COLUMNS: Record<CounterName, string> = {
-  opens: 'opens',
-  uniqueOpens: 'unique_opens',
-  uniqueHumanOpens: 'unique_human_opens',
-  clicks: 'clicks',
-  uniqueClicks: 'unique_clicks',
-  uniqueHumanClicks: 'unique_human_clicks',
-  conversions: 'conversions',
-  uniqueConversions: 'unique_conversions',
-  unattributedConversions: 'unattributed_conversions',
-  unsubscribes: 'unsubscribes',
-  hardBounces: 'hard_bounces',
-  softBounces: 'soft_bounces',
-  complaints: 'complaints',
-};
 
 /** The counters kept per hour as well (campaign_stats_hourly). */
 export const HOURLY: CounterName[] = ['opens', 'uniqueOpens', 'uniqueHumanOpens', 'clicks', 'uniqueClicks', 'uniqueHumanClicks', 'conversions', 'unsubscribes'];
@@ -86,50 +70,64 @@ function rowsOf<K extends number | string, V>(campaigns: [string, CampaignDeltas
   return out;
 }
 
-/** One upsert per counter table; rows in key order, as every worker writes them. */
-export async function saveCounters(qr: QueryRunner, d: CounterDeltas): Promise<void> {
-  const names = Object.keys(STATS_COLUMNS) as (keyof typeof STATS_COLUMNS)[];
+/** What one batch writes, counter table by counter table; rows in key order, as every worker writes them. */
+export interface CounterRows {
+  totals: TotalsRows | null;
+  hourly: HourlyRows | null;
+  links: LinkClickDeltas | null;
+  revenue: RevenueRows | null;
+}
+
+export function counterRows(d: CounterDeltas): CounterRows {
   const campaigns = [...d.campaigns].sort(([a], [b]) => (a < b ? -1 : 1));
-  if (!campaigns.length) return;
-  const cols = names.map((n) => STATS_COLUMNS[n]);
-  await qr.query(
-    `INSERT INTO campaign_stats AS s (campaign_id, ${cols.join(', ')})
-     SELECT * FROM unnest($1::uuid[], ${cols.map((_, i) => `$${i + 2}::bigint[]`).join(', ')})
-     ON CONFLICT (campaign_id) DO UPDATE SET ${cols.map((c) => `${c} = s.${c} + EXCLUDED.${c}`).join(', ')}`,
-    [campaigns.map(([id]) => id), ...names.map((n) => campaigns.map(([, c]) => c.totals[n] ?? 0))],
-  );
+  if (!campaigns.length) return { totals: null, hourly: null, links: null, revenue: null };
+  const total = (n: CounterName) => campaigns.map(([, c]) => c.totals[n] ?? 0);
+  const totals: TotalsRows = {
+    campaigns: campaigns.map(([id]) => id),
+    opens: total('opens'),
+    uniqueOpens: total('uniqueOpens'),
+    uniqueHumanOpens: total('uniqueHumanOpens'),
+    clicks: total('clicks'),
+    uniqueClicks: total('uniqueClicks'),
+    uniqueHumanClicks: total('uniqueHumanClicks'),
+    conversions: total('conversions'),
+    uniqueConversions: total('uniqueConversions'),
+    unattributedConversions: total('unattributedConversions'),
+    unsubscribes: total('unsubscribes'),
+    hardBounces: total('hardBounces'),
+    softBounces: total('softBounces'),
+    complaints: total('complaints'),
+  };
   const hours = rowsOf(campaigns, (c) => c.hours);
-  if (hours.length) {
-    const hourly = HOURLY.map((n) => STATS_COLUMNS[n]);
-    await qr.query(
-      `INSERT INTO campaign_stats_hourly AS s (campaign_id, hour, ${hourly.join(', ')})
-       SELECT c, to_timestamp(h / 1000.0), ${hourly.join(', ')}
-       FROM unnest($1::uuid[], $2::float8[], ${hourly.map((_, i) => `$${i + 3}::bigint[]`).join(', ')}) AS t(c, h, ${hourly.join(', ')})
-       ON CONFLICT (campaign_id, hour) DO UPDATE SET ${hourly.map((c) => `${c} = s.${c} + EXCLUDED.${c}`).join(', ')}`,
-      [hours.map((r) => r.campaign), hours.map((r) => r.key), ...HOURLY.map((n) => hours.map((r) => r.value[n] ?? 0))],
-    );
-  }
+  const hour = (n: CounterName) => hours.map((r) => r.value[n] ?? 0);
+  const hourly: HourlyRows | null = hours.length
+    ? {
+        campaigns: hours.map((r) => r.campaign),
+        hours: hours.map((r) => r.key),
+        opens: hour('opens'),
+        uniqueOpens: hour('uniqueOpens'),
+        uniqueHumanOpens: hour('uniqueHumanOpens'),
+        clicks: hour('clicks'),
+        uniqueClicks: hour('uniqueClicks'),
+        uniqueHumanClicks: hour('uniqueHumanClicks'),
+        conversions: hour('conversions'),
+        unsubscribes: hour('unsubscribes'),
+      }
+    : null;
   const links = rowsOf(campaigns, (c) => c.links);
-  if (links.length) {
-    await qr.query(
-      `UPDATE campaign_links l SET clicks = l.clicks + t.clicks, unique_clicks = l.unique_clicks + t.u, unique_human_clicks = l.unique_human_clicks + t.h
-       FROM unnest($1::uuid[], $2::int[], $3::bigint[], $4::bigint[], $5::bigint[]) AS t(c, slot, clicks, u, h)
-       WHERE l.campaign_id = t.c AND l.slot = t.slot`,
-      [
-        links.map((r) => r.campaign),
-        links.map((r) => r.key),
-        links.map((r) => r.value.clicks ?? 0),
-        links.map((r) => r.value.uniqueClicks ?? 0),
-        links.map((r) => r.value.uniqueHumanClicks ?? 0),
-      ],
-    );
-  }
   const revenue = rowsOf(campaigns, (c) => c.revenue);
-  if (revenue.length) {
-    await qr.query(
-      `INSERT INTO campaign_revenue AS r (campaign_id, currency, amount) SELECT * FROM unnest($1::uuid[], $2::text[], $3::numeric[])
-       ON CONFLICT (campaign_id, currency) DO UPDATE SET amount = r.amount + EXCLUDED.amount`,
-      [revenue.map((r) => r.campaign), revenue.map((r) => r.key), revenue.map((r) => r.value)],
-    );
-  }
+  return {
+    totals,
+    hourly,
+    links: links.length
+      ? {
+          campaigns: links.map((r) => r.campaign),
+          slots: links.map((r) => r.key),
+          clicks: links.map((r) => r.value.clicks ?? 0),
+          unique: links.map((r) => r.value.uniqueClicks ?? 0),
+          uniqueHuman: links.map((r) => r.value.uniqueHumanClicks ?? 0),
+        }
+      : null,
+    revenue: revenue.length ? { campaigns: revenue.map((r) => r.campaign), currencies: revenue.map((r) => r.key), amounts: revenue.map((r) => r.value) } : null,
+  };
 }

@@ -6,7 +6,8 @@ const C = '3f2504e0-4f89-41d3-9a0c-0305e82c3301';
 const S = '9b2f1c3e-2d4a-4b5c-8d6e-7f8091a2b3c4';
 const T0 = Date.UTC(2026, 10, 23, 10, 0, 0);
 const ctx = { campaignId: C, sentAt: T0, attributionWindowMs: 7 * 86_400_000, defaultCurrency: 'EUR' };
-const ev = (e: Partial<TrackingEvent> & Pick<TrackingEvent, 'type' | 'at'>): TrackingEvent => ({ campaignId: C, subscriberId: S, ...e });
+// Open and click events default to a human agent here; each test sets what it is about.
+const ev = (e: Record<string, unknown> & Pick<TrackingEvent, 'type' | 'at'>): TrackingEvent => ({ campaignId: C, subscriberId: S, agent: 'human', ...e }) as TrackingEvent;
 
 function run(events: TrackingEvent[], state = emptyEngagement()) {
   const d = new CounterDeltas();

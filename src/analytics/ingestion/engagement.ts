@@ -1,4 +1,4 @@
-import type { Agent, TrackingEvent } from '../../tracking/tracking-event';
+import type { Agent, ConversionEvent, TrackingEvent } from '../../tracking/tracking-event';
 
 /** What the platform knows about one message's engagement (a row of `engagements`). Times in epoch ms. */
 export interface Engagement {
@@ -165,7 +165,7 @@ export function applyEvents(state: Engagement, events: TrackingEvent[], ctx: Mes
 }
 
 /** A conversion counts for the campaign when it comes within the attribution window after the click that carried its token. */
-export function isAttributed(e: TrackingEvent, windowMs: number): boolean {
+export function isAttributed(e: ConversionEvent, windowMs: number): boolean {
   return e.clickedAt !== undefined && e.at >= e.clickedAt && e.at - e.clickedAt <= windowMs;
 }
 

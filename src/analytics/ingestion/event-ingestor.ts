@@ -7,7 +7,7 @@ import { postgresError } from '../../database/pg-error';
 import { eventsIngested } from '../../observability/metrics';
 import { EventApplier, StreamEntry } from './event-applier';
 import { EVENT_STREAM } from '../../tracking/event-buffer';
-import type { TrackingEvent } from '../../tracking/tracking-event';
+import { parseTrackingEvent } from '../../tracking/tracking-event';
 
 const GROUP = 'ingest';
 /** Entries a consumer took and did not acknowledge for this long belong to a dead worker: another one takes them over. */
@@ -145,9 +145,11 @@ export class EventIngestor implements OnApplicationBootstrap, OnModuleDestroy {
 
   private async applyAndAck(lane: Lane, raw: RawEntry[], delivery: 'first' | 'again'): Promise<number> {
     const entries = raw.map(parseEntry);
+    const valid = entries.filter((e): e is StreamEntry => e !== null);
+    if (valid.length < entries.length) this.log.warn(`${entries.length - valid.length} malformed events dropped`);
     let applied: number;
     try {
-      applied = await this.applier.apply(entries.filter((e): e is StreamEntry => e !== null), delivery);
+      applied = await this.applier.apply(valid, delivery);
     } catch (e) {
       // Also for a batch of one: rethrown, a refused event would be read and refused again forever.
       if (!isDataError(e)) throw e;
@@ -181,10 +183,12 @@ export function entryId(id: string): bigint {
   return (BigInt(id.slice(0, dash)) << 20n) | BigInt(id.slice(dash + 1));
 }
 
+/** An entry whose event the ingestor can store, or null (logged and acknowledged with its batch). */
 function parseEntry([id, fields]: RawEntry): StreamEntry | null {
   const i = fields.indexOf('e');
   try {
-    return { id: entryId(id), event: JSON.parse(fields[i + 1]) as TrackingEvent };
+    const event = parseTrackingEvent(JSON.parse(fields[i + 1]));
+    return event ? { id: entryId(id), event } : null;
   } catch {
     return null;
   }

@@ -1,12 +1,16 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
-import type { OptIn, SubscriptionStatus } from '../audience.entities';
+import { DataSource } from 'typeorm';
+import type { Queryable } from '../../database/queryable';
+import type { SubscriptionStatus } from '../audience.entities';
 import type { ConsentEvidence } from '../consent';
 import { ListsService } from '../lists.service';
 import { SubscribersService } from '../subscribers.service';
 import { SubscriptionsService } from '../subscriptions.service';
+import { SubscribersRepository } from '../subscribers.repository';
+import { ChoiceRow, SubscriptionsRepository } from '../subscriptions.repository';
 import { SuppressionsService } from '../suppressions.service';
+import { MESSAGE_DIRECTORY, MessageDirectory } from './message-directory';
 import { AppError } from '../../common/errors';
 import { AddressSuppressed } from '../audience.errors';
 import { EventBuffer } from '../../tracking/event-buffer';
@@ -67,25 +71,11 @@ export interface Preferences {
   changes?: PreferenceChanges;
 }
 
-interface MessageRow {
-  list_id: string;
-  list_name: string | null;
-  email: string | null;
-  status: SubscriptionStatus | null;
-}
-
 interface Message extends MessageRef {
   listId: string;
   listName: string | null;
   email: string;
   status: SubscriptionStatus | null;
-}
-
-interface ChoiceRow {
-  id: string;
-  name: string;
-  opt_in: OptIn;
-  status: SubscriptionStatus;
 }
 
 const ONE_CLICK = 'One-Click';
@@ -110,6 +100,9 @@ export class PreferencesService {
     private readonly subscriptions: SubscriptionsService,
     private readonly suppressions: SuppressionsService,
     private readonly events: EventBuffer,
+    private readonly subscriberRows: SubscribersRepository,
+    private readonly subscriptionRows: SubscriptionsRepository,
+    @Inject(MESSAGE_DIRECTORY) private readonly messages: MessageDirectory,
   ) {}
 
   /** GET /u: what the page shows. Changes nothing — link scanners fetch every GET. */
@@ -202,19 +195,13 @@ export class PreferencesService {
     const ref = this.tokens.verify(kind, token);
     if (!ref) return { kind: 'invalid' };
     if (ref.subscriberId === TEST_RECIPIENT) return { kind: 'test' };
-    // Served by messages' UNIQUE (campaign_id, subscriber_id) and the subscriptions primary key.
-    const [row]: MessageRow[] = await this.db.query(
-      `SELECT m.list_id, l.name AS list_name, s.email, sub.status
-       FROM messages m
-       JOIN subscribers s ON s.id = m.subscriber_id
-       LEFT JOIN lists l ON l.id = m.list_id
-       LEFT JOIN subscriptions sub ON sub.subscriber_id = m.subscriber_id AND sub.list_id = m.list_id
-       WHERE m.campaign_id = $1 AND m.subscriber_id = $2`,
-      [ref.campaignId, ref.subscriberId],
-    );
-    if (!row) return { kind: 'invalid' };
-    if (row.email === null) return { kind: 'erased' };
-    return { ...ref, listId: row.list_id, listName: row.list_name, email: row.email, status: row.status };
+    const listId = await this.messages.listOf(ref.campaignId, ref.subscriberId);
+    if (!listId) return { kind: 'invalid' };
+    const email = await this.subscriberRows.emailOf(this.db.manager, ref.subscriberId);
+    if (email === undefined) return { kind: 'invalid' };
+    if (email === null) return { kind: 'erased' };
+    const { listName, status } = await this.subscriptionRows.standing(ref.subscriberId, listId);
+    return { ...ref, listId, listName, email, status };
   }
 
   private async preferences(m: Message): Promise<Preferences> {
@@ -222,26 +209,20 @@ export class PreferencesService {
     return { kind: 'preferences', email: m.email, lists: lists.map(({ id, name, status }) => ({ id, name, status })), suppressed: reason !== null };
   }
 
-  private async choices(tx: EntityManager, subscriberId: string): Promise<ChoiceRow[]> {
-    return tx.query(
-      `SELECT l.id, l.name, l.opt_in, sub.status
-       FROM subscriptions sub JOIN lists l ON l.id = sub.list_id
-       WHERE sub.subscriber_id = $1 ORDER BY l.name, l.id`,
-      [subscriberId],
-    );
+  private choices(tx: Queryable, subscriberId: string): Promise<ChoiceRow[]> {
+    return this.subscriptionRows.choices(tx, subscriberId);
   }
 
   /**
    * Serialises concurrent posts for one subscriber (a mail client's one-click and the person's
    * own click), so "did this change anything" has one answer. null: erased in the meantime.
    */
-  private async lockSubscriber(tx: EntityManager, subscriberId: string): Promise<string | null> {
-    const [row]: { email: string | null }[] = await tx.query(`SELECT email FROM subscribers WHERE id = $1 FOR UPDATE`, [subscriberId]);
-    return row?.email ?? null;
+  private async lockSubscriber(tx: Queryable, subscriberId: string): Promise<string | null> {
+    return (await this.subscriberRows.lockEmail(tx, subscriberId)) ?? null;
   }
 
   /** Suppression (reason `unsubscribed`) and every subscription ends. true if anything changed. */
-  private async optOut(tx: EntityManager, subscriberId: string, email: string, evidence: ConsentEvidence): Promise<boolean> {
+  private async optOut(tx: Queryable, subscriberId: string, email: string, evidence: ConsentEvidence): Promise<boolean> {
     const already = await this.suppressions.reasonFor(tx, email);
     if (!already) {
       await this.suppressions.suppress(tx, email, 'unsubscribed', 'global opt-out by the recipient');

@@ -5,7 +5,7 @@ import type { AppConfig } from '../../config/config';
 import { APP_CONFIG } from '../../config/config.module';
 import { EventBuffer } from '../../tracking/event-buffer';
 import { MessageTokens } from '../../tracking/message-tokens';
-import type { TrackingEvent } from '../../tracking/tracking-event';
+import type { ReportEvent } from '../../tracking/tracking-event';
 import { parseGenericEvents } from './generic.parser';
 import { parsePostmarkRecord } from './postmark.parser';
 import { verifySendgridSignature } from './sendgrid-signature';
@@ -44,7 +44,7 @@ export class BounceWebhooksService {
     return { accepted: events.length };
   }
 
-  private async parse(provider: Provider, post: WebhookPost, ctx: ParseContext): Promise<TrackingEvent[]> {
+  private async parse(provider: Provider, post: WebhookPost, ctx: ParseContext): Promise<ReportEvent[]> {
     switch (provider) {
       case 'ses':
         return this.ses(jsonOf(provider, post.body), ctx);
@@ -61,7 +61,7 @@ export class BounceWebhooksService {
     }
   }
 
-  private async ses(payload: unknown, ctx: ParseContext): Promise<TrackingEvent[]> {
+  private async ses(payload: unknown, ctx: ParseContext): Promise<ReportEvent[]> {
     const envelope = parseSnsEnvelope(payload);
     const topics = this.config.webhooks.sesTopicArns;
     if (topics.length && !topics.includes(envelope.TopicArn)) {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { TrackingEvent } from '../../tracking/tracking-event';
+import type { ReportEvent } from '../../tracking/tracking-event';
 import { check, emailField, ParseContext, timeOf, toEvent } from './webhook-event';
 
 /**
@@ -24,7 +24,7 @@ const eventSchema = z
 
 const payloadSchema = z.object({ events: z.array(eventSchema).max(10_000) }).strict();
 
-export function parseGenericEvents(payload: unknown, ctx: ParseContext): TrackingEvent[] {
+export function parseGenericEvents(payload: unknown, ctx: ParseContext): ReportEvent[] {
   const { events } = check('generic', payloadSchema, payload);
   return events.map((e) =>
     toEvent(

@@ -75,7 +75,10 @@ describe('Postmark webhooks', () => {
   });
 
   it('sorts the bounce types: gone addresses hard, temporary failures soft, replies and our own failures ignored', () => {
-    const kind = (Type: string) => parsePostmarkRecord({ ...bounce, Type }, ctx)[0]?.bounce ?? 'ignored';
+    const kind = (Type: string) => {
+      const [e] = parsePostmarkRecord({ ...bounce, Type }, ctx);
+      return e?.type === 'bounce' ? e.bounce : 'ignored';
+    };
     expect(['HardBounce', 'BadEmailAddress', 'ManuallyDeactivated'].map(kind)).toEqual(['hard', 'hard', 'hard']);
     expect(['SoftBounce', 'Transient', 'DnsError', 'Blocked', 'SpamNotification', 'Unknown', 'SomethingNew'].map(kind)).toEqual(Array(7).fill('soft'));
     expect(['AutoResponder', 'AddressChange', 'Unsubscribe', 'Subscribe', 'ChallengeVerification', 'DMARCPolicy', 'SMTPApiError', 'TemplateRenderingFailed'].map(kind)).toEqual(Array(8).fill('ignored'));

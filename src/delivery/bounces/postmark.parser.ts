@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { MessageRef } from '../../tracking/message-tokens';
-import type { TrackingEvent } from '../../tracking/tracking-event';
+import type { ReportEvent } from '../../tracking/tracking-event';
 import { check, emailField, ParseContext, timeOf, toEvent } from './webhook-event';
 
 const recordSchema = z.object({ RecordType: z.string() }).passthrough();
@@ -45,7 +45,7 @@ const IGNORED = new Set([
  * One Postmark webhook post: `RecordType: "Bounce"` or `"SpamComplaint"` (a complaint); the
  * other record types (Delivery, Open, Click, SubscriptionChange) are ignored.
  */
-export function parsePostmarkRecord(payload: unknown, ctx: ParseContext): TrackingEvent[] {
+export function parsePostmarkRecord(payload: unknown, ctx: ParseContext): ReportEvent[] {
   const { RecordType } = check('postmark', recordSchema, payload);
   if (RecordType !== 'Bounce' && RecordType !== 'SpamComplaint') return [];
   const r = check('postmark', bounceSchema, payload);

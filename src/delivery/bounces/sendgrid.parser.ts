@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { TrackingEvent } from '../../tracking/tracking-event';
+import type { ReportEvent } from '../../tracking/tracking-event';
 import { check, emailField, ParseContext, Report, toEvent } from './webhook-event';
 
 /** Every element of the posted array is an event; the other kinds (delivered, open, …) are not read further. */
@@ -27,9 +27,9 @@ const READ = new Set(['bounce', 'dropped', 'spamreport']);
  * (unsubscribed in SendGrid, quota, spam content, SMTPAPI header) say nothing about the address.
  * Deferrals and engagement events are ignored. Our Message-ID comes back as `smtp-id`.
  */
-export function parseSendgridEvents(payload: unknown, ctx: ParseContext): TrackingEvent[] {
+export function parseSendgridEvents(payload: unknown, ctx: ParseContext): ReportEvent[] {
   const batch = check('sendgrid', batchSchema, payload);
-  const events: TrackingEvent[] = [];
+  const events: ReportEvent[] = [];
   batch.forEach((raw, i) => {
     if (!READ.has(raw.event)) return;
     const e = check('sendgrid', reportSchema, raw, [i]);

@@ -100,8 +100,8 @@ describe('SES notifications in SNS envelopes', () => {
   });
 
   it('makes Transient and Undetermined bounces soft', () => {
-    expect(parse(bounce('Transient'))[0].bounce).toBe('soft');
-    expect(parse(bounce('Undetermined'))[0].bounce).toBe('soft');
+    expect(parse(bounce('Transient'))[0]).toMatchObject({ type: 'bounce', bounce: 'soft' });
+    expect(parse(bounce('Undetermined'))[0]).toMatchObject({ type: 'bounce', bounce: 'soft' });
   });
 
   it('names the message when the headers quote our Message-ID, and only then', () => {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { MessageRef } from '../../tracking/message-tokens';
-import type { TrackingEvent } from '../../tracking/tracking-event';
+import type { ReportEvent } from '../../tracking/tracking-event';
 import { check, emailField, invalidPayload, ParseContext, timeOf, toEvent } from './webhook-event';
 
 /**
@@ -68,7 +68,7 @@ const complaintSchema = z.object({
  * (`eventType`). Bounces and complaints become events; deliveries, sends, opens, clicks,
  * delays and SES's own "subscription succeeded" notice are ignored.
  */
-export function parseSesNotification(text: string, ctx: ParseContext): TrackingEvent[] {
+export function parseSesNotification(text: string, ctx: ParseContext): ReportEvent[] {
   let n: unknown;
   try {
     n = JSON.parse(text);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { normalizeEmail } from '../../common/email';
 import { AppError, ErrorDetail } from '../../common/errors';
 import type { MessageRef, MessageTokens } from '../../tracking/message-tokens';
-import type { TrackingEvent } from '../../tracking/tracking-event';
+import type { ReportEvent } from '../../tracking/tracking-event';
 
 /** The providers with a bounce webhook, as named in its URL. */
 export const PROVIDERS = ['ses', 'sendgrid', 'postmark', 'generic'] as const;
@@ -43,18 +43,16 @@ export interface Report {
   message: MessageRef | null;
 }
 
-export function toEvent(provider: Provider, r: Report, now: number): TrackingEvent {
+export function toEvent(provider: Provider, r: Report, now: number): ReportEvent {
   const reason = r.reason?.trim();
-  return {
-    type: r.type,
+  const common = {
     at: r.at != null && Number.isFinite(r.at) ? r.at : now,
     campaignId: r.message?.campaignId ?? null,
     subscriberId: r.message?.subscriberId ?? null,
     email: r.email,
-    ...(r.type === 'bounce' ? { bounce: r.bounce ?? 'soft' } : {}),
-    ...(reason ? { reason: reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON - 1)}…` : reason } : {}),
-    provider,
   };
+  const said = reason ? { reason: reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON - 1)}…` : reason } : {};
+  return r.type === 'bounce' ? { type: 'bounce', ...common, bounce: r.bounce ?? 'soft', ...said, provider } : { type: 'complaint', ...common, ...said, provider };
 }
 
 /** A reported address, lower-cased; one that could never have been a recipient is a malformed payload. */
