@@ -1,11 +1,10 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { Repository } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { AppError } from '../common/errors';
 import { ApiKey, Scope } from './api-key.entity';
+import { ApiKeysRepository } from './api-keys.repository';
 import { ApiKeyDto, CreatedApiKeyDto } from './dto/api-key.dto';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -19,7 +18,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
   private readonly cache = new Map<string, { key: ApiKey | null; until: number }>();
 
   constructor(
-    @InjectRepository(ApiKey) private readonly keys: Repository<ApiKey>,
+    private readonly keys: ApiKeysRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -29,41 +28,30 @@ export class ApiKeysService implements OnApplicationBootstrap {
     const given = this.config.adminApiKey;
     if (given) {
       const prefix = KEY_FORMAT.exec(given)![1];
-      await this.keys
-        .createQueryBuilder()
-        .insert()
-        .values({ name: 'ADMIN_API_KEY', prefix, secretHash: hash(given), scopes: ['admin'] })
-        .orUpdate(['secret_hash', 'scopes'], ['prefix'])
-        .execute();
+      await this.keys.installGiven(prefix, hash(given));
       return;
     }
     // Several API processes may start at once on an empty database: one creates the key.
-    const created = await this.keys.manager.transaction(async (tx) => {
-      await tx.query(`SELECT pg_advisory_xact_lock(hashtext('edm:first-admin-key'))`);
-      if ((await tx.count(ApiKey)) > 0) return null;
-      const { prefix, key } = newKey();
-      await tx.save(tx.create(ApiKey, { name: 'admin (first start)', prefix, secretHash: hash(key), scopes: ['admin'] }));
-      return { key };
-    });
-    if (!created) return;
+    const { prefix, key } = newKey();
+    if (!(await this.keys.createFirst(prefix, hash(key)))) return;
     // Printed straight to stdout, once, so that it is not kept in log aggregation.
-    process.stdout.write(`\n  Admin API key (shown once, keep it safe):\n\n    ${created.key}\n\n`);
+    process.stdout.write(`\n  Admin API key (shown once, keep it safe):\n\n    ${key}\n\n`);
   }
 
   async create(name: string, scopes: Scope[]): Promise<CreatedApiKeyDto> {
     const { prefix, key } = newKey();
-    const row = await this.keys.save(this.keys.create({ name, prefix, secretHash: hash(key), scopes: [...new Set(scopes)] }));
+    const row = await this.keys.insert(name, prefix, hash(key), [...new Set(scopes)]);
     return { ...map(row), key };
   }
 
   async list(): Promise<ApiKeyDto[]> {
-    return (await this.keys.find({ order: { createdAt: 'ASC' } })).map(map);
+    return (await this.keys.all()).map(map);
   }
 
   async remove(id: string): Promise<void> {
-    const row = await this.keys.findOneBy({ id });
+    const row = await this.keys.find(id);
     if (!row) throw AppError.notFound('API key', id);
-    await this.keys.delete({ id });
+    await this.keys.delete(id);
     this.cache.delete(row.prefix);
   }
 
@@ -80,11 +68,11 @@ export class ApiKeysService implements OnApplicationBootstrap {
     const now = Date.now();
     const hit = this.cache.get(prefix);
     if (hit && hit.until > now) return hit.key;
-    const key = await this.keys.findOneBy({ prefix });
+    const key = await this.keys.byPrefix(prefix);
     this.cache.set(prefix, { key, until: now + CACHE_MS });
     if (key && (!key.lastUsedAt || now - key.lastUsedAt.getTime() > 60_000)) {
       key.lastUsedAt = new Date(now);
-      this.keys.update({ id: key.id }, { lastUsedAt: key.lastUsedAt }).catch((e: Error) => this.logger.warn(e.message));
+      this.keys.touch(key.id, key.lastUsedAt).catch((e: Error) => this.logger.warn(e.message));
     }
     return key;
   }

@@ -64,9 +64,7 @@ export class EventApplier {
     await qr.connect();
     try {
       await qr.startTransaction();
-      // Every statement of a batch looks up a few thousand keys: index lookups, never a hash join over
-      // a whole table (engagements and messages only grow; a hash join reads all of them per batch).
-      await qr.query(`SELECT set_config('jit', 'off', true), set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)`);
+      await this.events.tuneBatch(qr);
       let events: TrackingEvent[];
       if (fresh) {
         await this.events.copy(qr, entries);

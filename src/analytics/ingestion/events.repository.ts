@@ -25,6 +25,15 @@ export interface NewOrder {
 export class EventsRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
+  /**
+   * For the rest of the batch's transaction: every statement of a batch looks up a few thousand
+   * keys — index lookups, never a hash join over a whole table (engagements and messages only grow;
+   * a hash join reads all of them per batch) — and JIT compiling them would cost more than it saves.
+   */
+  async tuneBatch(q: Queryable): Promise<void> {
+    await q.query(`SELECT set_config('jit', 'off', true), set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)`);
+  }
+
   /** The raw events of a first delivery, by binary COPY: every one of them is new (a repeated id fails the batch). */
   async copy(qr: QueryRunner, entries: StreamEntry[]): Promise<void> {
     const rows = new BinaryRows();
