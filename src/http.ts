@@ -35,7 +35,7 @@ export async function createHttpApp(config: AppConfig, logger: Logger): Promise<
   const fastify = app.getHttpAdapter().getInstance();
 
   guardInput(fastify);
-  await app.register(multipart as never, { limits: { fileSize: Number.MAX_SAFE_INTEGER, files: 1 } });
+  await app.register(multipart, { limits: { fileSize: Number.MAX_SAFE_INTEGER, files: 1 } });
 
   observeRequests(fastify, logger);
   guardOpsRoutes(fastify, config, () => app.get(ApiKeysService));

@@ -31,12 +31,13 @@ describe('bounce and complaint webhooks', () => {
       SENDGRID_WEBHOOK_PUBLIC_KEY: sendgrid.publicKey.export({ format: 'der', type: 'spki' }).toString('base64'),
     });
     const http = t.app.get(SnsHttp);
-    http.fetchCertificate = async (url) => {
+    http.fetchCertificate = (url) => {
       certificatesFetched.push(url);
-      return sns.cert;
+      return Promise.resolve(sns.cert);
     };
-    http.confirmSubscription = async (url) => {
+    http.confirmSubscription = (url) => {
       subscriptionsConfirmed.push(url);
+      return Promise.resolve();
     };
     writeKey = (await t.api('post', '/v1/api-keys').send({ name: 'bounces', scopes: ['write'] }).expect(201)).body.key;
     readKey = (await t.api('post', '/v1/api-keys').send({ name: 'reports', scopes: ['read'] }).expect(201)).body.key;

@@ -155,7 +155,7 @@ describe('content: templates, compile once, standards-correct messages', () => {
         { slot: 1, url: 'https://shop.example/terms' },
       ]);
       const m = messages[42];
-      const html = String(m.html);
+      const html = m.html as string;
       expect(html).toContain('Dear Reader 42, take 20% off.');
       expect(m.subject).toBe('Spring sale for Reader 42');
       expect(html.match(/https:\/\/edm\.test\/t\/c\/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/g)).toHaveLength(3); // two anchors to slot 0, one to slot 1
@@ -167,9 +167,9 @@ describe('content: templates, compile once, standards-correct messages', () => {
       expect(html).toMatch(/<img src="https:\/\/edm\.test\/t\/o\/[A-Za-z0-9_.-]+"/);
       expect(html).toContain('href="https://edm.test/u/');
       expect(html).toContain('Example Ltd, 1 Main Street, Springfield');
-      expect(String(m.text)).toContain('Dear Reader 42');
-      expect(String(m.text)).toMatch(/Shop now \[https:\/\/edm\.test\/t\/c\//);
-      expect(String(messages[7].html)).not.toBe(html.replace(/42/g, '7')); // tokens differ per recipient
+      expect(m.text as string).toContain('Dear Reader 42');
+      expect(m.text as string).toMatch(/Shop now \[https:\/\/edm\.test\/t\/c\//);
+      expect(messages[7].html as string).not.toBe(html.replace(/42/g, '7')); // tokens differ per recipient
       expect(messages[42].messageId).toBe(builder.build(await campaigns.compiled(row), context, { id: '00000000-0000-4000-8000-000000000042', email: 'x@example.com', name: null, attributes: {}, timezone: null }).messageId);
       expect(messages[41].messageId).not.toBe(messages[42].messageId);
     });
@@ -202,10 +202,10 @@ describe('content: templates, compile once, standards-correct messages', () => {
         helo: 'localhost',
         sender: 'news@shop.example',
         mta: 'capture.test',
-        resolver: async (name: string, type: string) => {
-          if (type === 'TXT' && name === 'edm2026._domainkey.shop.example') return [[DKIM_TXT]];
-          throw Object.assign(new Error('not found'), { code: 'ENOTFOUND' });
-        },
+        resolver: (name: string, type: string) =>
+          type === 'TXT' && name === 'edm2026._domainkey.shop.example'
+            ? Promise.resolve([[DKIM_TXT]])
+            : Promise.reject(Object.assign(new Error('not found'), { code: 'ENOTFOUND' })),
       });
       expect(result.dkim.results[0]).toMatchObject({ status: { result: 'pass' }, signingDomain: 'shop.example' });
       const signed = /DKIM-Signature:[\s\S]*?[;\s]h=([^;]+);/.exec(mail.raw.toString())?.[1].replace(/\s+/g, '').toLowerCase().split(':') ?? [];

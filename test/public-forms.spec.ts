@@ -154,7 +154,7 @@ describe('public sign-up forms', () => {
     expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
     await t.http.post(`/subscribe/${open}`).set('X-Forwarded-For', newIp()).send({ email: 'neighbour@example.com' }).expect(200);
     await smtp.waitFor(() => smtp.mailsTo('neighbour@example.com').length === 1, 30_000);
-    await eventually(async () => (smtp.mailsTo('bomb199@example.com').length ? true : undefined), 30_000);
+    await eventually(() => (smtp.mailsTo('bomb199@example.com').length ? true : undefined), 30_000);
     expect(smtp.mailsTo('victim@example.com')).toHaveLength(0);
     expect(await subscribersNamed('victim@example.com')).toBe(0);
   });

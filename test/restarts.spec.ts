@@ -14,7 +14,7 @@ const RATE = 300;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls until `check` returns a value; errors (the database being down) count as "not yet". */
-async function poll<T>(check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+async function poll<T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs: number): Promise<T> {
   const until = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -117,15 +117,15 @@ async function sendThrough(p: Platform, restart: () => Promise<void>, label: str
   const id = await campaign(p, 'r', RECIPIENTS);
   await p.t.api('post', `/v1/campaigns/${id}/send`).expect(200);
   const started = Date.now();
-  await poll(async () => (p.smtp.mails.length >= RECIPIENTS / 4 ? true : undefined), 60_000);
+  await poll(() => (p.smtp.mails.length >= RECIPIENTS / 4 ? true : undefined), 60_000);
   const before = p.smtp.mails.length;
   const beforeMs = Date.now() - started;
   await restart();
   const restarted = Date.now();
   const after = p.smtp.mails.length; // SMTP transactions already under way end during the outage
-  await poll(async () => (p.smtp.mails.length > after ? true : undefined), 30_000);
+  await poll(() => (p.smtp.mails.length > after ? true : undefined), 30_000);
   const resumeMs = Date.now() - restarted;
-  await poll(async () => (p.smtp.mails.length >= RECIPIENTS ? true : undefined), 45_000);
+  await poll(() => (p.smtp.mails.length >= RECIPIENTS ? true : undefined), 45_000);
   const lastMs = Date.now() - restarted;
   await poll(() => isSent(p.t, id), 45_000);
   const doneMs = Date.now() - restarted;

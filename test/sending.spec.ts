@@ -84,7 +84,9 @@ describe('sending campaigns', () => {
     await until(id, (c) => c.progress.sent >= 50);
     const paused = await t.api('post', `/v1/campaigns/${id}/pause`).expect(200);
     expect(paused.body.status).toBe('paused');
-    await new Promise((r) => setTimeout(r, 300)); // the chunk in flight finishes
+    // The chunk in flight finishes: its mails are delivered before their messages leave `sending`/`submitting`.
+    const inFlight = async () => Number((await t.db.query(`SELECT count(*) AS n FROM messages WHERE campaign_id = $1 AND status IN ('sending', 'submitting')`, [id])).rows[0].n);
+    await eventually(async () => ((await inFlight()) === 0 ? true : undefined), 10_000);
     const frozen = smtp.mails.length;
     await new Promise((r) => setTimeout(r, 1500));
     expect(smtp.mails.length).toBe(frozen);

@@ -12,7 +12,7 @@ function score(raw: Buffer): Promise<{ score: number; report: string }> {
   return new Promise((resolve, reject) => {
     // -L: local tests only (no DNS or network lookups), -t: report even below the threshold.
     const child = execFile(SPAMASSASSIN!, ['-L', '-t'], { maxBuffer: 10 << 20, timeout: 120_000 }, (err, stdout) => {
-      if (err && !stdout) return reject(err);
+      if (err && !stdout) return reject(new Error(`spamassassin failed: ${err.message}`));
       const m = /^X-Spam-Status: \w+, score=(-?[\d.]+)/m.exec(stdout);
       if (!m) return reject(new Error(`no X-Spam-Status in SpamAssassin's output`));
       resolve({ score: Number(m[1]), report: stdout.slice(stdout.indexOf('Content analysis details')) });

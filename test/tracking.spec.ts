@@ -360,7 +360,7 @@ describe('tracking and campaign stats', () => {
       return line ? Number(line.split(' ').pop()) : 0;
     };
     const before = { open: await lostCount('open'), click: await lostCount('click') };
-    (t.app.get(EventBuffer) as unknown as { redis: Redis }).redis.disconnect();
+    t.app.get<EventBuffer, { redis: Redis }>(EventBuffer).redis.disconnect();
     const pixel = await t.http.get(path(u(1).open)).set('User-Agent', PERSON).expect(200);
     expect(Buffer.from(pixel.body)).toEqual(PIXEL);
     const click = await t.http.get(path(u(1).clicks[0])).set('User-Agent', PERSON).expect(302);

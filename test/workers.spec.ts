@@ -88,7 +88,7 @@ describe('worker processes: scale-out and crashes', () => {
     smtp.dataDelayMs = 10;
     await t.api('post', `/v1/campaigns/${id}/send`).expect(200);
     const worker = await new WorkerProcess(t.env).start();
-    await eventually(async () => (smtp.mails.length >= 100 ? true : undefined), 60_000);
+    await eventually(() => (smtp.mails.length >= 100 ? true : undefined), 60_000);
     const stopping = Date.now();
     await worker.stop('SIGTERM');
     expect(Date.now() - stopping).toBeLessThan(10_000);
@@ -121,7 +121,7 @@ describe('worker processes: scale-out and crashes', () => {
     for (let k = 0; k < kills; k++) {
       const worker = await new WorkerProcess(t.env).start();
       const before = smtp.mails.length;
-      await eventually(async () => (smtp.mails.length >= before + 150 ? true : undefined), 60_000);
+      await eventually(() => (smtp.mails.length >= before + 150 ? true : undefined), 60_000);
       await worker.kill();
     }
     const last = await new WorkerProcess(t.env).start();

@@ -31,7 +31,7 @@ async function population(list: string, prefix: string, n: number): Promise<void
   await c.end();
 }
 
-async function until<T>(check: () => Promise<T | undefined>, ms: number): Promise<T> {
+async function until<T>(check: () => T | undefined | Promise<T | undefined>, ms: number): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await check();
@@ -86,7 +86,7 @@ async function main(): Promise<void> {
     const resolveCampaign = await campaign([big.id]);
     await api(base, 'POST', `/v1/campaigns/${resolveCampaign.id}/send`);
     await api(base, 'POST', `/v1/campaigns/${resolveCampaign.id}/pause`);
-    const resolvedLine = await until(async () => /audience resolved in (\d+) ms/.exec(worker.output.slice(worker.output.indexOf(resolveCampaign.id)))?.[1], 300_000);
+    const resolvedLine = await until(() => /audience resolved in (\d+) ms/.exec(worker.output.slice(worker.output.indexOf(resolveCampaign.id)))?.[1], 300_000);
     await api(base, 'POST', `/v1/campaigns/${resolveCampaign.id}/cancel`);
     const resolvedMs = Number(resolvedLine);
 

@@ -101,7 +101,7 @@ export class Platform {
 
   private async until(ready: string | (() => Promise<boolean>)): Promise<this> {
     const until = Date.now() + 60_000;
-    const isReady = typeof ready === 'string' ? async () => this.output.includes(ready) : ready;
+    const isReady = typeof ready === 'string' ? () => this.output.includes(ready) : ready;
     while (!(await isReady())) {
       if (this.exited() || Date.now() > until) {
         this.child.kill('SIGKILL');

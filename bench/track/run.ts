@@ -166,8 +166,8 @@ async function wrk(url: string, o: { threads: number; connections: number; secon
   const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   wrkChild = child;
   let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
   const code = await new Promise<number | null>((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (c) => resolve(c));
@@ -264,7 +264,7 @@ function cleanup(): Promise<void> {
     for (const p of [platform, ...moreWorkers]) {
       // Platform.stop() waits for an 'exit' that has already happened when the child died of a signal.
       const child = p?.child;
-      if (child && child.exitCode === null && child.signalCode === null) await p!.stop().catch((e: unknown) => console.error('stopping the platform:', e));
+      if (child && child.exitCode === null && child.signalCode === null) await p.stop().catch((e: unknown) => console.error('stopping the platform:', e));
     }
     redis?.disconnect();
     await resetDatabase(DB).catch((e: unknown) => console.error(`dropping ${DB}:`, e));
@@ -282,8 +282,8 @@ async function startBare(port: number): Promise<ChildProcess> {
   });
   bare = child;
   let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
   const until = Date.now() + 30_000;
   while (!output.includes('listening')) {
     if (child.exitCode !== null || Date.now() > until) throw new Error(`bare server did not start:\n${output}`);
@@ -454,7 +454,7 @@ async function run(): Promise<void> {
     }
     const results = (await pipe.exec()) ?? [];
     const failed = results.find(([err]) => err);
-    if (failed) throw failed[0];
+    if (failed?.[0]) throw failed[0];
     done += n;
   }
   const xaddMs = performance.now() - x0;

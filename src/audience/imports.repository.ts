@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { pgArray } from '../database/pg-array';
-import type { Queryable } from '../database/queryable';
+import { queryRows, changed, type Queryable } from '../database/queryable';
 import type { ImportStatus } from './audience.entities';
 import type { ImportEncoding } from './import-encoding';
 import type { ImportRow } from './import-columns';
@@ -87,13 +87,13 @@ export class ImportsRepository {
 
   /** Marks a queued (or interrupted) import running; undefined when it finished, failed or was deleted meanwhile. */
   async start(id: string): Promise<Pick<ImportRecord, 'list_id' | 'consent_text' | 'encoding' | 'error_count'> | undefined> {
-    // TypeORM answers an UPDATE with [rows, affected].
-    const [[row]]: [Pick<ImportRecord, 'list_id' | 'consent_text' | 'encoding' | 'error_count'>[], number] = await this.db.query(
+    const { rows } = await changed<Pick<ImportRecord, 'list_id' | 'consent_text' | 'encoding' | 'error_count'>>(
+      this.db,
       `UPDATE imports SET status = 'running', started_at = COALESCE(started_at, now())
        WHERE id = $1 AND status IN ('queued', 'running') RETURNING list_id, consent_text, encoding, error_count`,
       [id],
     );
-    return row;
+    return rows[0];
   }
 
   /** The resume point (records seen) of each of the import's partitions, created at 0 the first time. */
@@ -122,7 +122,7 @@ export class ImportsRepository {
 
   /** Which of these addresses are suppressed. */
   async suppressedOf(q: Queryable, emails: string[]): Promise<Set<string>> {
-    const rows: { email: string }[] = await q.query(
+    const rows = await queryRows<{ email: string }>(q, 
       `SELECT t.email FROM unnest($1::text[]) AS t(email) JOIN suppressions x ON x.email_hash = email_hash(t.email)`,
       [pgArray(emails)],
     );
@@ -134,7 +134,7 @@ export class ImportsRepository {
    * duplicate, and missing from the answer). `created` tells new subscribers from existing ones.
    */
   upsertSubscribers(q: Queryable, importId: string, rows: ImportRow[]): Promise<{ id: string; email: string; created: boolean }[]> {
-    return q.query(
+    return queryRows<{ id: string; email: string; created: boolean }>(q, 
       `INSERT INTO subscribers AS s (email, name, timezone, attributes, last_import_id)
        SELECT email, name, timezone, attributes::jsonb, $1 FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS t(email, name, timezone, attributes)
        ON CONFLICT (email) DO UPDATE SET

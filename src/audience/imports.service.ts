@@ -147,7 +147,7 @@ function checkHeader(start: Buffer, encoding: ImportEncoding): void {
   if ((nl < 0 ? start.length : nl) > MAX_HEADER_BYTES) throw headerProblem('the header line is longer than 64 KiB');
   const headerLine = decodeText(start.subarray(0, nl < 0 ? start.length : nl), encoding).replace(/^\uFEFF/, '');
   try {
-    const [header] = parse(headerLine, { relax_quotes: true }) as string[][];
+    const [header] = parse(headerLine, { relax_quotes: true });
     mapColumns(header ?? []);
   } catch (e) {
     throw headerProblem(e instanceof HeaderError ? e.message : `the header line is not valid CSV: ${(e as Error).message}`);

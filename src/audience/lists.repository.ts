@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
-import type { Queryable } from '../database/queryable';
+import { queryRows, changed, type Queryable } from '../database/queryable';
 import { MailingList } from './audience.entities';
 
 /** `lists`: through TypeORM's repository for the entity, SQL where a statement must be exact. */
@@ -40,13 +40,12 @@ export class ListsRepository {
 
   /** Those of these lists that exist: id, name and opt-in. */
   some(q: Queryable, ids: string[]): Promise<Pick<MailingList, 'id' | 'name' | 'optIn'>[]> {
-    return q.query(`SELECT id, name, opt_in AS "optIn" FROM lists WHERE id = ANY($1::uuid[])`, [ids]);
+    return queryRows<Pick<MailingList, 'id' | 'name' | 'optIn'>>(q, `SELECT id, name, opt_in AS "optIn" FROM lists WHERE id = ANY($1::uuid[])`, [ids]);
   }
 
   /** true when it existed. The list row first: writers holding it finish, new ones then find no list. */
   async delete(q: Queryable, id: string): Promise<boolean> {
-    // TypeORM answers a DELETE with [rows, affected].
-    const [, affected]: [unknown[], number] = await q.query(`DELETE FROM lists WHERE id = $1`, [id]);
+    const { affected } = await changed(q, `DELETE FROM lists WHERE id = $1`, [id]);
     return affected > 0;
   }
 
@@ -55,7 +54,7 @@ export class ListsRepository {
    * is found missing): what a foreign key would check for every row, taken once. false: no list.
    */
   async holdForKeyShare(q: Queryable, id: string): Promise<boolean> {
-    const rows: unknown[] = await q.query(`SELECT 1 FROM lists WHERE id = $1 FOR KEY SHARE`, [id]);
+    const rows = await queryRows<unknown>(q, `SELECT 1 FROM lists WHERE id = $1 FOR KEY SHARE`, [id]);
     return rows.length > 0;
   }
 }

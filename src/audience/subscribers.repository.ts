@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import type { Queryable } from '../database/queryable';
+import { queryRows, type Queryable } from '../database/queryable';
 import type { SubscriptionStatus } from './audience.entities';
 
 export interface SubscriberRow {
@@ -42,7 +42,7 @@ export class SubscribersRepository {
 
   /** The new subscriber's id, or null when the address is taken. */
   async insert(q: Queryable, s: { email: string; name: string | null; attributes: Record<string, unknown>; timezone: string | null }): Promise<string | null> {
-    const [row]: { id: string }[] = await q.query(
+    const [row] = await queryRows<{ id: string }>(q, 
       `INSERT INTO subscribers (email, name, attributes, timezone) VALUES ($1, $2, $3, $4) ON CONFLICT (email) DO NOTHING RETURNING id`,
       [s.email, s.name, s.attributes, s.timezone],
     );
@@ -51,7 +51,7 @@ export class SubscribersRepository {
 
   /** The subscriber with this address, created if new (a name fills in only a missing one). */
   async upsertByEmail(q: Queryable, email: string, name: string | null): Promise<string> {
-    const [row]: { id: string }[] = await q.query(
+    const [row] = await queryRows<{ id: string }>(q, 
       `INSERT INTO subscribers (email, name) VALUES ($1, $2)
        ON CONFLICT (email) DO UPDATE SET name = COALESCE(subscribers.name, EXCLUDED.name)
        RETURNING id`,
@@ -61,30 +61,30 @@ export class SubscribersRepository {
   }
 
   async idByEmail(q: Queryable, email: string): Promise<string | undefined> {
-    const [row]: { id: string }[] = await q.query(`SELECT id FROM subscribers WHERE email = $1`, [email]);
+    const [row] = await queryRows<{ id: string }>(q, `SELECT id FROM subscribers WHERE email = $1`, [email]);
     return row?.id;
   }
 
   /** Not erased. */
   async find(q: Queryable, id: string): Promise<SubscriberRow | undefined> {
-    const [row]: SubscriberRow[] = await q.query(`SELECT ${COLUMNS} FROM subscribers s WHERE s.id = $1 AND s.erased_at IS NULL`, [id]);
+    const [row] = await queryRows<SubscriberRow>(q, `SELECT ${COLUMNS} FROM subscribers s WHERE s.id = $1 AND s.erased_at IS NULL`, [id]);
     return row;
   }
 
   /** Not erased, locked for the rest of the caller's transaction. */
   async lock(q: Queryable, id: string): Promise<SubscriberRow | undefined> {
-    const [row]: SubscriberRow[] = await q.query(`SELECT ${COLUMNS} FROM subscribers s WHERE s.id = $1 AND s.erased_at IS NULL FOR UPDATE`, [id]);
+    const [row] = await queryRows<SubscriberRow>(q, `SELECT ${COLUMNS} FROM subscribers s WHERE s.id = $1 AND s.erased_at IS NULL FOR UPDATE`, [id]);
     return row;
   }
 
   /** The address (null once erased), locking the row: concurrent changes for one person take turns. undefined: no such subscriber. */
   async lockEmail(q: Queryable, id: string): Promise<string | null | undefined> {
-    const [row]: { email: string | null }[] = await q.query(`SELECT email FROM subscribers WHERE id = $1 FOR UPDATE`, [id]);
+    const [row] = await queryRows<{ email: string | null }>(q, `SELECT email FROM subscribers WHERE id = $1 FOR UPDATE`, [id]);
     return row ? row.email : undefined;
   }
 
   async emailOf(q: Queryable, id: string): Promise<string | null | undefined> {
-    const [row]: { email: string | null }[] = await q.query(`SELECT email FROM subscribers WHERE id = $1`, [id]);
+    const [row] = await queryRows<{ email: string | null }>(q, `SELECT email FROM subscribers WHERE id = $1`, [id]);
     return row ? row.email : undefined;
   }
 
@@ -125,7 +125,7 @@ export class SubscribersRepository {
   }
 
   async emails(q: Queryable, ids: string[]): Promise<Map<string, string | null>> {
-    const rows: { id: string; email: string | null }[] = await q.query(`SELECT id, email FROM subscribers WHERE id = ANY($1::uuid[])`, [ids]);
+    const rows = await queryRows<{ id: string; email: string | null }>(q, `SELECT id, email FROM subscribers WHERE id = ANY($1::uuid[])`, [ids]);
     return new Map(rows.map((r) => [r.id, r.email]));
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import type { Queryable } from '../database/queryable';
+import { queryRows, type Queryable } from '../database/queryable';
 import type { ConsentSource, SubscriptionStatus } from './audience.entities';
 
 export interface SubscriptionRow {
@@ -27,7 +27,7 @@ export class SubscriptionsRepository {
 
   /** true when the subscription is new (a confirmed one gets its confirmation time). */
   async insert(q: Queryable, subscriberId: string, listId: string, status: SubscriptionStatus): Promise<boolean> {
-    const inserted: unknown[] = await q.query(
+    const inserted = await queryRows<unknown>(q, 
       `INSERT INTO subscriptions (subscriber_id, list_id, status, confirmed_at)
        VALUES ($1, $2, $3, CASE WHEN $3 = 'confirmed' THEN now() END)
        ON CONFLICT DO NOTHING RETURNING status`,
@@ -38,7 +38,7 @@ export class SubscriptionsRepository {
 
   /** The status, locking the row for the rest of the caller's transaction. */
   async lockStatus(q: Queryable, subscriberId: string, listId: string): Promise<SubscriptionStatus | undefined> {
-    const [row]: { status: SubscriptionStatus }[] = await q.query(`SELECT status FROM subscriptions WHERE subscriber_id = $1 AND list_id = $2 FOR UPDATE`, [subscriberId, listId]);
+    const [row] = await queryRows<{ status: SubscriptionStatus }>(q, `SELECT status FROM subscriptions WHERE subscriber_id = $1 AND list_id = $2 FOR UPDATE`, [subscriberId, listId]);
     return row?.status;
   }
 
@@ -57,7 +57,7 @@ export class SubscriptionsRepository {
    * statement. Returns the lists that changed.
    */
   async leaveAll(q: Queryable, subscriberId: string, e: { source: ConsentSource; text: string | null; ip: string | null; userAgent: string | null }): Promise<string[]> {
-    const rows: { list_id: string }[] = await q.query(
+    const rows = await queryRows<{ list_id: string }>(q, 
       `WITH gone AS (
          UPDATE subscriptions SET status = 'unsubscribed', unsubscribed_at = now(), updated_at = now()
          WHERE subscriber_id = $1 AND status <> 'unsubscribed' RETURNING list_id
@@ -88,7 +88,7 @@ export class SubscriptionsRepository {
 
   /** The lists a subscriber has a subscription to, with where they stand, by list name. */
   choices(q: Queryable, subscriberId: string): Promise<ChoiceRow[]> {
-    return q.query(
+    return queryRows<ChoiceRow>(q, 
       `SELECT l.id, l.name, l.opt_in, sub.status
        FROM subscriptions sub JOIN lists l ON l.id = sub.list_id
        WHERE sub.subscriber_id = $1 ORDER BY l.name, l.id`,

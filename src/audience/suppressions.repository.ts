@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import type { Queryable } from '../database/queryable';
+import { queryRows, changed, type Queryable } from '../database/queryable';
 import type { SuppressionReason } from './audience.entities';
 
 export interface SuppressionRow {
@@ -32,7 +32,7 @@ export class SuppressionsRepository {
   }
 
   async find(q: Queryable, email: string): Promise<SuppressionRow | undefined> {
-    const [row]: SuppressionRow[] = await q.query(`SELECT *, created_at::text AS ts FROM suppressions WHERE email_hash = email_hash($1)`, [email]);
+    const [row] = await queryRows<SuppressionRow>(q, `SELECT *, created_at::text AS ts FROM suppressions WHERE email_hash = email_hash($1)`, [email]);
     return row;
   }
 
@@ -47,13 +47,13 @@ export class SuppressionsRepository {
 
   /** true when there was one to remove. */
   async delete(email: string): Promise<boolean> {
-    const [, affected] = (await this.db.query(`DELETE FROM suppressions WHERE email_hash = email_hash($1)`, [email])) as [unknown, number];
+    const { affected } = await changed(this.db, `DELETE FROM suppressions WHERE email_hash = email_hash($1)`, [email]);
     return affected > 0;
   }
 
   /** Adds these soft bounces (an address may repeat) and answers each address's count now. */
   countSoftBounces(q: Queryable, emails: string[]): Promise<{ email: string; soft: number }[]> {
-    return q.query(
+    return queryRows<{ email: string; soft: number }>(q, 
       `WITH t AS (SELECT email, email_hash(email) AS h, count(*) AS n FROM unnest($1::text[]) AS email GROUP BY email),
        counted AS (
          INSERT INTO bounce_counts AS b (email_hash, soft, last_at) SELECT h, n, now() FROM t

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import type { Queryable } from '../database/queryable';
+import { queryRows, changed, type Queryable } from '../database/queryable';
 
 export type CampaignStatus = 'draft' | 'scheduled' | 'sending' | 'paused' | 'sent' | 'cancelled';
 
@@ -113,7 +113,7 @@ export class CampaignsRepository {
 
   /** Moves the campaign to `to` if it is in one of `from`; false when it is not (or does not exist). */
   async transition(q: Queryable, id: string, from: CampaignStatus[], to: CampaignStatus, c: TransitionChanges): Promise<boolean> {
-    const [rows]: [{ id: string }[], number] = await q.query(
+    const { affected } = await changed(q, 
       `UPDATE campaigns SET status = $3, updated_at = now(),
          scheduled_at = CASE $4::text WHEN 'now' THEN now() WHEN 'at' THEN $5::timestamptz ELSE scheduled_at END,
          local_time = COALESCE($6::boolean, local_time),
@@ -131,7 +131,7 @@ export class CampaignsRepository {
         c.finished === true,
       ],
     );
-    return rows.length > 0;
+    return affected > 0;
   }
 
   async pinTemplateVersion(id: string, version: number): Promise<void> {
@@ -143,8 +143,8 @@ export class CampaignsRepository {
    * another worker — waits, then sees started_at) and answers whether it had started.
    */
   async lockForStart(q: Queryable, id: string): Promise<boolean> {
-    const [[row]]: [{ started_at: Date | null }[], number] = await q.query(`UPDATE campaigns SET updated_at = now() WHERE id = $1 RETURNING started_at`, [id]);
-    return row.started_at !== null;
+    const { rows } = await changed<{ started_at: Date | null }>(q, `UPDATE campaigns SET updated_at = now() WHERE id = $1 RETURNING started_at`, [id]);
+    return rows[0].started_at !== null;
   }
 
   async markStarted(q: Queryable, id: string): Promise<void> {
@@ -153,7 +153,8 @@ export class CampaignsRepository {
 
   /** Sent, once nothing of it is queued or in flight; its message counts are kept with it. True when it was completed now. */
   async complete(id: string): Promise<boolean> {
-    const [rows]: [{ id: string }[], number] = await this.db.query(
+    const { affected } = await changed(
+      this.db,
       `UPDATE campaigns c SET status = 'sent', finished_at = now(), updated_at = now(),
          message_counts = (SELECT jsonb_object_agg(status, n) FROM (SELECT status, count(*) AS n FROM messages WHERE campaign_id = $1 GROUP BY status) m)
        WHERE c.id = $1 AND c.status = 'sending' AND c.started_at IS NOT NULL
@@ -161,7 +162,7 @@ export class CampaignsRepository {
        RETURNING c.id`,
       [id],
     );
-    return rows.length > 0;
+    return affected > 0;
   }
 
   /** Scheduled and sending campaigns, for the jobs they need. */
@@ -170,7 +171,7 @@ export class CampaignsRepository {
   }
 
   attributionWindows(q: Queryable, ids: string[]): Promise<{ id: string; hours: number | null }[]> {
-    return q.query(`SELECT id, attribution_window_hours AS hours FROM campaigns WHERE id = ANY($1::uuid[])`, [ids]);
+    return queryRows<{ id: string; hours: number | null }>(q, `SELECT id, attribution_window_hours AS hours FROM campaigns WHERE id = ANY($1::uuid[])`, [ids]);
   }
 }
 

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import type { Queryable } from '../database/queryable';
+import { queryRows, changed, type Queryable } from '../database/queryable';
 
 /** A claimed message: what its sending needs besides the recipient's profile. */
 export interface ClaimedMessage {
@@ -62,7 +62,8 @@ export class MessagesRepository {
 
   /** Due messages, claimed for a run, in message order. */
   async claim(campaignId: string, run: string, limit: number): Promise<ClaimedMessage[]> {
-    const [rows]: [ClaimedMessage[], number] = await this.db.query(
+    const { rows } = await changed<ClaimedMessage>(
+      this.db,
       `WITH due AS (
          SELECT id FROM messages WHERE campaign_id = $1 AND status = 'queued' AND send_at <= now()
          ORDER BY send_at, id LIMIT $2 FOR UPDATE SKIP LOCKED
@@ -134,13 +135,13 @@ export class MessagesRepository {
    * outcome could not be recorded (`handed`): maybe delivered, so `unknown`. Returns how many moved.
    */
   async handBack(run: string, handed: string[]): Promise<number> {
-    const [, n] = (await this.db.query(
+    const { affected: n } = await changed(this.db, 
       `UPDATE messages SET status = CASE WHEN status = 'submitting' AND id = ANY($2::bigint[]) THEN 'unknown' ELSE 'queued' END,
          smtp_response = CASE WHEN status = 'submitting' AND id = ANY($2::bigint[]) THEN 'the outcome of the SMTP transaction could not be recorded' ELSE smtp_response END,
          claimed_by = NULL, updated_at = now()
        WHERE claimed_by = $1 AND status IN ('sending', 'submitting')`,
       [run, handed],
-    )) as [unknown, number];
+    );
     return n;
   }
 
@@ -152,13 +153,13 @@ export class MessagesRepository {
 
   /** Claims nobody works on any more: `sending` back to the queue, `submitting` (maybe delivered) to `unknown`. */
   async reclaim(tokens: string[]): Promise<number> {
-    const [, n] = (await this.db.query(
+    const { affected: n } = await changed(this.db, 
       `UPDATE messages SET status = CASE status WHEN 'sending' THEN 'queued' ELSE 'unknown' END,
          smtp_response = CASE status WHEN 'submitting' THEN 'worker died during the SMTP transaction' ELSE smtp_response END,
          claimed_by = NULL, updated_at = now()
        WHERE claimed_by = ANY($1::text[]) AND status IN ('sending', 'submitting')`,
       [tokens],
-    )) as [unknown, number];
+    );
     return n;
   }
 
@@ -183,7 +184,7 @@ export class MessagesRepository {
    * the caller's transaction. The ids come as binary uuid[] (database/pg-binary): many thousands a batch.
    */
   sentAt(q: Queryable, campaigns: Buffer, subscribers: Buffer): Promise<{ i: number; sent_at: number | null }[]> {
-    return q.query(
+    return queryRows<{ i: number; sent_at: number | null }>(q, 
       `SELECT t.i::int AS i, round(date_part('epoch', m.sent_at) * 1000) AS sent_at FROM messages m
        JOIN unnest($1::uuid[], $2::uuid[]) WITH ORDINALITY AS t(c, s, i) ON m.campaign_id = t.c AND m.subscriber_id = t.s`,
       [campaigns, subscribers],

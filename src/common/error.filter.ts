@@ -45,7 +45,7 @@ export function errorBody(exception: unknown): ErrorBody {
     const response = exception.getResponse();
     if (typeof response === 'object' && response !== null) {
       const r = response as { message?: unknown; details?: ErrorDetail[] };
-      const message = Array.isArray(r.message) ? r.message.join('; ') : String(r.message ?? exception.message);
+      const message = Array.isArray(r.message) ? r.message.join('; ') : typeof r.message === 'string' ? r.message : exception.message;
       return body(status, message, r.details ?? []);
     }
     return body(status, String(response), []);

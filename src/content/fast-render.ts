@@ -24,7 +24,8 @@ export function compileFast(hb: HandlebarsRuntime, program: hbs.AST.Program): ((
     if (node.type === 'CommentStatement') continue;
     if (node.type === 'ContentStatement') {
       const text = (node as hbs.AST.ContentStatement).value;
-      if (typeof parts[parts.length - 1] === 'string') parts[parts.length - 1] += text;
+      const last = parts[parts.length - 1];
+      if (typeof last === 'string') parts[parts.length - 1] = last + text;
       else parts.push(text);
       continue;
     }

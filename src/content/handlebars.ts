@@ -15,6 +15,12 @@ interface RenderRoot {
   __pixel?: string | Handlebars.SafeString;
 }
 
+/** A helper's argument as text: nothing for null and undefined, as JavaScript writes anything else. */
+function text(value: unknown): string {
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- any value a template passes; Handlebars prints objects the same way
+  return value === undefined || value === null ? '' : typeof value === 'string' ? value : String(value);
+}
+
 const formats = new Map<string, Intl.DateTimeFormat | Intl.NumberFormat>();
 function cached<T extends Intl.DateTimeFormat | Intl.NumberFormat>(key: string, make: () => T): T {
   let f = formats.get(key);
@@ -31,7 +37,7 @@ function cached<T extends Intl.DateTimeFormat | Intl.NumberFormat>(key: string, 
  */
 export function createHandlebars(defaultTimezone: string): HandlebarsRuntime {
   const hb = Handlebars.create();
-  const root = (o: HelperOptions) => (o.data?.root ?? {}) as RenderRoot;
+  const root = (o: HelperOptions) => ((o.data as { root?: RenderRoot } | undefined)?.root ?? {});
   const locale = (o: HelperOptions) => {
     const l = root(o).subscriber?.attributes?.locale;
     return typeof l === 'string' && /^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(l) ? l : 'en';
@@ -39,8 +45,8 @@ export function createHandlebars(defaultTimezone: string): HandlebarsRuntime {
   const lastIsOptions = (args: unknown[]) => args[args.length - 1] as HelperOptions;
 
   hb.registerHelper('default', (value: unknown, fallback: unknown) => (value === undefined || value === null || value === '' ? fallback : value));
-  hb.registerHelper('uppercase', (value: unknown) => String(value ?? '').toUpperCase());
-  hb.registerHelper('lowercase', (value: unknown) => String(value ?? '').toLowerCase());
+  hb.registerHelper('uppercase', (value: unknown) => text(value).toUpperCase());
+  hb.registerHelper('lowercase', (value: unknown) => text(value).toLowerCase());
 
   // {{date value}} · {{date value "long"}} · {{date "now" "full"}}: dateStyle short|medium|long|full.
   hb.registerHelper('date', (...args: unknown[]) => {

@@ -28,7 +28,7 @@ export class TemplateLibrary {
         : [],
     );
     const manifest = join(dir, 'starters.json');
-    const entries: { key: string; name: string; subject: string; file: string }[] = existsSync(manifest) ? JSON.parse(readFileSync(manifest, 'utf8')) : [];
+    const entries = existsSync(manifest) ? (JSON.parse(readFileSync(manifest, 'utf8')) as { key: string; name: string; subject: string; file: string }[]) : [];
     this.starters = entries.map((e) => ({ key: e.key, name: e.name, subject: e.subject, mjml: readFileSync(join(dir, e.file), 'utf8') }));
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import type { Queryable } from '../database/queryable';
+import { queryRows, type Queryable } from '../database/queryable';
 
 export interface TemplateRow {
   id: string;
@@ -58,14 +58,14 @@ export class TemplatesRepository {
 
   /** A new template at version 1. */
   async insert(q: Queryable, t: { name: string; starterKey: string | null; mjml: string; subject: string | null }): Promise<string> {
-    const [{ id }]: { id: string }[] = await q.query(`INSERT INTO templates (name, starter_key) VALUES ($1, $2) RETURNING id`, [t.name, t.starterKey]);
+    const [{ id }] = await queryRows<{ id: string }>(q, `INSERT INTO templates (name, starter_key) VALUES ($1, $2) RETURNING id`, [t.name, t.starterKey]);
     await q.query(`INSERT INTO template_versions (template_id, version, mjml, subject) VALUES ($1, 1, $2, $3)`, [id, t.mjml, t.subject]);
     return id;
   }
 
   /** The current version, locking the template for the rest of the transaction. */
   async lockVersion(q: Queryable, id: string): Promise<number> {
-    const [row]: { version: number }[] = await q.query(`SELECT current_version AS version FROM templates WHERE id = $1 FOR UPDATE`, [id]);
+    const [row] = await queryRows<{ version: number }>(q, `SELECT current_version AS version FROM templates WHERE id = $1 FOR UPDATE`, [id]);
     return row.version;
   }
 
@@ -85,7 +85,7 @@ export class TemplatesRepository {
   /** A starter's row and current version, under a lock that serialises processes syncing it at once. */
   async lockStarter(q: Queryable, key: string): Promise<{ id: string; version: number; mjml: string; subject: string | null } | undefined> {
     await q.query(`SELECT pg_advisory_xact_lock(hashtext('edm:starter:' || $1))`, [key]);
-    const [row]: { id: string; version: number; mjml: string; subject: string | null }[] = await q.query(
+    const [row] = await queryRows<{ id: string; version: number; mjml: string; subject: string | null }>(q, 
       `SELECT t.id, t.current_version AS version, v.mjml, v.subject FROM templates t
        JOIN template_versions v ON v.template_id = t.id AND v.version = t.current_version WHERE t.starter_key = $1`,
       [key],

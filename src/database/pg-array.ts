@@ -12,7 +12,7 @@ export function pgArray(values: unknown[]): string {
       out += 'NULL';
       continue;
     }
-    const text = typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
+    const text = typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean' ? String(v) : JSON.stringify(v);
     out += text.includes('"') || text.includes('\\') ? `"${text.replace(/[\\"]/g, '\\$&')}"` : `"${text}"`;
   }
   return out + '}';

@@ -3,6 +3,16 @@
  * QueryRunner. Repositories take one where the caller's transaction must include their statement.
  */
 export interface Queryable {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- TypeORM's own signature
-  query(sql: string, parameters?: unknown[]): Promise<any>;
+  query(sql: string, parameters?: unknown[]): Promise<unknown>;
+}
+
+/** The rows a statement returns (a SELECT, or an INSERT … RETURNING), as the caller's row type. */
+export async function queryRows<T>(q: Queryable, sql: string, parameters: unknown[] = []): Promise<T[]> {
+  return (await q.query(sql, parameters)) as T[];
+}
+
+/** An UPDATE or DELETE: TypeORM answers it with [returned rows, rows affected]. */
+export async function changed<T = never>(q: Queryable, sql: string, parameters: unknown[] = []): Promise<{ rows: T[]; affected: number }> {
+  const [returned, affected] = (await q.query(sql, parameters)) as [T[], number];
+  return { rows: returned, affected };
 }

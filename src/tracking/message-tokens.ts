@@ -78,7 +78,7 @@ export class MessageTokens {
     const head = campaign.head + encoded.slice(0, 20);
     const p64 = head + encoded.slice(20, 23);
     const clickHead = `${this.base}/t/c/${head}${encoded.slice(20)}`;
-    const clicks: string[] = new Array(linkCount);
+    const clicks = new Array<string>(linkCount);
     for (let slot = 0; slot < linkCount; slot++) {
       const t = tag(FIRST_LINK + slot);
       clicks[slot] = slot < 256 ? `${clickHead}${LOW_SLOT[slot]}.${t}` : `${this.base}/t/c/${this.clickPayload(slot)}.${t}`;

@@ -31,8 +31,8 @@ export class StartedPlatform {
       env: { ...process.env, ...this.env, LOG_LEVEL: 'info', SWC_NODE_PROJECT: join(ROOT, 'tsconfig.json') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
+    child.stdout.on('data', (d: Buffer) => (this.output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (this.output += d.toString()));
     this.exit = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
     this.child = child;
     return this;

@@ -2,6 +2,7 @@ import type { QueryRunner } from 'typeorm';
 import { pgArray } from '../../database/pg-array';
 import { tidArray, timestamptzArray, uuidArray } from '../../database/pg-binary';
 import { CounterSink, emptyEngagement, Engagement } from './engagement';
+import { queryRows } from '../../database/queryable';
 
 /** Reading, locking and writing rows of `engagements` for the ingestor: one statement per batch each. */
 
@@ -69,7 +70,8 @@ export async function applyToEngagements(qr: QueryRunner, keys: MessageKeys, ste
 
 /** The existing rows of `keys`, locked, by position in `keys` (undefined where there is none). */
 async function lockExisting(qr: QueryRunner, keys: MessageKeys): Promise<(Locked | undefined)[]> {
-  const rows: { r: string }[] = await qr.query(
+  const rows = await queryRows<{ r: string }>(
+    qr,
     `SELECT ${LOCKED_ROW} AS r FROM engagements e
      JOIN unnest($1::uuid[], $2::uuid[]) WITH ORDINALITY AS t(c, s, i) ON e.campaign_id = t.c AND e.subscriber_id = t.s
      ORDER BY e.campaign_id, e.subscriber_id FOR UPDATE OF e`,
@@ -104,7 +106,8 @@ function slots(list: string): number[] {
 
 /** Inserts the rows of `keys` in these states; tells, by position, which were inserted (false: another worker's row was there). */
 async function createEngagements(qr: QueryRunner, keys: MessageKeys, states: Engagement[]): Promise<boolean[]> {
-  const rows: { k: string }[] = await qr.query(
+  const rows = await queryRows<{ k: string }>(
+    qr,
     `INSERT INTO engagements (campaign_id, subscriber_id, opened_at, human_opened_at, clicked_at, human_clicked_at, clicked_slots, human_clicked_slots,
                               converted_at, unsubscribed_at, bounced, complained_at)
      SELECT c, s, opened_at, human_opened_at, clicked_at, human_clicked_at, clicked_slots::int[], human_clicked_slots::int[],

@@ -10,12 +10,13 @@ describe('SnsVerifier', () => {
   const fetched: string[] = [];
   const confirmed: string[] = [];
   const http: SnsHttp = {
-    fetchCertificate: async (url) => {
+    fetchCertificate: (url) => {
       fetched.push(url);
-      return cert;
+      return Promise.resolve(cert);
     },
-    confirmSubscription: async (url) => {
+    confirmSubscription: (url) => {
       confirmed.push(url);
+      return Promise.resolve();
     },
   };
   const verifier = new SnsVerifier(http);
