@@ -9,4 +9,14 @@ import { Sending1732300000000 } from './1732300000000-sending';
 import { Tracking1732310000000 } from './1732310000000-tracking';
 
 /** Every migration, in order. Listed explicitly so that sources and builds load the same set. */
-export const migrations = [Audience1732280000000, Content1732290000000, Sending1732300000000, Tracking1732310000000, ImportIndexes1732320000000, EngagementFillfactor1732330000000, PublicForms1732340000000, ImportEncoding1732350000000, Ownership1732360000000];
+export const migrations = [
+  Audience1732280000000,
+  Content1732290000000,
+  Sending1732300000000,
+  Tracking1732310000000,
+  ImportIndexes1732320000000,
+  EngagementFillfactor1732330000000,
+  PublicForms1732340000000,
+  ImportEncoding1732350000000,
+  Ownership1732360000000,
+];

@@ -21,10 +21,27 @@ class HealthModule {}
  * What every process has: configuration, Postgres, Redis/BullMQ, and what one capability provides
  * for another that must not depend on it (the audience's pages and GDPR erase ask campaigns and analytics).
  */
-const core = (config: AppConfig): (Type | DynamicModule)[] => [ConfigModule.register(config), DatabaseModule, QueueModule, CampaignsDirectoryModule, AnalyticsDataModule];
+const core = (config: AppConfig): (Type | DynamicModule)[] => [
+  ConfigModule.register(config),
+  DatabaseModule,
+  QueueModule,
+  CampaignsDirectoryModule,
+  AnalyticsDataModule,
+];
 
 /** HTTP: management API, public pages, health and metrics. */
-const api: Type[] = [ApiKeysModule, AudienceModule, ContentModule, CampaignsModule, TrackingModule, AnalyticsModule, TestSendsModule, BounceWebhooksModule, HealthModule, MetricsModule];
+const api: Type[] = [
+  ApiKeysModule,
+  AudienceModule,
+  ContentModule,
+  CampaignsModule,
+  TrackingModule,
+  AnalyticsModule,
+  TestSendsModule,
+  BounceWebhooksModule,
+  HealthModule,
+  MetricsModule,
+];
 
 /** Queue processors only. */
 const worker: Type[] = [AudienceWorkerModule, CampaignsWorkerModule, DeliveryWorkerModule, AnalyticsWorkerModule];

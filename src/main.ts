@@ -38,7 +38,9 @@ async function main(): Promise<void> {
   const { createHttpApp } = await import('./http');
   const app = await createHttpApp(config, logger);
   await app.listen(config.http.port, config.http.host);
-  logger.info(`EDM ${config.role === 'all' ? 'API + worker' : 'API'} listening on ${config.http.host}:${config.http.port}; public URL ${config.http.publicUrl} (API docs at /docs)`);
+  logger.info(
+    `EDM ${config.role === 'all' ? 'API + worker' : 'API'} listening on ${config.http.host}:${config.http.port}; public URL ${config.http.publicUrl} (API docs at /docs)`,
+  );
 }
 
 function readConfig(): AppConfig {

@@ -15,7 +15,12 @@ describe('public lane', () => {
 
     const bad = await lane.inject({ method: 'GET', url: '/t/bad' });
     expect(bad.statusCode).toBe(400);
-    expect(bad.json()).toEqual({ statusCode: 400, error: 'Bad Request', message: 'token: is not valid', details: [{ field: 'token', message: 'is not valid' }] });
+    expect(bad.json()).toEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: 'token: is not valid',
+      details: [{ field: 'token', message: 'is not valid' }],
+    });
     expect(logged).toHaveLength(0);
 
     const down = await lane.inject({ method: 'GET', url: '/t/down' });
@@ -42,7 +47,13 @@ describe('public lane', () => {
       'method="GET",route="unmatched",status="404"',
     ];
     const before = await Promise.all(labels.map(count));
-    for (const [method, url] of [['GET', '/t/lane-ok/a'], ['GET', '/t/lane-ok/b'], ['HEAD', '/t/lane-ok/c'], ['GET', '/t/lane-bad'], ['GET', '/t/lane-none']] as const) {
+    for (const [method, url] of [
+      ['GET', '/t/lane-ok/a'],
+      ['GET', '/t/lane-ok/b'],
+      ['HEAD', '/t/lane-ok/c'],
+      ['GET', '/t/lane-bad'],
+      ['GET', '/t/lane-none'],
+    ] as const) {
       await lane.inject({ method, url });
     }
     const after = await Promise.all(labels.map(count));

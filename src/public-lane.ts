@@ -61,7 +61,7 @@ export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
  * sets them on a server it creates itself.
  */
 export function sharedServer(lane: FastifyInstance, api: Handler, o: FastifyServerOptions & { http?: ServerOptions | null }): Server {
-    const server = createServer(o.http ?? {}, (req, res) => (req.url!.startsWith(LANE_PREFIX) ? lane.routing(req, res) : api(req, res)));
+  const server = createServer(o.http ?? {}, (req, res) => (req.url!.startsWith(LANE_PREFIX) ? lane.routing(req, res) : api(req, res)));
   if (o.keepAliveTimeout !== undefined) server.keepAliveTimeout = o.keepAliveTimeout;
   if (o.requestTimeout !== undefined) server.requestTimeout = o.requestTimeout;
   if (o.connectionTimeout !== undefined) server.setTimeout(o.connectionTimeout);

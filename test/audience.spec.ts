@@ -14,7 +14,13 @@ describe('audience: lists, subscribers, consent, suppression, GDPR', () => {
   describe('lists', () => {
     it('creates a list with zero counts and reads it back', async () => {
       const res = await t.api('get', `/v1/lists/${double}`).expect(200);
-      expect(res.body).toMatchObject({ id: double, name: 'Offers', description: 'Weekly deals', optIn: 'double', counts: { confirmed: 0, pending: 0, unsubscribed: 0 } });
+      expect(res.body).toMatchObject({
+        id: double,
+        name: 'Offers',
+        description: 'Weekly deals',
+        optIn: 'double',
+        counts: { confirmed: 0, pending: 0, unsubscribed: 0 },
+      });
     });
 
     it('validates the opt-in mode and names the field', async () => {
@@ -24,7 +30,15 @@ describe('audience: lists, subscribers, consent, suppression, GDPR', () => {
 
     it('updates, pages and deletes lists', async () => {
       const ids: string[] = [];
-      for (let i = 0; i < 5; i++) ids.push((await t.api('post', '/v1/lists').send({ name: `page ${i}`, optIn: 'single' }).expect(201)).body.id);
+      for (let i = 0; i < 5; i++)
+        ids.push(
+          (
+            await t
+              .api('post', '/v1/lists')
+              .send({ name: `page ${i}`, optIn: 'single' })
+              .expect(201)
+          ).body.id,
+        );
       await t.api('patch', `/v1/lists/${ids[0]}`).send({ name: 'renamed' }).expect(200);
       const seen: string[] = [];
       let cursor: string | null = null;
@@ -45,7 +59,12 @@ describe('audience: lists, subscribers, consent, suppression, GDPR', () => {
 
     it('deletes a list with its subscriptions, and refuses new ones for it', async () => {
       const gone = (await t.api('post', '/v1/lists').send({ name: 'Gone', optIn: 'single' }).expect(201)).body.id;
-      const sub = (await t.api('post', '/v1/subscribers').send({ email: 'gone@example.com', lists: [gone] }).expect(201)).body.id;
+      const sub = (
+        await t
+          .api('post', '/v1/subscribers')
+          .send({ email: 'gone@example.com', lists: [gone] })
+          .expect(201)
+      ).body.id;
       await t.api('delete', `/v1/lists/${gone}`).expect(204);
       const { rows } = await t.db.query(`SELECT count(*)::int AS n FROM subscriptions WHERE list_id = $1`, [gone]);
       expect(rows[0].n).toBe(0);
@@ -77,7 +96,15 @@ describe('audience: lists, subscribers, consent, suppression, GDPR', () => {
       expect(res.body).toMatchObject({ email: 'ada.lovelace@example.com', name: 'Ada', timezone: 'Europe/London', attributes: { plan: 'pro', seats: 3 } });
       expect(res.body.subscriptions).toEqual([expect.objectContaining({ listId: single, status: 'confirmed' })]);
       expect(res.body.consentLog).toEqual([
-        expect.objectContaining({ action: 'subscribe', source: 'form', listId: single, status: 'confirmed', consentText: 'Yes, send me the newsletter', ip: '203.0.113.7', userAgent: 'Mozilla/5.0' }),
+        expect.objectContaining({
+          action: 'subscribe',
+          source: 'form',
+          listId: single,
+          status: 'confirmed',
+          consentText: 'Yes, send me the newsletter',
+          ip: '203.0.113.7',
+          userAgent: 'Mozilla/5.0',
+        }),
       ]);
       const list = await t.api('get', `/v1/lists/${single}`).expect(200);
       expect(list.body.counts.confirmed).toBe(1);
@@ -96,17 +123,28 @@ describe('audience: lists, subscribers, consent, suppression, GDPR', () => {
       expect(noDot.body.details[0].field).toBe('email');
       const tz = await t.api('post', '/v1/subscribers').send({ email: 'tz@example.com', timezone: 'Mars/Olympus' }).expect(400);
       expect(tz.body.details[0]).toMatchObject({ field: 'timezone' });
-      const unknown = await t.api('post', '/v1/subscribers').send({ email: 'nolist@example.com', lists: ['00000000-0000-4000-8000-000000000000'] }).expect(404);
+      const unknown = await t
+        .api('post', '/v1/subscribers')
+        .send({ email: 'nolist@example.com', lists: ['00000000-0000-4000-8000-000000000000'] })
+        .expect(404);
       expect(unknown.body.details[0].field).toBe('lists[0]');
-      const src = await t.api('post', '/v1/subscribers').send({ email: 'src@example.com', consent: { source: 'telepathy' } }).expect(400);
+      const src = await t
+        .api('post', '/v1/subscribers')
+        .send({ email: 'src@example.com', consent: { source: 'telepathy' } })
+        .expect(400);
       expect(src.body.details[0].field).toBe('consent.source');
       // Nothing of the refused requests was stored.
-      const { rows } = await t.db.query(`SELECT count(*)::int AS n FROM subscribers WHERE email IN ('tz@example.com', 'nolist@example.com', 'src@example.com')`);
+      const { rows } = await t.db.query(
+        `SELECT count(*)::int AS n FROM subscribers WHERE email IN ('tz@example.com', 'nolist@example.com', 'src@example.com')`,
+      );
       expect(rows[0].n).toBe(0);
     });
 
     it('puts double opt-in subscriptions in pending and never demotes a confirmed one', async () => {
-      const res = await t.api('post', '/v1/subscribers').send({ email: 'pending@example.com', lists: [double, single] }).expect(201);
+      const res = await t
+        .api('post', '/v1/subscribers')
+        .send({ email: 'pending@example.com', lists: [double, single] })
+        .expect(201);
       const byList = Object.fromEntries(res.body.subscriptions.map((s: { listId: string; status: string }) => [s.listId, s.status]));
       expect(byList).toEqual({ [double]: 'pending', [single]: 'confirmed' });
       const again = await t.api('post', `/v1/lists/${single}/subscriptions`).send({ email: 'pending@example.com' }).expect(201);
@@ -126,15 +164,24 @@ describe('audience: lists, subscribers, consent, suppression, GDPR', () => {
     });
 
     it('patches profile fields, merging attributes (null removes a key)', async () => {
-      const created = await t.api('post', '/v1/subscribers').send({ email: 'patch@example.com', attributes: { a: 1, b: 2 } }).expect(201);
-      const res = await t.api('patch', `/v1/subscribers/${created.body.id}`).send({ name: 'Pat', attributes: { b: null, c: 3 }, timezone: 'America/New_York' }).expect(200);
+      const created = await t
+        .api('post', '/v1/subscribers')
+        .send({ email: 'patch@example.com', attributes: { a: 1, b: 2 } })
+        .expect(201);
+      const res = await t
+        .api('patch', `/v1/subscribers/${created.body.id}`)
+        .send({ name: 'Pat', attributes: { b: null, c: 3 }, timezone: 'America/New_York' })
+        .expect(200);
       expect(res.body).toMatchObject({ name: 'Pat', attributes: { a: 1, c: 3 }, timezone: 'America/New_York' });
       await t.api('patch', `/v1/subscribers/${created.body.id}`).send({ email: 'ada.lovelace@example.com' }).expect(409);
       await t.api('patch', `/v1/subscribers/${created.body.id}`).send({ timezone: 'Nowhere/City' }).expect(400);
     });
 
     it('unsubscribes from one list and records it; the ledger refuses edits', async () => {
-      const created = await t.api('post', '/v1/subscribers').send({ email: 'leaver@example.com', lists: [single] }).expect(201);
+      const created = await t
+        .api('post', '/v1/subscribers')
+        .send({ email: 'leaver@example.com', lists: [single] })
+        .expect(201);
       await t.api('delete', `/v1/lists/${single}/subscriptions/${created.body.id}`).expect(204);
       const res = await t.api('get', `/v1/subscribers/${created.body.id}`).expect(200);
       expect(res.body.subscriptions[0]).toMatchObject({ status: 'unsubscribed', unsubscribedAt: expect.any(String) });
@@ -150,7 +197,10 @@ describe('audience: lists, subscribers, consent, suppression, GDPR', () => {
       await t.api('post', '/v1/suppressions').send({ email: 'Blocked@Example.com', reason: 'complaint', note: 'FBL' }).expect(201);
       const list = await t.api('get', '/v1/suppressions').expect(200);
       expect(list.body.items).toEqual([expect.objectContaining({ email: 'blocked@example.com', reason: 'complaint', note: 'FBL' })]);
-      const refused = await t.api('post', '/v1/subscribers').send({ email: 'blocked@example.com', lists: [single] }).expect(422);
+      const refused = await t
+        .api('post', '/v1/subscribers')
+        .send({ email: 'blocked@example.com', lists: [single] })
+        .expect(422);
       expect(refused.body.details[0]).toMatchObject({ field: 'email', message: 'suppressed: complaint' });
       await t.api('post', `/v1/lists/${single}/subscriptions`).send({ email: 'blocked@example.com' }).expect(422);
       await t.api('post', '/v1/suppressions').send({ email: 'x', reason: 'manual' }).expect(400);
@@ -163,7 +213,10 @@ describe('audience: lists, subscribers, consent, suppression, GDPR', () => {
 
   describe('GDPR', () => {
     it('exports everything held about a subscriber', async () => {
-      const created = await t.api('post', '/v1/subscribers').send({ email: 'export@example.com', name: 'Ex', lists: [single], consent: { ip: '198.51.100.1' } }).expect(201);
+      const created = await t
+        .api('post', '/v1/subscribers')
+        .send({ email: 'export@example.com', name: 'Ex', lists: [single], consent: { ip: '198.51.100.1' } })
+        .expect(201);
       const res = await t.api('get', `/v1/subscribers/${created.body.id}/export`).expect(200);
       expect(res.body).toMatchObject({
         format: 'edm-subscriber-export/1',
@@ -175,13 +228,18 @@ describe('audience: lists, subscribers, consent, suppression, GDPR', () => {
     });
 
     it('erases PII, keeps a hashed suppression so the address cannot come back, keeps the row for aggregates', async () => {
-      const created = await t.api('post', '/v1/subscribers').send({ email: 'Erase.Me@example.com', name: 'Eve', attributes: { city: 'Oslo' }, lists: [single], consent: { ip: '198.51.100.2', userAgent: 'UA' } }).expect(201);
+      const created = await t
+        .api('post', '/v1/subscribers')
+        .send({ email: 'Erase.Me@example.com', name: 'Eve', attributes: { city: 'Oslo' }, lists: [single], consent: { ip: '198.51.100.2', userAgent: 'UA' } })
+        .expect(201);
       const id = created.body.id;
       await t.api('delete', `/v1/subscribers/${id}`).expect(204);
       await t.api('get', `/v1/subscribers/${id}`).expect(404);
       await t.api('delete', `/v1/subscribers/${id}`).expect(404);
 
-      const { rows: [row] } = await t.db.query(`SELECT email, name, attributes, erased_at FROM subscribers WHERE id = $1`, [id]);
+      const {
+        rows: [row],
+      } = await t.db.query(`SELECT email, name, attributes, erased_at FROM subscribers WHERE id = $1`, [id]);
       expect(row).toMatchObject({ email: null, name: null, attributes: {} });
       expect(row.erased_at).not.toBeNull();
       const { rows: ledger } = await t.db.query(`SELECT action, ip, user_agent FROM consent_events WHERE subscriber_id = $1 ORDER BY id`, [id]);
@@ -194,7 +252,10 @@ describe('audience: lists, subscribers, consent, suppression, GDPR', () => {
       const list = await t.api('get', '/v1/suppressions').expect(200);
       expect(list.body.items).toEqual(expect.arrayContaining([expect.objectContaining({ email: null, reason: 'erased' })]));
 
-      const back = await t.api('post', '/v1/subscribers').send({ email: 'erase.me@example.com', lists: [single] }).expect(422);
+      const back = await t
+        .api('post', '/v1/subscribers')
+        .send({ email: 'erase.me@example.com', lists: [single] })
+        .expect(422);
       expect(back.body.details[0].message).toBe('suppressed: erased');
     });
   });

@@ -36,12 +36,25 @@ const PHONE = { width: 390, height: 844 };
     list = (
       await t
         .api('post', '/v1/lists')
-        .send({ name: 'Garden club', optIn: 'double', description: 'Tips for your garden, once a month.', consentText: 'Yes, send me the monthly garden tips. I can unsubscribe at any time.' })
+        .send({
+          name: 'Garden club',
+          optIn: 'double',
+          description: 'Tips for your garden, once a month.',
+          consentText: 'Yes, send me the monthly garden tips. I can unsubscribe at any time.',
+        })
         .expect(201)
     ).body.id;
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   }, 60_000);
   afterAll(async () => {
@@ -114,7 +127,14 @@ const PHONE = { width: 390, height: 844 };
       const campaign = (
         await t
           .api('post', '/v1/campaigns')
-          .send({ name: 'June tips', subject: 'June in the garden', templateId: starter.id, fromName: 'Garden club', fromEmail: 'tips@garden.example', audience: { lists: [list] } })
+          .send({
+            name: 'June tips',
+            subject: 'June in the garden',
+            templateId: starter.id,
+            fromName: 'Garden club',
+            fromEmail: 'tips@garden.example',
+            audience: { lists: [list] },
+          })
           .expect(201)
       ).body.id;
       await t.api('post', `/v1/campaigns/${campaign}/send`).expect(200);
@@ -145,7 +165,9 @@ const PHONE = { width: 390, height: 844 };
       await context.close();
     }
     const statuses = await eventually(async () => {
-      const { rows } = await t.db.query(`SELECT l.name, s.status FROM subscriptions s JOIN lists l ON l.id = s.list_id JOIN subscribers b ON b.id = s.subscriber_id WHERE b.email = 'desk@example.com' ORDER BY l.name`);
+      const { rows } = await t.db.query(
+        `SELECT l.name, s.status FROM subscriptions s JOIN lists l ON l.id = s.list_id JOIN subscribers b ON b.id = s.subscriber_id WHERE b.email = 'desk@example.com' ORDER BY l.name`,
+      );
       return rows.length === 2 ? rows : undefined;
     });
     expect(statuses).toEqual([

@@ -5,7 +5,9 @@ import { MessageBuilder, Recipient } from '../src/delivery/message-builder';
 import { SmtpCapture } from './support/smtp-capture';
 import { startTestApp, TestApp } from './support/test-app';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { authenticate } = require('mailauth') as { authenticate: (m: Buffer, o: object) => Promise<{ dkim: { results: { status: { result: string }; signingDomain: string }[] } }> };
+const { authenticate } = require('mailauth') as {
+  authenticate: (m: Buffer, o: object) => Promise<{ dkim: { results: { status: { result: string }; signingDomain: string }[] } }>;
+};
 
 const MJML = (body: string) => `<mjml>
   <mj-body>
@@ -42,13 +44,27 @@ describe('content: templates, compile once, standards-correct messages', () => {
   });
 
   const createTemplate = async (body: string, subject = 'Hi {{default name "there"}}') =>
-    (await t.api('post', '/v1/templates').send({ name: 'T', mjml: MJML(body), subject }).expect(201)).body as { id: string; version: number };
+    (
+      await t
+        .api('post', '/v1/templates')
+        .send({ name: 'T', mjml: MJML(body), subject })
+        .expect(201)
+    ).body as { id: string; version: number };
 
   const createCampaign = async (templateId: string, extra: object = {}) =>
     (
       await t
         .api('post', '/v1/campaigns')
-        .send({ name: 'Spring sale', subject: 'Spring sale for {{default name "you"}}', templateId, fromName: 'Shop', fromEmail: 'news@shop.example', audience: { lists: [list] }, data: { discount: 20 }, ...extra })
+        .send({
+          name: 'Spring sale',
+          subject: 'Spring sale for {{default name "you"}}',
+          templateId,
+          fromName: 'Shop',
+          fromEmail: 'news@shop.example',
+          audience: { lists: [list] },
+          data: { discount: 20 },
+          ...extra,
+        })
         .expect(201)
     ).body as { id: string };
 
@@ -58,7 +74,10 @@ describe('content: templates, compile once, standards-correct messages', () => {
       const starters = res.body.items.filter((i: { starter: string | null }) => i.starter);
       expect(starters.map((s: { starter: string }) => s.starter).sort()).toEqual(['announcement', 'newsletter', 'welcome']);
       for (const s of starters) {
-        const preview = await t.api('post', `/v1/templates/${s.id}/preview`).send({ subscriber: { name: 'Ann', email: 'ann@example.com' }, data: { title: 'May news', launchDate: '2026-05-01' } }).expect(200);
+        const preview = await t
+          .api('post', `/v1/templates/${s.id}/preview`)
+          .send({ subscriber: { name: 'Ann', email: 'ann@example.com' }, data: { title: 'May news', launchDate: '2026-05-01' } })
+          .expect(200);
         expect(preview.body.html).toContain('Unsubscribe');
         expect(preview.body.html).toContain('Manage your preferences');
         expect(preview.body.text).toMatch(/Unsubscribe/);
@@ -71,7 +90,10 @@ describe('content: templates, compile once, standards-correct messages', () => {
     it('refuses invalid MJML with 422, MJML messages and line numbers', async () => {
       const res = await t
         .api('post', '/v1/templates')
-        .send({ name: 'bad', mjml: '<mjml>\n<mj-body>\n<mj-section>\n<mj-column>\n<mj-text colour="red">x</mj-text>\n<mj-bogus />\n</mj-column>\n</mj-section>\n</mj-body>\n</mjml>' })
+        .send({
+          name: 'bad',
+          mjml: '<mjml>\n<mj-body>\n<mj-section>\n<mj-column>\n<mj-text colour="red">x</mj-text>\n<mj-bogus />\n</mj-column>\n</mj-section>\n</mj-body>\n</mjml>',
+        })
         .expect(422);
       expect(res.body.details).toEqual(
         expect.arrayContaining([
@@ -84,11 +106,20 @@ describe('content: templates, compile once, standards-correct messages', () => {
     it('names unknown partials, Handlebars syntax errors and unknown helpers with their lines', async () => {
       const partial = await t.api('post', '/v1/templates').send({ name: 'p', mjml: '<mjml>\n<mj-body>\n{{> sidebar}}\n</mj-body>\n</mjml>' }).expect(422);
       expect(partial.body.details[0]).toMatchObject({ line: 3, message: expect.stringContaining('unknown partial "sidebar"') });
-      const syntax = await t.api('post', '/v1/templates').send({ name: 's', mjml: MJML('<mj-text>{{#if name}}hi</mj-text>') }).expect(422);
+      const syntax = await t
+        .api('post', '/v1/templates')
+        .send({ name: 's', mjml: MJML('<mj-text>{{#if name}}hi</mj-text>') })
+        .expect(422);
       expect(syntax.body.details[0].message).toContain('Handlebars');
-      const helper = await t.api('post', '/v1/templates').send({ name: 'h', mjml: MJML('<mj-text>{{shout name}}</mj-text>') }).expect(422);
+      const helper = await t
+        .api('post', '/v1/templates')
+        .send({ name: 'h', mjml: MJML('<mj-text>{{shout name}}</mj-text>') })
+        .expect(422);
       expect(helper.body.details[0]).toMatchObject({ field: 'mjml', line: 5, message: 'unknown helper "shout"' });
-      const subject = await t.api('post', '/v1/templates').send({ name: 'x', mjml: MJML('<mj-text>ok</mj-text>'), subject: '{{#each}}' }).expect(422);
+      const subject = await t
+        .api('post', '/v1/templates')
+        .send({ name: 'x', mjml: MJML('<mj-text>ok</mj-text>'), subject: '{{#each}}' })
+        .expect(422);
       expect(subject.body.details[0].field).toBe('subject');
     });
 
@@ -97,7 +128,10 @@ describe('content: templates, compile once, standards-correct messages', () => {
       expect(tpl.version).toBe(1);
       const renamed = await t.api('patch', `/v1/templates/${tpl.id}`).send({ name: 'renamed' }).expect(200);
       expect(renamed.body.version).toBe(1);
-      const edited = await t.api('patch', `/v1/templates/${tpl.id}`).send({ mjml: MJML('<mj-text>v2</mj-text>') }).expect(200);
+      const edited = await t
+        .api('patch', `/v1/templates/${tpl.id}`)
+        .send({ mjml: MJML('<mj-text>v2</mj-text>') })
+        .expect(200);
       expect(edited.body.version).toBe(2);
       const { rows } = await t.db.query(`SELECT version, mjml FROM template_versions WHERE template_id = $1 ORDER BY version`, [tpl.id]);
       expect(rows.map((r: { mjml: string }) => r.mjml.includes('v1'))).toEqual([true, false]);
@@ -111,7 +145,10 @@ describe('content: templates, compile once, standards-correct messages', () => {
       );
       const res = await t
         .api('post', `/v1/templates/${tpl.id}/preview`)
-        .send({ data: { price: 1234.5, count: 1234567, when: '2026-03-01T02:00:00Z', raw: '<b>bold</b>' }, subscriber: { name: '<i>Eve</i> & co', timezone: 'America/Los_Angeles' } })
+        .send({
+          data: { price: 1234.5, count: 1234567, when: '2026-03-01T02:00:00Z', raw: '<b>bold</b>' },
+          subscriber: { name: '<i>Eve</i> & co', timezone: 'America/Los_Angeles' },
+        })
         .expect(200);
       expect(res.body.html).toContain('Hello &lt;i&gt;Eve&lt;/i&gt; &amp; co!');
       expect(res.body.html).toContain('€1,234.50');
@@ -120,7 +157,10 @@ describe('content: templates, compile once, standards-correct messages', () => {
       expect(res.body.html).toContain('<b>bold</b>');
       expect(res.body.text).toContain('Hello <i>Eve</i> & co!');
       expect(res.body.subject).toBe('Hi <i>Eve</i> & co');
-      const fallback = await t.api('post', `/v1/templates/${tpl.id}/preview`).send({ subscriber: { name: '' } }).expect(200);
+      const fallback = await t
+        .api('post', `/v1/templates/${tpl.id}/preview`)
+        .send({ subscriber: { name: '' } })
+        .expect(200);
       expect(fallback.body.html).toContain('Hello friend!');
     });
   });
@@ -144,7 +184,13 @@ describe('content: templates, compile once, standards-correct messages', () => {
       const messages = [];
       for (let i = 0; i < 1000; i++) {
         const compiled = await campaigns.compiled(row);
-        const to: Recipient = { id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, email: `r${i}@example.com`, name: `Reader ${i}`, attributes: {}, timezone: null };
+        const to: Recipient = {
+          id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+          email: `r${i}@example.com`,
+          name: `Reader ${i}`,
+          attributes: {},
+          timezone: null,
+        };
         messages.push(builder.build(compiled, context, to));
       }
       expect(compiler.mjmlRuns - before).toBe(1);
@@ -170,7 +216,15 @@ describe('content: templates, compile once, standards-correct messages', () => {
       expect(m.text as string).toContain('Dear Reader 42');
       expect(m.text as string).toMatch(/Shop now \[https:\/\/edm\.test\/t\/c\//);
       expect(messages[7].html as string).not.toBe(html.replace(/42/g, '7')); // tokens differ per recipient
-      expect(messages[42].messageId).toBe(builder.build(await campaigns.compiled(row), context, { id: '00000000-0000-4000-8000-000000000042', email: 'x@example.com', name: null, attributes: {}, timezone: null }).messageId);
+      expect(messages[42].messageId).toBe(
+        builder.build(await campaigns.compiled(row), context, {
+          id: '00000000-0000-4000-8000-000000000042',
+          email: 'x@example.com',
+          name: null,
+          attributes: {},
+          timezone: null,
+        }).messageId,
+      );
       expect(messages[41].messageId).not.toBe(messages[42].messageId);
     });
   });
@@ -180,7 +234,10 @@ describe('content: templates, compile once, standards-correct messages', () => {
       const [starter] = (await t.api('get', '/v1/templates').expect(200)).body.items.filter((i: { starter: string }) => i.starter === 'welcome');
       const campaign = await createCampaign(starter.id, { replyTo: 'care@shop.example' });
       await t.api('post', '/v1/subscribers').send({ email: 'known@example.com', name: 'Kim' }).expect(201);
-      await t.api('post', `/v1/campaigns/${campaign.id}/test`).send({ emails: ['known@example.com', 'someone@example.com'] }).expect(200);
+      await t
+        .api('post', `/v1/campaigns/${campaign.id}/test`)
+        .send({ emails: ['known@example.com', 'someone@example.com'] })
+        .expect(200);
       await smtp.waitFor(() => smtp.mailsTo('known@example.com').length === 1 && smtp.mailsTo('someone@example.com').length === 1);
 
       const mail = smtp.mailsTo('known@example.com')[0];
@@ -190,7 +247,9 @@ describe('content: templates, compile once, standards-correct messages', () => {
       expect(mail.parsed.replyTo?.value[0].address).toBe('care@shop.example');
       expect(h.get('x-edm-test')).toBe('yes');
       const listUnsubscribe = String(mail.raw.toString().match(/^List-Unsubscribe:\s*(.*(?:\r\n\s.*)*)/m)?.[1]).replace(/\r\n\s+/g, ' ');
-      expect(listUnsubscribe).toMatch(/^<https:\/\/edm\.test\/u\/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+>, <mailto:unsubscribe@shop\.example\?subject=unsubscribe%20[A-Za-z0-9_.-]+>$/);
+      expect(listUnsubscribe).toMatch(
+        /^<https:\/\/edm\.test\/u\/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+>, <mailto:unsubscribe@shop\.example\?subject=unsubscribe%20[A-Za-z0-9_.-]+>$/,
+      );
       expect(mail.raw.toString()).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click\r$/m);
       expect(String(mail.raw)).toMatch(/^List-I[dD]: "Shop news" <[0-9a-f-]+\.list-id\.shop\.example>\r$/m);
       expect(mail.parsed.html).toContain('Welcome, Kim!');
@@ -217,14 +276,29 @@ describe('content: templates, compile once, standards-correct messages', () => {
     it('validates campaigns: unknown template, lists and transport; bad subject; only drafts change', async () => {
       const tpl = await createTemplate('<mj-text>x</mj-text>');
       const base = { name: 'c', subject: 's', templateId: tpl.id, fromName: 'S', fromEmail: 'a@shop.example', audience: { lists: [list] } };
-      await t.api('post', '/v1/campaigns').send({ ...base, templateId: '00000000-0000-4000-8000-000000000000' }).expect(404);
-      const noList = await t.api('post', '/v1/campaigns').send({ ...base, audience: { lists: ['00000000-0000-4000-8000-000000000000'] } }).expect(404);
+      await t
+        .api('post', '/v1/campaigns')
+        .send({ ...base, templateId: '00000000-0000-4000-8000-000000000000' })
+        .expect(404);
+      const noList = await t
+        .api('post', '/v1/campaigns')
+        .send({ ...base, audience: { lists: ['00000000-0000-4000-8000-000000000000'] } })
+        .expect(404);
       expect(noList.body.details[0].field).toBe('audience.lists[0]');
-      const transport = await t.api('post', '/v1/campaigns').send({ ...base, transport: 'nope' }).expect(400);
+      const transport = await t
+        .api('post', '/v1/campaigns')
+        .send({ ...base, transport: 'nope' })
+        .expect(400);
       expect(transport.body.details[0].field).toBe('transport');
-      const subject = await t.api('post', '/v1/campaigns').send({ ...base, subject: '{{#if}}' }).expect(422);
+      const subject = await t
+        .api('post', '/v1/campaigns')
+        .send({ ...base, subject: '{{#if}}' })
+        .expect(422);
       expect(subject.body.details[0].field).toBe('subject');
-      const from = await t.api('post', '/v1/campaigns').send({ ...base, fromEmail: 'nope' }).expect(400);
+      const from = await t
+        .api('post', '/v1/campaigns')
+        .send({ ...base, fromEmail: 'nope' })
+        .expect(400);
       expect(from.body.details[0].field).toBe('fromEmail');
       const ok = await t.api('post', '/v1/campaigns').send(base).expect(201);
       expect(ok.body).toMatchObject({ status: 'draft', progress: { total: 0, queued: 0, sent: 0, failed: 0, unknown: 0 } });
@@ -233,7 +307,10 @@ describe('content: templates, compile once, standards-correct messages', () => {
       const locked = await t.api('patch', `/v1/campaigns/${ok.body.id}`).send({ name: 'again' }).expect(409);
       expect(locked.body.message).toContain('is sent');
       await t.api('delete', `/v1/campaigns/${ok.body.id}`).expect(409);
-      await t.api('post', `/v1/campaigns/${ok.body.id}/test`).send({ emails: ['bad'] }).expect(400);
+      await t
+        .api('post', `/v1/campaigns/${ok.body.id}/test`)
+        .send({ emails: ['bad'] })
+        .expect(400);
     });
   });
 });

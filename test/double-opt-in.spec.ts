@@ -16,7 +16,10 @@ describe('double opt-in', () => {
     t = await startTestApp({ SMTP_URL: smtp.url, MAIL_FROM: 'Offers <offers@edm.test>' });
     // The proof-of-work challenge has tests of its own (test/public-forms.spec.ts); here the form goes without it.
     list = (
-      await t.api('post', '/v1/lists').send({ name: 'Weekly offers', optIn: 'double', consentText: 'I agree to the weekly offers', publicForm: { challenge: false } }).expect(201)
+      await t
+        .api('post', '/v1/lists')
+        .send({ name: 'Weekly offers', optIn: 'double', consentText: 'I agree to the weekly offers', publicForm: { challenge: false } })
+        .expect(201)
     ).body.id;
   });
   afterAll(async () => {
@@ -33,7 +36,10 @@ describe('double opt-in', () => {
   };
 
   it('mails a signed link; GET shows a button and changes nothing; POST confirms and is recorded', async () => {
-    const res = await t.api('post', `/v1/lists/${list}/subscriptions`).send({ email: 'grace@example.com', consent: { text: 'Offers by mail' } }).expect(201);
+    const res = await t
+      .api('post', `/v1/lists/${list}/subscriptions`)
+      .send({ email: 'grace@example.com', consent: { text: 'Offers by mail' } })
+      .expect(201);
     expect(res.body.status).toBe('pending');
     await smtp.waitFor((m) => m.length > 0 && smtp.mailsTo('grace@example.com').length === 1);
     const [mail] = smtp.mailsTo('grace@example.com');
@@ -69,7 +75,7 @@ describe('double opt-in', () => {
     expect(smtp.mailsTo('grace@example.com')).toHaveLength(before);
   });
 
-  it('takes the public form (urlencoded and JSON) with consent evidence: the list\'s own wording, not the post\'s', async () => {
+  it("takes the public form (urlencoded and JSON) with consent evidence: the list's own wording, not the post's", async () => {
     const page = await t.http
       .post(`/subscribe/${list}`)
       .type('form')
@@ -129,7 +135,9 @@ describe('double opt-in', () => {
     await t.http.post(`/subscribe/${list}`).send({ email: 'changed.mind@example.com' }).expect(200);
     await smtp.waitFor(() => smtp.mailsTo('changed.mind@example.com').length === 1);
     const path = confirmLink(smtp.mailsTo('changed.mind@example.com')[0].parsed.text ?? '');
-    const id = await eventually(async () => (await t.db.query(`SELECT id FROM subscribers WHERE email = 'changed.mind@example.com'`)).rows[0]?.id as string | undefined);
+    const id = await eventually(
+      async () => (await t.db.query(`SELECT id FROM subscribers WHERE email = 'changed.mind@example.com'`)).rows[0]?.id as string | undefined,
+    );
     await t.api('delete', `/v1/lists/${list}/subscriptions/${id}`).expect(204);
     await t.http.post(path).expect(409);
     expect(await statusOf('changed.mind@example.com')).toBe('unsubscribed');

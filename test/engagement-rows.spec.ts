@@ -39,7 +39,12 @@ describe('engagement rows under concurrent workers', () => {
     const sink: CounterSink = { add: (_c, counter, _at, by = 1) => told.push(`${counter} ${by}`), addLink: () => undefined, addRevenue: () => undefined };
     const open: TrackingEvent = { type: 'open', at: now, campaignId: campaign, subscriberId: '', agent: 'scanner' };
     const ctx = { campaignId: campaign, sentAt: null, attributionWindowMs: 0, defaultCurrency: 'EUR' };
-    const applying = applyToEngagements(qr, { campaigns: subscribers.map(() => campaign), subscribers }, (_i, base, s) => applyEvents(base, [open], ctx, s), sink);
+    const applying = applyToEngagements(
+      qr,
+      { campaigns: subscribers.map(() => campaign), subscribers },
+      (_i, base, s) => applyEvents(base, [open], ctx, s),
+      sink,
+    );
     await new Promise((r) => setTimeout(r, 200)); // the insert of the missing rows now waits for the other worker
     await other.query('COMMIT');
     await applying;
@@ -56,12 +61,10 @@ describe('engagement rows under concurrent workers', () => {
     const campaign = randomUUID();
     const subscribers = [randomUUID(), randomUUID()].sort();
     const at = Date.UTC(2026, 10, 29, 11, 0, 0, 7);
-    await other.query(`INSERT INTO engagements (campaign_id, subscriber_id, opened_at, clicked_at, clicked_slots, bounced) VALUES ($1, $2, $3, $3, '{4,2}', 'soft'), ($1, $4, $3, NULL, '{}', NULL)`, [
-      campaign,
-      subscribers[0],
-      new Date(at),
-      subscribers[1],
-    ]);
+    await other.query(
+      `INSERT INTO engagements (campaign_id, subscriber_id, opened_at, clicked_at, clicked_slots, bounced) VALUES ($1, $2, $3, $3, '{4,2}', 'soft'), ($1, $4, $3, NULL, '{}', NULL)`,
+      [campaign, subscribers[0], new Date(at), subscribers[1]],
+    );
     const before = await other.query(`SELECT xmin::text FROM engagements WHERE campaign_id = $1 ORDER BY subscriber_id`, [campaign]);
     const seen: Engagement[] = [];
     await db.transaction((m) =>

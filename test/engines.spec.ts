@@ -14,7 +14,8 @@ describe('Node versions', () => {
     for (const [path, pkg] of Object.entries(lock.packages)) {
       const wants = !Array.isArray(pkg.engines) ? pkg.engines?.node : undefined;
       if (!path || !wants) continue;
-      for (const version of oldest) if (!semver.satisfies(version, wants)) refused.push(`${path.replace(/^node_modules\//, '')} wants node ${wants}, not ${version}`);
+      for (const version of oldest)
+        if (!semver.satisfies(version, wants)) refused.push(`${path.replace(/^node_modules\//, '')} wants node ${wants}, not ${version}`);
     }
     expect(refused).toEqual([]);
     expect(semver.satisfies(process.version, claimed)).toBe(true);

@@ -46,7 +46,9 @@ describe('FormChallenge: ALTCHA proof-of-work for the public sign-up form', () =
     const c = JSON.parse(JSON.stringify(await altcha.create(listA.toUpperCase()))) as Decoded['challenge'];
     expect(c.signature).toMatch(/^[0-9a-f]{64}$/);
     expect(c.parameters).toMatchObject({ algorithm: 'PBKDF2/SHA-256', cost: 5000, keyLength: 32, data: { listId: listA } });
-    expect(c.parameters).toEqual(expect.objectContaining({ nonce: expect.any(String), salt: expect.any(String), keyPrefix: expect.any(String), keySignature: expect.any(String) }));
+    expect(c.parameters).toEqual(
+      expect.objectContaining({ nonce: expect.any(String), salt: expect.any(String), keyPrefix: expect.any(String), keySignature: expect.any(String) }),
+    );
     expect(c.parameters.expiresAt! - Date.now() / 1000).toBeGreaterThan(CHALLENGE_TTL_SECONDS - 2);
     expect(c.parameters.expiresAt! - Date.now() / 1000).toBeLessThanOrEqual(CHALLENGE_TTL_SECONDS);
   });
@@ -66,7 +68,7 @@ describe('FormChallenge: ALTCHA proof-of-work for the public sign-up form', () =
     expect(verdicts.sort()).toEqual(['ok', 'reused']);
   });
 
-  it("refuses a payload solved for another list, without using it up for its own", async () => {
+  it('refuses a payload solved for another list, without using it up for its own', async () => {
     const payload = await solved(listB);
     expect(await altcha.verify(listA, payload)).toBe('invalid');
     expect(await altcha.verify(listB.toUpperCase(), payload)).toBe('ok');
@@ -95,7 +97,12 @@ describe('FormChallenge: ALTCHA proof-of-work for the public sign-up form', () =
     expect(await altcha.verify(listA, payload)).toBe('ok'); // the forgeries did not use up the original
     // altcha-lib checks only the derived key against its signature, not the counter, so a payload can be
     // re-spelt with another counter and still verify: replays are caught because the key is the challenge's.
-    expect(await altcha.verify(listA, tampered((d) => (d.solution.counter += 1)))).toBe('reused');
+    expect(
+      await altcha.verify(
+        listA,
+        tampered((d) => (d.solution.counter += 1)),
+      ),
+    ).toBe('reused');
   });
 
   it('calls a missing field missing and anything malformed invalid, without throwing', async () => {

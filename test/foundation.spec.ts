@@ -30,12 +30,18 @@ describe('foundation: health, docs, metrics, API keys', () => {
     const none = await t.http.get('/v1/lists').expect(401);
     expect(none.body).toMatchObject({ statusCode: 401, error: 'Unauthorized', message: 'missing API key' });
     expect(none.body.details[0].field).toBe('Authorization');
-    await t.http.get('/v1/lists').set('Authorization', `Bearer ${ADMIN_KEY.slice(0, -1)}b`).expect(401);
+    await t.http
+      .get('/v1/lists')
+      .set('Authorization', `Bearer ${ADMIN_KEY.slice(0, -1)}b`)
+      .expect(401);
     await t.http.get('/v1/lists').set('Authorization', 'Bearer nonsense').expect(401);
   });
 
   it('creates, lists and revokes keys; stores only a hash; enforces scopes', async () => {
-    const created = await t.api('post', '/v1/api-keys').send({ name: 'reporting', scopes: ['read'] }).expect(201);
+    const created = await t
+      .api('post', '/v1/api-keys')
+      .send({ name: 'reporting', scopes: ['read'] })
+      .expect(201);
     const key: string = created.body.key;
     expect(key).toMatch(/^edm_[A-Za-z0-9]{8}_[A-Za-z0-9]{40}$/);
     const { rows } = await t.db.query(`SELECT secret_hash, prefix FROM api_keys WHERE id = $1`, [created.body.id]);
@@ -51,16 +57,26 @@ describe('foundation: health, docs, metrics, API keys', () => {
     expect(denied.body.message).toContain('write');
     await t.http.get('/v1/api-keys').set('Authorization', `Bearer ${key}`).expect(403);
 
-    const writer = await t.api('post', '/v1/api-keys').send({ name: 'app', scopes: ['write'] }).expect(201);
+    const writer = await t
+      .api('post', '/v1/api-keys')
+      .send({ name: 'app', scopes: ['write'] })
+      .expect(201);
     await t.http.post('/v1/lists').set('Authorization', `Bearer ${writer.body.key}`).send({ name: 'x', optIn: 'single' }).expect(201);
-    await t.http.post('/v1/api-keys').set('Authorization', `Bearer ${writer.body.key}`).send({ name: 'y', scopes: ['admin'] }).expect(403);
+    await t.http
+      .post('/v1/api-keys')
+      .set('Authorization', `Bearer ${writer.body.key}`)
+      .send({ name: 'y', scopes: ['admin'] })
+      .expect(403);
 
     await t.api('delete', `/v1/api-keys/${created.body.id}`).expect(204);
     await t.http.get('/v1/lists').set('Authorization', `Bearer ${key}`).expect(401);
   });
 
   it('names the field in validation errors and refuses unknown fields', async () => {
-    const res = await t.api('post', '/v1/api-keys').send({ name: 'x', scopes: ['root'], extra: 1 }).expect(400);
+    const res = await t
+      .api('post', '/v1/api-keys')
+      .send({ name: 'x', scopes: ['root'], extra: 1 })
+      .expect(400);
     expect(res.body.statusCode).toBe(400);
     const fields = res.body.details.map((d: { field: string }) => d.field);
     expect(fields).toEqual(expect.arrayContaining(['scopes', 'extra']));

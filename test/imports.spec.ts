@@ -34,8 +34,14 @@ describe('CSV import', () => {
 
   it('keeps every valid row and reports each bad line, across batches', async () => {
     // Existing people: one to update, one who left this list and must stay unsubscribed.
-    const kept = await t.api('post', '/v1/subscribers').send({ email: 'existing@example.com', name: 'Old Name', attributes: { tier: 'gold' } }).expect(201);
-    const leaver = await t.api('post', '/v1/subscribers').send({ email: 'leaver@example.com', lists: [list] }).expect(201);
+    const kept = await t
+      .api('post', '/v1/subscribers')
+      .send({ email: 'existing@example.com', name: 'Old Name', attributes: { tier: 'gold' } })
+      .expect(201);
+    const leaver = await t
+      .api('post', '/v1/subscribers')
+      .send({ email: 'leaver@example.com', lists: [list] })
+      .expect(201);
     await t.api('delete', `/v1/lists/${list}/subscriptions/${leaver.body.id}`).expect(204);
     await t.api('post', '/v1/suppressions').send({ email: 'suppressed@example.com', reason: 'hard_bounce' }).expect(201);
 
@@ -51,7 +57,11 @@ describe('CSV import', () => {
     lines.push(',Empty,,,'); // 259
     lines.push('"quoted, name"@example.com,Q,,,'); // 260: invalid (quotes are not allowed here)
     lines.push('last@example.com,"Last, Person",UTC,"Multi word",pro'); // 261
-    const res = await t.api('post', `/v1/lists/${list}/imports?consentText=Signed+up+at+the+2026+fair`).set('Content-Type', 'text/csv').send(lines.join('\n') + '\n').expect(202);
+    const res = await t
+      .api('post', `/v1/lists/${list}/imports?consentText=Signed+up+at+the+2026+fair`)
+      .set('Content-Type', 'text/csv')
+      .send(lines.join('\n') + '\n')
+      .expect(202);
     expect(res.body).toMatchObject({ id: expect.any(String), listId: list, total: 260 });
 
     const done = await finished(res.body.id);
@@ -67,11 +77,17 @@ describe('CSV import', () => {
       { line: 260, reason: expect.stringContaining('invalid email') },
     ]);
 
-    const { rows: [user] } = await t.db.query(`SELECT name, timezone, attributes FROM subscribers WHERE email = 'user5@example.com'`);
+    const {
+      rows: [user],
+    } = await t.db.query(`SELECT name, timezone, attributes FROM subscribers WHERE email = 'user5@example.com'`);
     expect(user).toEqual({ name: 'User 5', timezone: 'Europe/Paris', attributes: { City: 'Paris', plan: 'free' } });
-    const { rows: [last] } = await t.db.query(`SELECT name, attributes FROM subscribers WHERE email = 'last@example.com'`);
+    const {
+      rows: [last],
+    } = await t.db.query(`SELECT name, attributes FROM subscribers WHERE email = 'last@example.com'`);
     expect(last).toEqual({ name: 'Last, Person', attributes: { City: 'Multi word', plan: 'pro' } });
-    const { rows: [existing] } = await t.db.query(`SELECT name, attributes FROM subscribers WHERE id = $1`, [kept.body.id]);
+    const {
+      rows: [existing],
+    } = await t.db.query(`SELECT name, attributes FROM subscribers WHERE id = $1`, [kept.body.id]);
     expect(existing).toEqual({ name: 'New Name', attributes: { tier: 'gold', City: 'Berlin' } });
 
     const counts = await t.api('get', `/v1/lists/${list}`).expect(200);
@@ -87,7 +103,10 @@ describe('CSV import', () => {
 
   it('takes a multipart upload with a BOM, CRLF line ends and a header in any case', async () => {
     const csv = '\uFEFFEMAIL,Name\r\nmp1@example.com,One\r\nmp2@example.com,Two\r\n';
-    const res = await t.api('post', `/v1/lists/${list}/imports`).attach('file', Buffer.from(csv), { filename: 'people.csv', contentType: 'text/csv' }).expect(202);
+    const res = await t
+      .api('post', `/v1/lists/${list}/imports`)
+      .attach('file', Buffer.from(csv), { filename: 'people.csv', contentType: 'text/csv' })
+      .expect(202);
     expect(res.body.filename).toBe('people.csv');
     const done = await finished(res.body.id);
     expect(done).toMatchObject({ status: 'completed', processed: 2, created: 2, errorCount: 0 });
@@ -111,7 +130,11 @@ describe('CSV import', () => {
       { line: 3, reason: 'column 2 contains a NUL character (\\0)' },
       { line: 4, reason: 'column 3 contains a NUL character (\\0)' },
     ]);
-    const header = await t.api('post', `/v1/lists/${list}/imports`).set('Content-Type', 'text/csv').send(Buffer.from('email,ci\u0000ty\na@example.com,x\n')).expect(422);
+    const header = await t
+      .api('post', `/v1/lists/${list}/imports`)
+      .set('Content-Type', 'text/csv')
+      .send(Buffer.from('email,ci\u0000ty\na@example.com,x\n'))
+      .expect(422);
     expect(header.body.details[0]).toMatchObject({ line: 1, field: 'header' });
   });
 
@@ -122,7 +145,9 @@ describe('CSV import', () => {
     expect(res.body.encoding).toBe('windows-1252');
     const done = await finished(res.body.id);
     expect(done).toMatchObject({ status: 'completed', created: 2, encoding: 'windows-1252' });
-    const { rows } = await t.db.query(`SELECT email, name, attributes FROM subscribers WHERE email IN ('mueller@example.com', 'renee@example.com') ORDER BY email`);
+    const { rows } = await t.db.query(
+      `SELECT email, name, attributes FROM subscribers WHERE email IN ('mueller@example.com', 'renee@example.com') ORDER BY email`,
+    );
     expect(rows).toEqual([
       { email: 'mueller@example.com', name: 'Jürgen Müller', attributes: { city: 'Köln' } },
       { email: 'renee@example.com', name: 'Renée', attributes: { city: 'Évr€' } },
@@ -134,7 +159,11 @@ describe('CSV import', () => {
     const utf16 = await t.api('post', `/v1/lists/${list}/imports`).set('Content-Type', 'text/csv').send(Buffer.from('\ufeffemail\n', 'utf16le')).expect(422);
     expect(utf16.body.message).toContain('UTF-16');
     await t.api('post', `/v1/lists/${list}/imports?encoding=ebcdic`).set('Content-Type', 'text/csv').send('email\n').expect(400);
-    const utf8 = await t.api('post', `/v1/lists/${list}/imports`).set('Content-Type', 'text/csv').send(Buffer.from('email,name\nzoe@example.com,Zoë\n')).expect(202);
+    const utf8 = await t
+      .api('post', `/v1/lists/${list}/imports`)
+      .set('Content-Type', 'text/csv')
+      .send(Buffer.from('email,name\nzoe@example.com,Zoë\n'))
+      .expect(202);
     expect((await finished(utf8.body.id)).encoding).toBe('utf-8');
   });
 

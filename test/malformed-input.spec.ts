@@ -41,13 +41,31 @@ describe('malformed input on every route', () => {
   beforeAll(async () => {
     t = await startTestApp();
     ids.list = (await t.api('post', '/v1/lists').send({ name: 'Fuzz', optIn: 'double' }).expect(201)).body.id;
-    ids.subscriber = (await t.api('post', '/v1/subscribers').send({ email: 'fuzz@example.com', lists: [ids.list] }).expect(201)).body.id;
+    ids.subscriber = (
+      await t
+        .api('post', '/v1/subscribers')
+        .send({ email: 'fuzz@example.com', lists: [ids.list] })
+        .expect(201)
+    ).body.id;
     const templates = await t.api('get', '/v1/templates').expect(200);
     ids.starter = templates.body.items[0].id;
-    ids.template = (await t.api('post', '/v1/templates').send({ name: 'Fuzz', mjml: '<mjml><mj-body><mj-section><mj-column><mj-text>Hi {{name}} <a href="https://example.com/x">x</a></mj-text></mj-column></mj-section></mj-body></mjml>' }).expect(201)).body.id;
+    ids.template = (
+      await t
+        .api('post', '/v1/templates')
+        .send({
+          name: 'Fuzz',
+          mjml: '<mjml><mj-body><mj-section><mj-column><mj-text>Hi {{name}} <a href="https://example.com/x">x</a></mj-text></mj-column></mj-section></mj-body></mjml>',
+        })
+        .expect(201)
+    ).body.id;
     ids.campaign = (await t.api('post', '/v1/campaigns').send(campaignBody(ids)).expect(201)).body.id;
     ids.import = (await t.api('post', `/v1/lists/${ids.list}/imports`).set('Content-Type', 'text/csv').send('email\nimp@example.com\n').expect(202)).body.id;
-    ids.key = (await t.api('post', '/v1/api-keys').send({ name: 'fuzz', scopes: ['read'] }).expect(201)).body.id;
+    ids.key = (
+      await t
+        .api('post', '/v1/api-keys')
+        .send({ name: 'fuzz', scopes: ['read'] })
+        .expect(201)
+    ).body.id;
     await t.api('post', '/v1/suppressions').send({ email: 'sup@example.com' }).expect(201);
 
     const doc = (await t.http.get('/docs-json').expect(200)).body as {
@@ -80,7 +98,13 @@ describe('malformed input on every route', () => {
     for (const base of ['/u', '/p', '/confirm']) {
       for (const token of ['x', long, '%00', 'a%00b', '%E0%A4%A', '..%2F..%2Fetc']) {
         cases.push({ what: 'GET bad token', method: 'get', url: `${base}/${token}` });
-        cases.push({ what: 'POST bad token', method: 'post', url: `${base}/${token}`, contentType: 'application/x-www-form-urlencoded', body: 'all=on&list=a%00b' });
+        cases.push({
+          what: 'POST bad token',
+          method: 'post',
+          url: `${base}/${token}`,
+          contentType: 'application/x-www-form-urlencoded',
+          body: 'all=on&list=a%00b',
+        });
       }
     }
     for (const id of ['x', long, '%00', ids.list]) {
@@ -88,7 +112,13 @@ describe('malformed input on every route', () => {
       for (const body of ['email=a%00b%40example.com', 'email=ok%40example.com&name=a%00b', 'email=ok%40example.com&consentText=a%00b', '']) {
         cases.push({ what: `POST form ${body}`, method: 'post', url: `/subscribe/${id}`, contentType: 'application/x-www-form-urlencoded', body });
       }
-      cases.push({ what: 'POST form JSON with NUL', method: 'post', url: `/subscribe/${id}`, contentType: 'application/json', body: JSON.stringify({ email: 'ok@example.com', name: NUL }) });
+      cases.push({
+        what: 'POST form JSON with NUL',
+        method: 'post',
+        url: `/subscribe/${id}`,
+        contentType: 'application/json',
+        body: JSON.stringify({ email: 'ok@example.com', name: NUL }),
+      });
       cases.push({ what: 'POST form deep JSON', method: 'post', url: `/subscribe/${id}`, contentType: 'application/json', body: deep(10_000) });
       cases.push({ what: 'POST form CSV', method: 'post', url: `/subscribe/${id}`, contentType: 'text/csv', body: 'email\nx@example.com\n' });
     }
@@ -97,7 +127,8 @@ describe('malformed input on every route', () => {
       const res = await send(t, c);
       const html = /text\/html/.test(res.headers['content-type'] ?? '');
       const json = /application\/json/.test(c.contentType ?? '') && c.url.startsWith('/subscribe/');
-      if (res.status >= 500 || (res.status >= 400 && !html && !json)) bad.push({ case: `${c.method.toUpperCase()} ${c.url.slice(0, 80)} — ${c.what}`, status: res.status, body: res.text.slice(0, 200) });
+      if (res.status >= 500 || (res.status >= 400 && !html && !json))
+        bad.push({ case: `${c.method.toUpperCase()} ${c.url.slice(0, 80)} — ${c.what}`, status: res.status, body: res.text.slice(0, 200) });
       expect(res.text).not.toContain(long);
     }
     expect(bad).toEqual([]);
@@ -125,7 +156,10 @@ describe('malformed input on every route', () => {
     const after = await t.api('get', `/v1/subscribers/${ids.subscriber}`).expect(200);
     expect(after.body.email).toBe('fuzz@example.com');
     for (const field of ['name', 'optIn']) {
-      const r = await t.api('patch', `/v1/lists/${ids.list}`).send({ [field]: null }).expect(400);
+      const r = await t
+        .api('patch', `/v1/lists/${ids.list}`)
+        .send({ [field]: null })
+        .expect(400);
       expect(r.body.details[0].field).toBe(field);
     }
     const tpl = await t.api('patch', `/v1/templates/${ids.template}`).send({ name: null }).expect(400);
@@ -139,15 +173,25 @@ describe('malformed input on every route', () => {
   it('names the field for NUL characters, deep nesting and an audience that is an array', async () => {
     const nul = await t.api('post', '/v1/lists').send({ name: NUL, optIn: 'single' }).expect(400);
     expect(nul.body.details).toEqual([{ field: 'name', message: expect.stringContaining('NUL') }]);
-    const key = await t.api('patch', `/v1/subscribers/${ids.subscriber}`).send({ attributes: { ['k\u0000']: 1 } }).expect(400);
+    const key = await t
+      .api('patch', `/v1/subscribers/${ids.subscriber}`)
+      .send({ attributes: { ['k\u0000']: 1 } })
+      .expect(400);
     expect(key.body.details[0].field).toMatch(/^attributes/);
     const query = await t.api('get', '/v1/subscribers?email=%00').expect(400);
     expect(query.body.details[0].field).toBe('email');
-    const nested = await t.api('patch', `/v1/subscribers/${ids.subscriber}`).set('Content-Type', 'application/json').send(`{"attributes":${deep(5000)}}`).expect(400);
+    const nested = await t
+      .api('patch', `/v1/subscribers/${ids.subscriber}`)
+      .set('Content-Type', 'application/json')
+      .send(`{"attributes":${deep(5000)}}`)
+      .expect(400);
     expect(nested.body.details[0]).toMatchObject({ field: 'attributes', message: expect.stringContaining('levels') });
     const body = await t.api('post', '/v1/lists').set('Content-Type', 'application/json').send(deep(10_000)).expect(400);
     expect(body.body.details[0].message).toContain('levels');
-    const audience = await t.api('post', '/v1/campaigns').send({ ...campaignBody(ids), audience: [] }).expect(400);
+    const audience = await t
+      .api('post', '/v1/campaigns')
+      .send({ ...campaignBody(ids), audience: [] })
+      .expect(400);
     expect(audience.body.details[0].field).toBe('audience');
     const csv = await t.api('post', '/v1/lists').set('Content-Type', 'text/csv').send('name,optIn\nx,single\n').expect(415);
     expect(csv.body.details[0].field).toBe('Content-Type');
@@ -168,7 +212,8 @@ describe('malformed input on every route', () => {
         const res = await send(t, c);
         sent++;
         const problem = judge(res.status, res.headers['content-type'] ?? '', res.text);
-        if (problem) bad.push({ case: `${c.method.toUpperCase()} ${c.url.slice(0, 120)} — ${c.what}: ${problem}`, status: res.status, body: res.text.slice(0, 300) });
+        if (problem)
+          bad.push({ case: `${c.method.toUpperCase()} ${c.url.slice(0, 120)} — ${c.what}: ${problem}`, status: res.status, body: res.text.slice(0, 300) });
       }
     }
     expect(bad).toEqual([]);
@@ -267,7 +312,8 @@ function wrongValue(s: Schema | undefined): unknown {
 function casesFor(op: Operation, ids: Record<string, string>, schemas: Record<string, Schema>): Case[] {
   const url = fillPath(op.path, ids);
   const out: Case[] = [];
-  const json = (what: string, body: string, at = url, contentType = 'application/json'): void => void out.push({ what, method: op.method, url: at, contentType, body });
+  const json = (what: string, body: string, at = url, contentType = 'application/json'): void =>
+    void out.push({ what, method: op.method, url: at, contentType, body });
 
   // Path parameters: bad ids, NUL, over-long.
   const params = op.path.match(/\{[^}]+\}/g) ?? [];
@@ -279,7 +325,8 @@ function casesFor(op: Operation, ids: Record<string, string>, schemas: Record<st
 
   // Query strings: NUL, huge, wrong type, unknown, repeated.
   for (const q of [...op.query, 'unknown']) {
-    for (const value of ['%00', 'a%00b', 'x'.repeat(10_000), '-1', '%E0%A4%A']) out.push({ what: `query ${q}=${value.slice(0, 10)}`, method: op.method, url: `${url}?${q}=${value}` });
+    for (const value of ['%00', 'a%00b', 'x'.repeat(10_000), '-1', '%E0%A4%A'])
+      out.push({ what: `query ${q}=${value.slice(0, 10)}`, method: op.method, url: `${url}?${q}=${value}` });
     out.push({ what: `query ${q} twice`, method: op.method, url: `${url}?${q}=1&${q}=2` });
   }
 
@@ -304,7 +351,13 @@ function casesFor(op: Operation, ids: Record<string, string>, schemas: Record<st
   for (const ct of ['text/csv', 'text/plain', 'application/xml', 'application/x-www-form-urlencoded', 'application/octet-stream']) {
     json(`as ${ct}`, ct === 'application/x-www-form-urlencoded' ? 'name=a%00b&optIn=single' : deep(10_000), url, ct);
   }
-  out.push({ what: 'multipart', method: op.method, url, contentType: 'multipart/form-data; boundary=XX', body: '--XX\r\nContent-Disposition: form-data; name="name"\r\n\r\na\u0000b\r\n--XX--\r\n' });
+  out.push({
+    what: 'multipart',
+    method: op.method,
+    url,
+    contentType: 'multipart/form-data; boundary=XX',
+    body: '--XX\r\nContent-Disposition: form-data; name="name"\r\n\r\na\u0000b\r\n--XX--\r\n',
+  });
   out.push({ what: 'multipart without boundary', method: op.method, url, contentType: 'multipart/form-data', body: 'x' });
 
   // Each field of the body's schema, set in an otherwise valid body (so that the value reaches the

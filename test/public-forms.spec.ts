@@ -18,21 +18,38 @@ describe('public sign-up forms', () => {
     guarded = (
       await t
         .api('post', '/v1/lists')
-        .send({ name: 'Garden club', optIn: 'double', description: 'Monthly tips', consentText: 'Send me the monthly garden tips.', publicForm: { allowedOrigins: ['https://shop.example.com'] } })
+        .send({
+          name: 'Garden club',
+          optIn: 'double',
+          description: 'Monthly tips',
+          consentText: 'Send me the monthly garden tips.',
+          publicForm: { allowedOrigins: ['https://shop.example.com'] },
+        })
         .expect(201)
     ).body.id;
-    open = (await t.api('post', '/v1/lists').send({ name: 'Open list', optIn: 'double', publicForm: { challenge: false } }).expect(201)).body.id;
+    open = (
+      await t
+        .api('post', '/v1/lists')
+        .send({ name: 'Open list', optIn: 'double', publicForm: { challenge: false } })
+        .expect(201)
+    ).body.id;
   });
   afterAll(async () => {
     await t.close();
     await smtp.stop();
   });
 
-  const subscribersNamed = async (email: string): Promise<number> => Number((await t.db.query(`SELECT count(*) FROM subscribers WHERE email = $1`, [email])).rows[0].count);
+  const subscribersNamed = async (email: string): Promise<number> =>
+    Number((await t.db.query(`SELECT count(*) FROM subscribers WHERE email = $1`, [email])).rows[0].count);
 
   it('has defaults per opt-in: on for double, off for single', async () => {
     const list = (await t.api('get', `/v1/lists/${guarded}`).expect(200)).body;
-    expect(list.publicForm).toEqual({ enabled: true, challenge: true, allowedOrigins: ['https://shop.example.com'], url: `https://edm.test/subscribe/${guarded}` });
+    expect(list.publicForm).toEqual({
+      enabled: true,
+      challenge: true,
+      allowedOrigins: ['https://shop.example.com'],
+      url: `https://edm.test/subscribe/${guarded}`,
+    });
     expect(list.consentVersion).toBe(1);
     const single = (await t.api('post', '/v1/lists').send({ name: 'Single', optIn: 'single' }).expect(201)).body;
     expect(single.publicForm.enabled).toBe(false);
@@ -40,11 +57,14 @@ describe('public sign-up forms', () => {
     expect(page.text).toContain('Link not recognised');
     await t.http.post(`/subscribe/${single.id}`).set('X-Forwarded-For', newIp()).send({ email: 'x@example.com' }).expect(404);
     expect(await subscribersNamed('x@example.com')).toBe(0);
-    const bad = await t.api('post', '/v1/lists').send({ name: 'x', optIn: 'double', publicForm: { allowedOrigins: ['https://a.example.com/path'] } }).expect(400);
+    const bad = await t
+      .api('post', '/v1/lists')
+      .send({ name: 'x', optIn: 'double', publicForm: { allowedOrigins: ['https://a.example.com/path'] } })
+      .expect(400);
     expect(bad.body.details[0].field).toBe('publicForm.allowedOrigins');
   });
 
-  it('serves an accessible hosted page with the list\'s wording, the widget and strict headers', async () => {
+  it("serves an accessible hosted page with the list's wording, the widget and strict headers", async () => {
     const res = await t.http.get(`/subscribe/${guarded}`).expect(200);
     expect(res.text).toMatch(/<html lang="en">/);
     expect(res.text).toContain('<meta name="viewport" content="width=device-width,initial-scale=1">');
@@ -67,13 +87,23 @@ describe('public sign-up forms', () => {
     const ip = newIp();
     const missing = await t.http.post(`/subscribe/${guarded}`).set('X-Forwarded-For', ip).send({ email: 'pow@example.com' }).expect(400);
     expect(missing.body.details).toEqual([{ field: 'altcha', message: expect.stringContaining('challenge') }]);
-    const page = await t.http.post(`/subscribe/${guarded}`).set('X-Forwarded-For', ip).type('form').send({ email: 'pow@example.com', altcha: 'garbage' }).expect(400);
+    const page = await t.http
+      .post(`/subscribe/${guarded}`)
+      .set('X-Forwarded-For', ip)
+      .type('form')
+      .send({ email: 'pow@example.com', altcha: 'garbage' })
+      .expect(400);
     expect(page.headers['content-type']).toContain('text/html');
     expect(await subscribersNamed('pow@example.com')).toBe(0);
 
     const challenge = (await t.http.get(`/subscribe/${guarded}/challenge`).expect(200)).body;
     const altcha = await solveAltcha(challenge);
-    const ok = await t.http.post(`/subscribe/${guarded}`).set('X-Forwarded-For', ip).set('User-Agent', 'Firefox/140').send({ email: 'pow@example.com', altcha, consentText: 'something else' }).expect(200);
+    const ok = await t.http
+      .post(`/subscribe/${guarded}`)
+      .set('X-Forwarded-For', ip)
+      .set('User-Agent', 'Firefox/140')
+      .send({ email: 'pow@example.com', altcha, consentText: 'something else' })
+      .expect(200);
     expect(ok.body).toEqual({ ok: true, confirmationRequired: true });
     await smtp.waitFor(() => smtp.mailsTo('pow@example.com').length === 1);
     const again = await t.http.post(`/subscribe/${guarded}`).set('X-Forwarded-For', ip).send({ email: 'pow2@example.com', altcha }).expect(400);
@@ -104,23 +134,41 @@ describe('public sign-up forms', () => {
   });
 
   it('answers a filled honeypot as a success and does nothing', async () => {
-    const res = await t.http.post(`/subscribe/${open}`).set('X-Forwarded-For', newIp()).type('form').send({ email: 'bot@example.com', website: 'http://spam.example' }).expect(200);
+    const res = await t.http
+      .post(`/subscribe/${open}`)
+      .set('X-Forwarded-For', newIp())
+      .type('form')
+      .send({ email: 'bot@example.com', website: 'http://spam.example' })
+      .expect(200);
     expect(res.text).toContain('Check your inbox');
     await new Promise((r) => setTimeout(r, 300));
     expect(await subscribersNamed('bot@example.com')).toBe(0);
     expect(smtp.mailsTo('bot@example.com')).toHaveLength(0);
   });
 
-  it('allows CORS JSON posts from the list\'s allowed origins only', async () => {
-    const pre = await t.http.options(`/subscribe/${guarded}`).set('Origin', 'https://shop.example.com').set('Access-Control-Request-Method', 'POST').expect(204);
+  it("allows CORS JSON posts from the list's allowed origins only", async () => {
+    const pre = await t.http
+      .options(`/subscribe/${guarded}`)
+      .set('Origin', 'https://shop.example.com')
+      .set('Access-Control-Request-Method', 'POST')
+      .expect(204);
     expect(pre.headers['access-control-allow-origin']).toBe('https://shop.example.com');
     expect(pre.headers['access-control-allow-headers']).toBe('content-type');
-    const other = await t.http.options(`/subscribe/${guarded}`).set('Origin', 'https://evil.example.com').set('Access-Control-Request-Method', 'POST').expect(204);
+    const other = await t.http
+      .options(`/subscribe/${guarded}`)
+      .set('Origin', 'https://evil.example.com')
+      .set('Access-Control-Request-Method', 'POST')
+      .expect(204);
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
     const challenge = await t.http.get(`/subscribe/${guarded}/challenge`).set('Origin', 'https://shop.example.com').expect(200);
     expect(challenge.headers['access-control-allow-origin']).toBe('https://shop.example.com');
     expect(challenge.headers['cache-control']).toBe('no-store');
-    const post = await t.http.post(`/subscribe/${guarded}`).set('Origin', 'https://shop.example.com').set('X-Forwarded-For', newIp()).send({ email: 'cors@example.com', altcha: await solveAltcha(challenge.body) }).expect(200);
+    const post = await t.http
+      .post(`/subscribe/${guarded}`)
+      .set('Origin', 'https://shop.example.com')
+      .set('X-Forwarded-For', newIp())
+      .send({ email: 'cors@example.com', altcha: await solveAltcha(challenge.body) })
+      .expect(200);
     expect(post.headers['access-control-allow-origin']).toBe('https://shop.example.com');
   });
 

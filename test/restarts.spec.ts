@@ -52,7 +52,10 @@ async function startPlatform(env: Record<string, string>): Promise<Platform> {
   });
   const workers = await Promise.all([new WorkerProcess(t.env).start(60_000), new WorkerProcess(t.env).start(60_000)]);
   const template = (
-    await t.api('post', '/v1/templates').send({ name: 'r', mjml: '<mjml><mj-body><mj-section><mj-column><mj-text>Hi {{name}}</mj-text></mj-column></mj-section>{{> footer}}</mj-body></mjml>' }).expect(201)
+    await t
+      .api('post', '/v1/templates')
+      .send({ name: 'r', mjml: '<mjml><mj-body><mj-section><mj-column><mj-text>Hi {{name}}</mj-text></mj-column></mj-section>{{> footer}}</mj-body></mjml>' })
+      .expect(201)
   ).body.id as string;
   return { t, smtp, workers, template };
 }
@@ -80,10 +83,16 @@ async function campaign(p: Platform, prefix: string, n: number): Promise<string>
      INSERT INTO subscriptions (subscriber_id, list_id, status, confirmed_at) SELECT id, $3, 'confirmed', now() FROM s`,
     [prefix, n, list],
   );
-  return (await t.api('post', '/v1/campaigns').send({ name: prefix, subject: 'Hi {{name}}', templateId: p.template, fromName: 'S', fromEmail: 's@shop.example', audience: { lists: [list] } }).expect(201)).body.id as string;
+  return (
+    await t
+      .api('post', '/v1/campaigns')
+      .send({ name: prefix, subject: 'Hi {{name}}', templateId: p.template, fromName: 'S', fromEmail: 's@shop.example', audience: { lists: [list] } })
+      .expect(201)
+  ).body.id as string;
 }
 
-const isSent = async (t: TestApp, id: string) => ((await t.db.query(`SELECT 1 FROM campaigns WHERE id = $1 AND status = 'sent'`, [id])).rowCount ? true : undefined);
+const isSent = async (t: TestApp, id: string) =>
+  (await t.db.query(`SELECT 1 FROM campaigns WHERE id = $1 AND status = 'sent'`, [id])).rowCount ? true : undefined;
 
 /**
  * Checks a finished campaign of `n` recipients against the SMTP capture: zero duplicates, every
@@ -142,9 +151,18 @@ async function explained(p: Platform, work: () => Promise<void>): Promise<void> 
   try {
     await work();
   } catch (e) {
-    const states = await p.t.db.query(`SELECT campaign_id, status, claimed_by, count(*)::int AS n FROM messages GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`).catch((x: Error) => ({ rows: x.message }));
+    const states = await p.t.db
+      .query(`SELECT campaign_id, status, claimed_by, count(*)::int AS n FROM messages GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`)
+      .catch((x: Error) => ({ rows: x.message }));
     console.log(`messages: ${JSON.stringify(states.rows)}`);
-    for (const w of p.workers) console.log(`worker ${w.pid}:\n${w.output.split('\n').filter((l) => l.startsWith('{')).slice(-40).join('\n')}`);
+    for (const w of p.workers)
+      console.log(
+        `worker ${w.pid}:\n${w.output
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .slice(-40)
+          .join('\n')}`,
+      );
     throw e;
   }
 }
@@ -159,19 +177,29 @@ describe('server restarts mid-campaign', () => {
       // A second campaign scheduled shortly after the restart: its delayed start job is lost with Redis.
       const scheduled = await campaign(p, 'later', 50);
       await explained(p, () =>
-        sendThrough(platform, async () => {
-          await platform.t.api('post', `/v1/campaigns/${scheduled}/schedule`).send({ at: new Date(Date.now() + 4_000).toISOString() }).expect(200);
-          await redis.kill('SIGKILL'); // every job, lock, liveness key and throttle state is gone
-          await sleep(2_000);
-          await redis.start();
-        }, 'redis restart').then(async () => {
+        sendThrough(
+          platform,
+          async () => {
+            await platform.t
+              .api('post', `/v1/campaigns/${scheduled}/schedule`)
+              .send({ at: new Date(Date.now() + 4_000).toISOString() })
+              .expect(200);
+            await redis.kill('SIGKILL'); // every job, lock, liveness key and throttle state is gone
+            await sleep(2_000);
+            await redis.start();
+          },
+          'redis restart',
+        ).then(async () => {
           await poll(() => isSent(platform.t, scheduled), 30_000);
           expect(await expectDeliveredOnce(platform, scheduled, 50)).toBe(0);
           // The event stream's consumer group went with Redis: an open after the restart is still counted.
           const mail = platform.smtp.mails.find((m) => m.to.some((a) => a.startsWith('later')))!;
           const pixel = /https:\/\/edm\.test(\/t\/o\/[A-Za-z0-9_.-]+)/.exec(String(mail.parsed.html))![1];
           await platform.t.http.get(pixel).set('User-Agent', 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0').expect(200);
-          await poll(async () => ((await platform.t.api('get', `/v1/campaigns/${scheduled}/stats`).expect(200)).body.opens.total === 1 ? true : undefined), 30_000);
+          await poll(
+            async () => ((await platform.t.api('get', `/v1/campaigns/${scheduled}/stats`).expect(200)).body.opens.total === 1 ? true : undefined),
+            30_000,
+          );
         }),
       );
     } finally {
@@ -189,11 +217,15 @@ describe('server restarts mid-campaign', () => {
       p = await startPlatform({ DATABASE_URL: databaseUrl });
       const platform = p;
       await explained(p, () =>
-        sendThrough(platform, async () => {
-          await pg.stop('fast'); // every connection of every process is closed
-          await sleep(2_000);
-          await pg.start();
-        }, 'postgres restart'),
+        sendThrough(
+          platform,
+          async () => {
+            await pg.stop('fast'); // every connection of every process is closed
+            await sleep(2_000);
+            await pg.start();
+          },
+          'postgres restart',
+        ),
       );
     } finally {
       await stopPlatform(p);

@@ -13,11 +13,21 @@ describe('sending campaigns', () => {
   let template: string;
   beforeAll(async () => {
     await smtp.start();
-    t = await startTestApp({ SMTP_URL: smtp.url, SMTP_POOL_SIZE: '5', SMTP_RATE: '5000', SEND_BATCH_SIZE: '100', SEND_RETRY_BASE_MS: '100', SEND_MAX_ATTEMPTS: '3' });
+    t = await startTestApp({
+      SMTP_URL: smtp.url,
+      SMTP_POOL_SIZE: '5',
+      SMTP_RATE: '5000',
+      SEND_BATCH_SIZE: '100',
+      SEND_RETRY_BASE_MS: '100',
+      SEND_MAX_ATTEMPTS: '3',
+    });
     template = (
       await t
         .api('post', '/v1/templates')
-        .send({ name: 'plain', mjml: '<mjml><mj-body><mj-section><mj-column><mj-text>Hi {{name}}</mj-text></mj-column></mj-section>{{> footer}}</mj-body></mjml>' })
+        .send({
+          name: 'plain',
+          mjml: '<mjml><mj-body><mj-section><mj-column><mj-text>Hi {{name}}</mj-text></mj-column></mj-section>{{> footer}}</mj-body></mjml>',
+        })
         .expect(201)
     ).body.id;
   });
@@ -33,21 +43,37 @@ describe('sending campaigns', () => {
 
   const list = async (name: string, rows: string[], header = 'email,name') => {
     const id = (await t.api('post', '/v1/lists').send({ name, optIn: 'single' }).expect(201)).body.id as string;
-    const res = await t.api('post', `/v1/lists/${id}/imports`).set('Content-Type', 'text/csv').send([header, ...rows].join('\n')).expect(202);
+    const res = await t
+      .api('post', `/v1/lists/${id}/imports`)
+      .set('Content-Type', 'text/csv')
+      .send([header, ...rows].join('\n'))
+      .expect(202);
     await eventually(async () => ((await t.api('get', `/v1/imports/${res.body.id}`)).body.status === 'completed' ? true : undefined), 30_000);
     return id;
   };
   const campaign = async (lists: string[], extra: object = {}) =>
-    (await t.api('post', '/v1/campaigns').send({ name: 'c', subject: 'Hello {{name}}', templateId: template, fromName: 'Shop', fromEmail: 'news@shop.example', audience: { lists }, ...extra }).expect(201)).body.id as string;
+    (
+      await t
+        .api('post', '/v1/campaigns')
+        .send({ name: 'c', subject: 'Hello {{name}}', templateId: template, fromName: 'Shop', fromEmail: 'news@shop.example', audience: { lists }, ...extra })
+        .expect(201)
+    ).body.id as string;
   const get = async (id: string) => (await t.api('get', `/v1/campaigns/${id}`).expect(200)).body as Campaign;
-  const until = (id: string, test: (c: Campaign) => boolean, ms = 60_000) => eventually(async () => {
-    const c = await get(id);
-    return test(c) ? c : undefined;
-  }, ms);
+  const until = (id: string, test: (c: Campaign) => boolean, ms = 60_000) =>
+    eventually(async () => {
+      const c = await get(id);
+      return test(c) ? c : undefined;
+    }, ms);
 
   it('sends to every confirmed, unsuppressed subscriber exactly once', async () => {
-    const a = await list('A', Array.from({ length: 2000 }, (_, i) => `a${i}@example.com,A ${i}`));
-    const b = await list('B', [...Array.from({ length: 500 }, (_, i) => `a${i}@example.com,A ${i}`), ...Array.from({ length: 500 }, (_, i) => `b${i}@example.com,B ${i}`)]);
+    const a = await list(
+      'A',
+      Array.from({ length: 2000 }, (_, i) => `a${i}@example.com,A ${i}`),
+    );
+    const b = await list('B', [
+      ...Array.from({ length: 500 }, (_, i) => `a${i}@example.com,A ${i}`),
+      ...Array.from({ length: 500 }, (_, i) => `b${i}@example.com,B ${i}`),
+    ]);
     await t.api('post', '/v1/suppressions').send({ email: 'a7@example.com' }).expect(201);
     const leaver = (await t.api('get', '/v1/subscribers?email=b3@example.com').expect(200)).body.items[0].id;
     await t.api('delete', `/v1/lists/${b}/subscriptions/${leaver}`).expect(204);
@@ -66,7 +92,10 @@ describe('sending campaigns', () => {
     const mail = smtp.mailsTo('b42@example.com')[0];
     expect(mail.parsed.subject).toBe('Hello B 42');
     expect(mail.raw.toString()).toMatch(/^List-I[dD]: "B" </m);
-    const { rows } = await t.db.query(`SELECT count(*)::int AS n, count(DISTINCT smtp_response)::int AS responses FROM messages WHERE campaign_id = $1 AND status = 'sent' AND sent_at IS NOT NULL`, [id]);
+    const { rows } = await t.db.query(
+      `SELECT count(*)::int AS n, count(DISTINCT smtp_response)::int AS responses FROM messages WHERE campaign_id = $1 AND status = 'sent' AND sent_at IS NOT NULL`,
+      [id],
+    );
     expect(rows[0].n).toBe(2498);
 
     // Illegal transitions name the current state.
@@ -77,7 +106,10 @@ describe('sending campaigns', () => {
   });
 
   it('pauses within a batch, sends nothing while paused, resumes, and cancels', async () => {
-    const l = await list('slow', Array.from({ length: 400 }, (_, i) => `p${i}@example.com,P ${i}`));
+    const l = await list(
+      'slow',
+      Array.from({ length: 400 }, (_, i) => `p${i}@example.com,P ${i}`),
+    );
     const id = await campaign([l], { sendRate: 100 });
     await t.api('post', `/v1/campaigns/${id}/pause`).expect(409); // a draft cannot be paused
     await t.api('post', `/v1/campaigns/${id}/send`).expect(200);
@@ -85,7 +117,8 @@ describe('sending campaigns', () => {
     const paused = await t.api('post', `/v1/campaigns/${id}/pause`).expect(200);
     expect(paused.body.status).toBe('paused');
     // The chunk in flight finishes: its mails are delivered before their messages leave `sending`/`submitting`.
-    const inFlight = async () => Number((await t.db.query(`SELECT count(*) AS n FROM messages WHERE campaign_id = $1 AND status IN ('sending', 'submitting')`, [id])).rows[0].n);
+    const inFlight = async () =>
+      Number((await t.db.query(`SELECT count(*) AS n FROM messages WHERE campaign_id = $1 AND status IN ('sending', 'submitting')`, [id])).rows[0].n);
     await eventually(async () => ((await inFlight()) === 0 ? true : undefined), 10_000);
     const frozen = smtp.mails.length;
     await new Promise((r) => setTimeout(r, 1500));
@@ -104,7 +137,10 @@ describe('sending campaigns', () => {
   });
 
   it('sends nothing more to someone who unsubscribes or is suppressed mid-campaign', async () => {
-    const l = await list('mid', Array.from({ length: 300 }, (_, i) => `m${i}@example.com,M ${i}`));
+    const l = await list(
+      'mid',
+      Array.from({ length: 300 }, (_, i) => `m${i}@example.com,M ${i}`),
+    );
     const id = await campaign([l], { sendRate: 100 });
     const started = Date.now();
     await t.api('post', `/v1/campaigns/${id}/send`).expect(200);
@@ -126,7 +162,13 @@ describe('sending campaigns', () => {
   });
 
   it('retries 4xx replies with backoff, gives up after the last attempt, and suppresses 5xx hard bounces', async () => {
-    const l = await list('flaky', ['ok@example.com,Ok', 'later@example.com,Later', 'never@example.com,Never', 'gone@example.com,Gone', 'busy@example.com,Busy']);
+    const l = await list('flaky', [
+      'ok@example.com,Ok',
+      'later@example.com,Later',
+      'never@example.com,Never',
+      'gone@example.com,Gone',
+      'busy@example.com,Busy',
+    ]);
     let busy = 0;
     smtp.policy = (to) => {
       if (to === 'later@example.com' && (smtp.attempts.get(to) ?? 0) <= 2) return { code: 451, message: 'try again' };
@@ -152,20 +194,29 @@ describe('sending campaigns', () => {
       { email: 'never@example.com', status: 'failed', attempts: 3, bounce: 'soft' },
       { email: 'ok@example.com', status: 'sent', attempts: 1, bounce: null },
     ]);
-    const suppressed = (await t.api('get', '/v1/suppressions?limit=1000').expect(200)).body.items.map((s: { email: string; reason: string }) => `${s.email}:${s.reason}`);
+    const suppressed = (await t.api('get', '/v1/suppressions?limit=1000').expect(200)).body.items.map(
+      (s: { email: string; reason: string }) => `${s.email}:${s.reason}`,
+    );
     expect(suppressed).toContain('gone@example.com:hard_bounce');
     expect(suppressed).not.toContain('never@example.com:hard_bounce');
   });
 
   it('schedules at an instant, and at a wall-clock time in each recipient time zone', async () => {
-    const l = await list('zones', ['tokyo@example.com,T,Asia/Tokyo', 'paris@example.com,P,Europe/Paris', 'ny@example.com,N,America/New_York', 'none@example.com,X,'], 'email,name,timezone');
+    const l = await list(
+      'zones',
+      ['tokyo@example.com,T,Asia/Tokyo', 'paris@example.com,P,Europe/Paris', 'ny@example.com,N,America/New_York', 'none@example.com,X,'],
+      'email,name,timezone',
+    );
     const id = await campaign([l]);
     const bad = await t.api('post', `/v1/campaigns/${id}/schedule`).send({ at: 'tomorrow' }).expect(400);
     expect(bad.body.details[0].field).toBe('at');
     // 09:00 wall-clock the day after tomorrow, wherever the recipient is; no zone → the campaign's
     // Europe/Lisbon. (Tomorrow 09:00 at UTC+14 is already past when the suite runs after 19:00 UTC.)
     const day = new Date(Date.now() + 2 * 24 * 3600 * 1000).toISOString().slice(0, 10);
-    const scheduled = await t.api('post', `/v1/campaigns/${id}/schedule`).send({ at: `${day}T09:00:00`, localTime: true, timezone: 'Europe/Lisbon' }).expect(200);
+    const scheduled = await t
+      .api('post', `/v1/campaigns/${id}/schedule`)
+      .send({ at: `${day}T09:00:00`, localTime: true, timezone: 'Europe/Lisbon' })
+      .expect(200);
     expect(scheduled.body).toMatchObject({ status: 'scheduled', localTime: true });
     await t.api('post', `/v1/campaigns/${id}/pause`).expect(409);
 
@@ -178,7 +229,8 @@ describe('sending campaigns', () => {
     );
     const expected = (zone: string) => {
       const guess = new Date(`${day}T09:00:00Z`);
-      const offset = new Date(guess.toLocaleString('en-US', { timeZone: zone })).getTime() - new Date(guess.toLocaleString('en-US', { timeZone: 'UTC' })).getTime();
+      const offset =
+        new Date(guess.toLocaleString('en-US', { timeZone: zone })).getTime() - new Date(guess.toLocaleString('en-US', { timeZone: 'UTC' })).getTime();
       return new Date(guess.getTime() - offset).toISOString();
     };
     expect(Object.fromEntries(rows.map((r: { email: string; send_at: Date }) => [r.email, r.send_at.toISOString()]))).toEqual({
@@ -191,7 +243,10 @@ describe('sending campaigns', () => {
 
     // A plain schedule a moment ahead goes out on its own.
     const soon = await campaign([l]);
-    await t.api('post', `/v1/campaigns/${soon}/schedule`).send({ at: new Date(Date.now() + 1500).toISOString() }).expect(200);
+    await t
+      .api('post', `/v1/campaigns/${soon}/schedule`)
+      .send({ at: new Date(Date.now() + 1500).toISOString() })
+      .expect(200);
     expect((await get(soon)).status).toBe('scheduled');
     const done = await until(soon, (c) => c.status === 'sent', 20_000);
     expect(done.progress.sent).toBe(4);

@@ -36,7 +36,15 @@ function score(raw: Buffer): Promise<{ score: number; report: string }> {
       starters.map(async (s: { id: string; starter: string; subject: string }) => {
         const campaign = await t
           .api('post', '/v1/campaigns')
-          .send({ name: s.starter, subject: s.subject, templateId: s.id, fromName: 'Example Shop', fromEmail: 'news@example.com', audience: { lists: [list] }, data: { title: 'Our November letter', headline: 'Meet the new collection', launchDate: '2026-12-01' } })
+          .send({
+            name: s.starter,
+            subject: s.subject,
+            templateId: s.id,
+            fromName: 'Example Shop',
+            fromEmail: 'news@example.com',
+            audience: { lists: [list] },
+            data: { title: 'Our November letter', headline: 'Meet the new collection', launchDate: '2026-12-01' },
+          })
           .expect(201);
         const campaigns = t.app.get(CampaignsService);
         const row = await campaigns.row(campaign.body.id);

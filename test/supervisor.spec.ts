@@ -75,7 +75,11 @@ describe('npm start: a supervisor with API and worker processes', () => {
     });
     expect(sub.status).toBe(201);
     const outbox = join(s.dataDir, 'outbox');
-    await p.waitFor('a confirmation mail in the outbox', () => (existsSync(outbox) && readdirSync(outbox).some((f) => f.endsWith('.eml')) ? true : undefined), 30_000);
+    await p.waitFor(
+      'a confirmation mail in the outbox',
+      () => (existsSync(outbox) && readdirSync(outbox).some((f) => f.endsWith('.eml')) ? true : undefined),
+      30_000,
+    );
   }, 60_000);
 
   it('restarts a killed process, after a wait that doubles when it crashes again soon', async () => {
@@ -83,7 +87,9 @@ describe('npm start: a supervisor with API and worker processes', () => {
       const before = p.started(role);
       const victim = before[before.length - 1];
       process.kill(victim, 'SIGKILL');
-      const crash = await p.waitFor(`the supervisor sees ${role} ${victim} die`, () => p.lines().find((l) => l.childPid === victim && l.msg.includes('exited unexpectedly')));
+      const crash = await p.waitFor(`the supervisor sees ${role} ${victim} die`, () =>
+        p.lines().find((l) => l.childPid === victim && l.msg.includes('exited unexpectedly')),
+      );
       expect(crash).toMatchObject({ pid: p.pid, role, signal: 'SIGKILL', code: null });
       const next = await p.waitFor(`a new ${role} process`, () => p.started(role).find((pid) => !before.includes(pid)), 30_000);
       return { crash, next };
@@ -132,7 +138,11 @@ describe('npm start on a database it creates, without ADMIN_API_KEY', () => {
   it('creates and migrates the database once, and prints the first admin key once for two API processes', async () => {
     s = await setting(database);
     p = new StartedPlatform({ ...s.env, API_PROCESSES: '2' }).start();
-    await p.waitFor('two API processes listening', () => (p.lines().filter((l) => l.msg.startsWith('EDM API listening')).length === 2 ? true : undefined), 120_000);
+    await p.waitFor(
+      'two API processes listening',
+      () => (p.lines().filter((l) => l.msg.startsWith('EDM API listening')).length === 2 ? true : undefined),
+      120_000,
+    );
     const banners = [...p.output.matchAll(/Admin API key \(shown once, keep it safe\):\s+(edm_\S+)/g)];
     expect(banners).toHaveLength(1);
     const key = banners[0][1];

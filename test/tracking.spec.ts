@@ -34,8 +34,12 @@ describe('tracking and campaign stats', () => {
       await eventually(async () => ((await redis.xlen(stream())) === 0 ? true : undefined), 15_000);
     } catch (e) {
       const consumers = await redis.xinfo('CONSUMERS', stream(), 'ingest').catch((err: Error) => err.message);
-      const sessions = await t.db.query(`SELECT state, wait_event_type, wait_event, left(query, 120) AS query FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`);
-      throw new Error(`${(e as Error).message}: ${await redis.xlen(stream())} entries left; consumers ${JSON.stringify(consumers)}; sessions ${JSON.stringify(sessions.rows)}`);
+      const sessions = await t.db.query(
+        `SELECT state, wait_event_type, wait_event, left(query, 120) AS query FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+      );
+      throw new Error(
+        `${(e as Error).message}: ${await redis.xlen(stream())} entries left; consumers ${JSON.stringify(consumers)}; sessions ${JSON.stringify(sessions.rows)}`,
+      );
     }
   };
   const stats = async () => (await t.api('get', `/v1/campaigns/${campaign}/stats`).expect(200)).body;
@@ -57,7 +61,11 @@ describe('tracking and campaign stats', () => {
     ).body.id;
     const list = (await t.api('post', '/v1/lists').send({ name: 'L', optIn: 'single' }).expect(201)).body.id;
     const rows = Array.from({ length: 10 }, (_, i) => `s${i}@example.com,S${i}`);
-    const imp = await t.api('post', `/v1/lists/${list}/imports`).set('Content-Type', 'text/csv').send(['email,name', ...rows].join('\n')).expect(202);
+    const imp = await t
+      .api('post', `/v1/lists/${list}/imports`)
+      .set('Content-Type', 'text/csv')
+      .send(['email,name', ...rows].join('\n'))
+      .expect(202);
     await eventually(async () => ((await t.api('get', `/v1/imports/${imp.body.id}`)).body.status === 'completed' ? true : undefined), 30_000);
     campaign = (
       await t
@@ -103,19 +111,32 @@ describe('tracking and campaign stats', () => {
   it('serves the pixel to anyone, and records only real fetches of valid tokens', async () => {
     const before = await redis.xlen(stream());
     for (const token of ['', 'garbage', `${u(0).open.split('/').pop()!.slice(0, -2)}AA`]) {
-      const res = await t.http.get(`/t/o/${token || 'x'}`).set('User-Agent', PERSON).expect(200);
+      const res = await t.http
+        .get(`/t/o/${token || 'x'}`)
+        .set('User-Agent', PERSON)
+        .expect(200);
       expect(res.headers['content-type']).toBe('image/gif');
       expect(res.headers['cache-control']).toContain('no-store');
       expect(Buffer.compare(res.body as Buffer, PIXEL)).toBe(0);
       expect(PIXEL.length).toBe(43);
     }
-    await t.http.head(path(u(7).open)).set('User-Agent', PERSON).expect(200);
-    await t.http.get(path(u(8).open)).set('User-Agent', PERSON).set('Sec-Purpose', 'prefetch').expect(200);
+    await t.http
+      .head(path(u(7).open))
+      .set('User-Agent', PERSON)
+      .expect(200);
+    await t.http
+      .get(path(u(8).open))
+      .set('User-Agent', PERSON)
+      .set('Sec-Purpose', 'prefetch')
+      .expect(200);
     expect(await redis.xlen(stream())).toBe(before);
   });
 
   it('redirects a click only to the stored link, never to a URL in the request', async () => {
-    const res = await t.http.get(`${path(u(9).clicks[0])}?url=https://evil.example&dest=https://evil.example`).set('User-Agent', 'curl/8.5.0').expect(302);
+    const res = await t.http
+      .get(`${path(u(9).clicks[0])}?url=https://evil.example&dest=https://evil.example`)
+      .set('User-Agent', 'curl/8.5.0')
+      .expect(302);
     const to = new URL(res.headers.location);
     expect(`${to.origin}${to.pathname}`).toBe('https://shop.example/a');
     expect(to.searchParams.get('x')).toBe('1');
@@ -134,7 +155,11 @@ describe('tracking and campaign stats', () => {
   });
 
   it('answers other paths under /t/ as the API answers unknown routes', async () => {
-    for (const [method, p] of [['get', '/t/x/abc'], ['get', '/t/o/a/b'], ['post', path(u(9).open)]] as const) {
+    for (const [method, p] of [
+      ['get', '/t/x/abc'],
+      ['get', '/t/o/a/b'],
+      ['post', path(u(9).open)],
+    ] as const) {
       const res = await t.http[method](p).expect(404);
       const message = `Cannot ${method.toUpperCase()} ${p}`;
       expect(res.body).toEqual({ statusCode: 404, error: 'Not Found', message, details: [{ field: 'path', message }] });
@@ -175,7 +200,11 @@ describe('tracking and campaign stats', () => {
 
     // s4 unsubscribes in one click (RFC 8058), twice.
     for (let i = 0; i < 2; i++) {
-      await t.http.post(path(u(4).unsubscribe)).type('form').send('List-Unsubscribe=One-Click').expect(200);
+      await t.http
+        .post(path(u(4).unsubscribe))
+        .type('form')
+        .send('List-Unsubscribe=One-Click')
+        .expect(200);
     }
 
     // Reported by the provider: s5 hard-bounced, s3 soft-bounced, s2 complained.
@@ -232,7 +261,14 @@ describe('tracking and campaign stats', () => {
     ]);
 
     const links = (await t.api('get', `/v1/campaigns/${campaign}/links`).expect(200)).body;
-    expect(links.map((l: { url: string; clicks: number; uniqueClicks: number; uniqueHumanClicks: number }) => [l.url, l.clicks, l.uniqueClicks, l.uniqueHumanClicks])).toEqual([
+    expect(
+      links.map((l: { url: string; clicks: number; uniqueClicks: number; uniqueHumanClicks: number }) => [
+        l.url,
+        l.clicks,
+        l.uniqueClicks,
+        l.uniqueHumanClicks,
+      ]),
+    ).toEqual([
       ['https://shop.example/a?x=1&utm_source=own', 5, 4, 1],
       ['https://shop.example/b', 2, 2, 1],
     ]);
@@ -240,7 +276,15 @@ describe('tracking and campaign stats', () => {
     const series = (await t.api('get', `/v1/campaigns/${campaign}/stats/timeseries?interval=hour`).expect(200)).body;
     expect(series.interval).toBe('hour');
     const sum = (k: string) => series.buckets.reduce((n: number, b: Record<string, number>) => n + b[k], 0);
-    expect([sum('opens'), sum('uniqueOpens'), sum('uniqueHumanOpens'), sum('clicks'), sum('uniqueHumanClicks'), sum('conversions'), sum('unsubscribes')]).toEqual([8, 10, 6, 7, 2, 2, 1]);
+    expect([
+      sum('opens'),
+      sum('uniqueOpens'),
+      sum('uniqueHumanOpens'),
+      sum('clicks'),
+      sum('uniqueHumanClicks'),
+      sum('conversions'),
+      sum('unsubscribes'),
+    ]).toEqual([8, 10, 6, 7, 2, 2, 1]);
     const daily = (await t.api('get', `/v1/campaigns/${campaign}/stats/timeseries?interval=day&timezone=Europe/Paris`).expect(200)).body;
     expect(daily.buckets.length).toBeGreaterThanOrEqual(1);
     await t.api('get', `/v1/campaigns/${campaign}/stats/timeseries?interval=week`).expect(400);
@@ -248,10 +292,26 @@ describe('tracking and campaign stats', () => {
 
   it('suppresses an address at SOFT_BOUNCE_LIMIT soft bounces, also when a report names only the address', async () => {
     const buffer = t.app.get(EventBuffer);
-    await buffer.append({ type: 'bounce', at: Date.now(), campaignId: null, subscriberId: null, email: 'S3@example.com', bounce: 'soft', reason: '452 mailbox full' });
+    await buffer.append({
+      type: 'bounce',
+      at: Date.now(),
+      campaignId: null,
+      subscriberId: null,
+      email: 'S3@example.com',
+      bounce: 'soft',
+      reason: '452 mailbox full',
+    });
     await settled();
     expect((await t.db.query(`SELECT 1 FROM suppressions WHERE email = 's3@example.com'`)).rowCount).toBe(0);
-    await buffer.append({ type: 'bounce', at: Date.now(), campaignId: null, subscriberId: null, email: 's3@example.com', bounce: 'soft', reason: '452 mailbox full' });
+    await buffer.append({
+      type: 'bounce',
+      at: Date.now(),
+      campaignId: null,
+      subscriberId: null,
+      email: 's3@example.com',
+      bounce: 'soft',
+      reason: '452 mailbox full',
+    });
     await settled();
     const { rows } = await t.db.query(`SELECT reason, note FROM suppressions WHERE email = 's3@example.com'`);
     expect(rows).toEqual([{ reason: 'hard_bounce', note: '3 soft bounces (SOFT_BOUNCE_LIMIT 3)' }]);
@@ -262,7 +322,10 @@ describe('tracking and campaign stats', () => {
   it('applies an event delivered twice only once', async () => {
     const before = await stats();
     const { rows } = await t.db.query(`SELECT id FROM subscribers WHERE email = 's9@example.com'`);
-    const entry = { id: entryId(`${Date.now()}-0`), event: { type: 'open' as const, at: Date.now(), campaignId: campaign, subscriberId: rows[0].id, agent: 'human' as const } };
+    const entry = {
+      id: entryId(`${Date.now()}-0`),
+      event: { type: 'open' as const, at: Date.now(), campaignId: campaign, subscriberId: rows[0].id, agent: 'human' as const },
+    };
     const applier = t.app.get(EventApplier);
     expect(await applier.apply([entry])).toBe(1);
     expect(await applier.apply([entry])).toBe(0);
@@ -296,7 +359,16 @@ describe('tracking and campaign stats', () => {
     const before = await stats();
     const { rows } = await t.db.query(`SELECT id FROM subscribers WHERE email = 's8@example.com'`);
     const at = Date.now() - 5_000;
-    const open = (ip: unknown, userAgent: unknown, extra: object = {}) => ({ type: 'open', at, campaignId: campaign, subscriberId: rows[0].id, agent: 'human', ip, userAgent, ...extra });
+    const open = (ip: unknown, userAgent: unknown, extra: object = {}) => ({
+      type: 'open',
+      at,
+      campaignId: campaign,
+      subscriberId: rows[0].id,
+      agent: 'human',
+      ip,
+      userAgent,
+      ...extra,
+    });
     const stored = [
       open('2001:db8::1', 'probe 1 ☃ "quoted"\ttab\\'),
       open('::ffff:192.0.2.7', 'probe 2'),
@@ -314,14 +386,23 @@ describe('tracking and campaign stats', () => {
     ];
     for (const e of [...stored, ...dropped]) await redis.xadd(stream(), '*', 'e', JSON.stringify(e));
     await settled();
-    const saved = await t.db.query(`SELECT host(ip) AS ip, family(ip) AS family, user_agent, agent, at, data FROM events WHERE user_agent LIKE 'probe%' ORDER BY user_agent`);
+    const saved = await t.db.query(
+      `SELECT host(ip) AS ip, family(ip) AS family, user_agent, agent, at, data FROM events WHERE user_agent LIKE 'probe%' ORDER BY user_agent`,
+    );
     expect(saved.rows).toEqual([
       { ip: '2001:db8::1', family: 6, user_agent: 'probe 1 ☃ "quoted"\ttab\\', agent: 'human', at: new Date(at), data: null },
       { ip: '::ffff:192.0.2.7', family: 6, user_agent: 'probe 2', agent: 'human', at: new Date(at), data: null },
       { ip: '192.0.2.200', family: 4, user_agent: 'probe 3', agent: 'human', at: new Date(at), data: null },
       { ip: null, family: null, user_agent: 'probe 4', agent: 'human', at: new Date(at), data: null },
       { ip: null, family: null, user_agent: 'probe 5', agent: 'human', at: new Date(at), data: null },
-      { ip: null, family: null, user_agent: 'probe 6', agent: null, at: new Date(at), data: { orderId: 'probe-order', value: 12.5, currency: 'EUR', clickedAt: at - 1_000 } },
+      {
+        ip: null,
+        family: null,
+        user_agent: 'probe 6',
+        agent: null,
+        at: new Date(at),
+        data: { orderId: 'probe-order', value: 12.5, currency: 'EUR', clickedAt: at - 1_000 },
+      },
     ]);
     const after = await stats();
     expect(after.opens.total).toBe(before.opens.total + stored.length - 1);
@@ -342,7 +423,9 @@ describe('tracking and campaign stats', () => {
     expect(exported.conversions.map((c: { orderId: string }) => c.orderId)).toEqual(['A-1', 'A-2']);
     const before = await stats();
     await t.api('delete', `/v1/subscribers/${id}`).expect(204);
-    const { rows: traces } = await t.db.query(`SELECT count(*)::int AS n FROM events WHERE subscriber_id = $1 AND (ip IS NOT NULL OR user_agent IS NOT NULL)`, [id]);
+    const { rows: traces } = await t.db.query(`SELECT count(*)::int AS n FROM events WHERE subscriber_id = $1 AND (ip IS NOT NULL OR user_agent IS NOT NULL)`, [
+      id,
+    ]);
     expect(traces[0].n).toBe(0);
     expect(await stats()).toEqual(before);
   });
@@ -361,9 +444,15 @@ describe('tracking and campaign stats', () => {
     };
     const before = { open: await lostCount('open'), click: await lostCount('click') };
     t.app.get<EventBuffer, { redis: Redis }>(EventBuffer).redis.disconnect();
-    const pixel = await t.http.get(path(u(1).open)).set('User-Agent', PERSON).expect(200);
+    const pixel = await t.http
+      .get(path(u(1).open))
+      .set('User-Agent', PERSON)
+      .expect(200);
     expect(Buffer.from(pixel.body)).toEqual(PIXEL);
-    const click = await t.http.get(path(u(1).clicks[0])).set('User-Agent', PERSON).expect(302);
+    const click = await t.http
+      .get(path(u(1).clicks[0]))
+      .set('User-Agent', PERSON)
+      .expect(302);
     expect(click.headers.location).toContain('https://shop.example/');
     expect(await lostCount('open')).toBe(before.open + 1);
     expect(await lostCount('click')).toBe(before.click + 1);

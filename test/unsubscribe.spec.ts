@@ -56,7 +56,11 @@ describe('unsubscribe link and preference centre', () => {
   /** A subscriber on `lists` who got the campaign through `via`: its message row, and the paths of its links. */
   const recipient = async (email: string, lists: string[], via: string) => {
     const id = (await t.api('post', '/v1/subscribers').send({ email, lists }).expect(201)).body.id as string;
-    await t.db.query(`INSERT INTO messages (campaign_id, subscriber_id, list_id, status, send_at, sent_at) VALUES ($1, $2, $3, 'sent', now(), now())`, [campaign, id, via]);
+    await t.db.query(`INSERT INTO messages (campaign_id, subscriber_id, list_id, status, send_at, sent_at) VALUES ($1, $2, $3, 'sent', now(), now())`, [
+      campaign,
+      id,
+      via,
+    ]);
     const urls = tokens.forMessage({ campaignId: campaign, subscriberId: id }, 0);
     return { id, u: new URL(urls.unsubscribe).pathname, p: new URL(urls.preferences).pathname };
   };
@@ -117,13 +121,22 @@ describe('unsubscribe link and preference centre', () => {
       expect(await statuses(r.id)).toEqual({ [news]: 'unsubscribed', [deals]: 'confirmed' });
       const [record, ...rest] = await ledger(r.id);
       expect(rest).toEqual([]);
-      expect(record).toMatchObject({ list_id: news, action: 'unsubscribe', source: 'link', status: 'unsubscribed', ip: '127.0.0.1', user_agent: 'GoogleOneClick/1.0' });
+      expect(record).toMatchObject({
+        list_id: news,
+        action: 'unsubscribe',
+        source: 'link',
+        status: 'unsubscribed',
+        ip: '127.0.0.1',
+        user_agent: 'GoogleOneClick/1.0',
+      });
       expect(record.consent_text).toContain('one-click unsubscribe (RFC 8058)');
 
       const again = await t.http.post(r.u).type('form').send('List-Unsubscribe=One-Click').expect(200);
       expectPrivatePage(again);
       expect(await ledger(r.id)).toHaveLength(1);
-      expect(await events(r.id)).toEqual([{ type: 'unsubscribe', at: expect.any(Number), campaignId: campaign, subscriberId: r.id, ip: '127.0.0.1', userAgent: 'GoogleOneClick/1.0' }]);
+      expect(await events(r.id)).toEqual([
+        { type: 'unsubscribe', at: expect.any(Number), campaignId: campaign, subscriberId: r.id, ip: '127.0.0.1', userAgent: 'GoogleOneClick/1.0' },
+      ]);
     });
 
     it('one-click (multipart/form-data) works the same', async () => {
@@ -202,7 +215,11 @@ describe('unsubscribe link and preference centre', () => {
         const get = await t.http.get(path).expect(404);
         expectPrivatePage(get);
         expect(get.text).toContain('Link not recognised');
-        await t.http.post(path).type('form').send({ 'List-Unsubscribe': 'One-Click', all: 'on', list: [news] }).expect(404);
+        await t.http
+          .post(path)
+          .type('form')
+          .send({ 'List-Unsubscribe': 'One-Click', all: 'on', list: [news] })
+          .expect(404);
       }
       expect(await statuses(r.id)).toEqual({ [news]: 'confirmed' });
       expect(await ledger(r.id)).toEqual([]);
@@ -217,9 +234,15 @@ describe('unsubscribe link and preference centre', () => {
       const cases = [
         t.http.post(r.u).set('Content-Type', 'application/json').send('[1,2]'),
         t.http.post(r.u).set('Content-Type', 'application/json').send('"One-Click"'),
-        t.http.post(r.p).set('Content-Type', 'application/json').send({ list: { $in: [news] } }),
+        t.http
+          .post(r.p)
+          .set('Content-Type', 'application/json')
+          .send({ list: { $in: [news] } }),
         t.http.post(r.u).attach('file', Buffer.from('List-Unsubscribe=One-Click'), 'x.txt'),
-        t.http.post(r.u).set('Content-Type', `multipart/form-data; boundary=${boundary}`).send(`--${boundary}\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nOne-Cl`),
+        t.http
+          .post(r.u)
+          .set('Content-Type', `multipart/form-data; boundary=${boundary}`)
+          .send(`--${boundary}\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nOne-Cl`),
       ];
       for (const c of cases) {
         const res = await c;
@@ -318,7 +341,11 @@ describe('unsubscribe link and preference centre', () => {
 
       const page = await t.http.get(r.p).expect(200);
       expect(page.text).toContain('opted out of all mail');
-      const res = await t.http.post(r.p).type('form').send({ list: [news] }).expect(200);
+      const res = await t.http
+        .post(r.p)
+        .type('form')
+        .send({ list: [news] })
+        .expect(200);
       expect(res.text).toContain('could not be re-joined');
       expect(await statuses(r.id)).toEqual({ [news]: 'unsubscribed', [deals]: 'unsubscribed' });
       expect((await ledger(r.id)).filter((c) => c.action === 'subscribe')).toEqual([]);

@@ -12,9 +12,20 @@ describe('worker processes: scale-out and crashes', () => {
     await smtp.start();
     // The API only: every send below is done by separate worker processes.
     // Four dispatch jobs per campaign, two per worker: two workers share a campaign.
-    t = await startTestApp({ ROLE: 'api', SMTP_URL: smtp.url, SMTP_POOL_SIZE: String(POOL), SMTP_RATE: '100000', SEND_BATCH_SIZE: '50', DISPATCH_JOBS: '4', WORKER_CONCURRENCY: '2' });
+    t = await startTestApp({
+      ROLE: 'api',
+      SMTP_URL: smtp.url,
+      SMTP_POOL_SIZE: String(POOL),
+      SMTP_RATE: '100000',
+      SEND_BATCH_SIZE: '50',
+      DISPATCH_JOBS: '4',
+      WORKER_CONCURRENCY: '2',
+    });
     template = (
-      await t.api('post', '/v1/templates').send({ name: 'w', mjml: '<mjml><mj-body><mj-section><mj-column><mj-text>Hi {{name}}</mj-text></mj-column></mj-section>{{> footer}}</mj-body></mjml>' }).expect(201)
+      await t
+        .api('post', '/v1/templates')
+        .send({ name: 'w', mjml: '<mjml><mj-body><mj-section><mj-column><mj-text>Hi {{name}}</mj-text></mj-column></mj-section>{{> footer}}</mj-body></mjml>' })
+        .expect(201)
     ).body.id;
   });
   afterAll(async () => {
@@ -34,7 +45,12 @@ describe('worker processes: scale-out and crashes', () => {
        INSERT INTO subscriptions (subscriber_id, list_id, status, confirmed_at) SELECT id, $3, 'confirmed', now() FROM s`,
       [prefix, n, list],
     );
-    const id = (await t.api('post', '/v1/campaigns').send({ name: prefix, subject: 'Hi {{name}}', templateId: template, fromName: 'S', fromEmail: 's@shop.example', audience: { lists: [list] } }).expect(201)).body.id as string;
+    const id = (
+      await t
+        .api('post', '/v1/campaigns')
+        .send({ name: prefix, subject: 'Hi {{name}}', templateId: template, fromName: 'S', fromEmail: 's@shop.example', audience: { lists: [list] } })
+        .expect(201)
+    ).body.id as string;
     return id;
   };
   const progress = async (id: string) => (await t.api('get', `/v1/campaigns/${id}`).expect(200)).body;
@@ -63,7 +79,10 @@ describe('worker processes: scale-out and crashes', () => {
 
   it('rebuilds a lost schedule from Postgres when a worker starts', async () => {
     const id = await audience('sched', 50);
-    await t.api('post', `/v1/campaigns/${id}/schedule`).send({ at: new Date(Date.now() + 2000).toISOString() }).expect(200);
+    await t
+      .api('post', `/v1/campaigns/${id}/schedule`)
+      .send({ at: new Date(Date.now() + 2000).toISOString() })
+      .expect(200);
     // Redis loses the delayed start job (a flushed or replaced Redis): Postgres still says scheduled.
     const { Queue } = await import('bullmq');
     const queue = new Queue('campaigns', { connection: { url: t.config.redis.url }, prefix: t.config.redis.prefix });
@@ -132,10 +151,7 @@ describe('worker processes: scale-out and crashes', () => {
       }, 90_000);
       const counts = smtp.counts();
       expect([...counts.values()].filter((n) => n > 1)).toEqual([]); // zero duplicates
-      const { rows } = await t.db.query(
-        `SELECT s.email, m.status FROM messages m JOIN subscribers s ON s.id = m.subscriber_id WHERE m.campaign_id = $1`,
-        [id],
-      );
+      const { rows } = await t.db.query(`SELECT s.email, m.status FROM messages m JOIN subscribers s ON s.id = m.subscriber_id WHERE m.campaign_id = $1`, [id]);
       const unknown = rows.filter((r: { status: string }) => r.status === 'unknown');
       // Every recipient either received it (and is counted sent, or unknown when the kill came
       // before the outcome was recorded) or is counted unknown.

@@ -17,7 +17,21 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { ADMIN_KEY, api, build, createDatabase, dropRedisPrefix, freePort, healthy, PG, Platform, postgresCpuSeconds, prng, resetDatabase, runBenchmark } from '../support/platform';
+import {
+  ADMIN_KEY,
+  api,
+  build,
+  createDatabase,
+  dropRedisPrefix,
+  freePort,
+  healthy,
+  PG,
+  Platform,
+  postgresCpuSeconds,
+  prng,
+  resetDatabase,
+  runBenchmark,
+} from '../support/platform';
 
 const ROWS = Number(process.env.ROWS ?? 1_000_000);
 const DB = 'edm_bench_import';
@@ -58,7 +72,10 @@ async function generate(file: string): Promise<{ invalid: number; duplicates: nu
       email = rnd() < 0.2 ? earlier.toUpperCase() : earlier;
       duplicates++;
     } else {
-      email = `${first.normalize('NFD').replace(/[^A-Za-z]/g, '').toLowerCase()}.${i}@${DOMAINS[i % DOMAINS.length]}`;
+      email = `${first
+        .normalize('NFD')
+        .replace(/[^A-Za-z]/g, '')
+        .toLowerCase()}.${i}@${DOMAINS[i % DOMAINS.length]}`;
       recent[kept++ % 1000] = email;
     }
     // Some names are "Last, First" in quotes, as exported address books have them.
@@ -205,18 +222,25 @@ async function run(): Promise<void> {
   const platformRate = perSec(ROWS, totalMs);
   const parseRate = perSec(parsed.rows, parsed.ms);
   const copyRate = perSec(copied.rows, copied.ms);
-  console.log(`platform: status ${s.status}${s.failure ? ` (${s.failure})` : ''}; processed ${fmt(s.processed)}; created ${s.created}, updated ${s.updated}, skipped ${s.skipped}, errorCount ${s.errorCount}`);
+  console.log(
+    `platform: status ${s.status}${s.failure ? ` (${s.failure})` : ''}; processed ${fmt(s.processed)}; created ${s.created}, updated ${s.updated}, skipped ${s.skipped}, errorCount ${s.errorCount}`,
+  );
   console.log(`platform: upload only ${secs(uploadMs)} s (${fmt(perSec(ROWS, uploadMs))} rows/s)`);
-  console.log(`platform: upload start → completed ${secs(totalMs)} s = ${fmt(platformRate)} rows/s (worker, startedAt → finishedAt: ${secs(workMs)} s = ${fmt(perSec(ROWS, workMs))} rows/s)`);
+  console.log(
+    `platform: upload start → completed ${secs(totalMs)} s = ${fmt(platformRate)} rows/s (worker, startedAt → finishedAt: ${secs(workMs)} s = ${fmt(perSec(ROWS, workMs))} rows/s)`,
+  );
   console.log(
     `platform: CPU ${cpu.platform.toFixed(1)} s in the platform process + ${cpu.postgres.toFixed(1)} s in PostgreSQL = ${(((cpu.platform + cpu.postgres) / ROWS) * 1e6).toFixed(1)} µs per row (2 cores give ${secs(2 * totalMs)} CPU-s in that time)`,
   );
   console.log(`platform: peak RSS ${rssMb.toFixed(0)} MB (VmHWM of the ROLE=all process)`);
-  console.log(`baseline csv-parse alone: ${fmt(parsed.rows)} records in ${secs(parsed.ms)} s = ${fmt(parseRate)} rows/s; platform / csv-parse = ${(platformRate / parseRate).toFixed(3)}`);
-  console.log(`baseline COPY (pg-copy-streams) into an unindexed UNLOGGED table: ${fmt(copied.rows)} rows in ${secs(copied.ms)} s = ${fmt(copyRate)} rows/s; platform / COPY = ${(platformRate / copyRate).toFixed(3)}`);
+  console.log(
+    `baseline csv-parse alone: ${fmt(parsed.rows)} records in ${secs(parsed.ms)} s = ${fmt(parseRate)} rows/s; platform / csv-parse = ${(platformRate / parseRate).toFixed(3)}`,
+  );
+  console.log(
+    `baseline COPY (pg-copy-streams) into an unindexed UNLOGGED table: ${fmt(copied.rows)} rows in ${secs(copied.ms)} s = ${fmt(copyRate)} rows/s; platform / COPY = ${(platformRate / copyRate).toFixed(3)}`,
+  );
   const pass = s.status === 'completed' && platformRate >= TARGET;
   console.log(`target ≥ ${fmt(TARGET)} rows/s: ${pass ? 'PASS' : 'FAIL'} (${(platformRate / TARGET).toFixed(2)} of it)`);
 }
 
 void runBenchmark({ run, cleanup, deadlineMs: DEADLINE_MS, output: () => platform?.output });
-

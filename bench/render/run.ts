@@ -11,7 +11,12 @@ import { MessageBuilder, Recipient } from '../../src/delivery/message-builder';
 import { MessageTokens } from '../../src/tracking/message-tokens';
 
 const N = Number(process.env.MESSAGES ?? 100_000);
-const config = loadConfig({ APP_SECRET: 'b'.repeat(64), PUBLIC_URL: 'https://mail.example.com', POSTAL_ADDRESS: 'Example Ltd, 1 Main Street', LOG_LEVEL: 'silent' });
+const config = loadConfig({
+  APP_SECRET: 'b'.repeat(64),
+  PUBLIC_URL: 'https://mail.example.com',
+  POSTAL_ADDRESS: 'Example Ltd, 1 Main Street',
+  LOG_LEVEL: 'silent',
+});
 const library = new TemplateLibrary(config);
 const compiler = new TemplateCompiler(config, library);
 const builder = new MessageBuilder(new MessageTokens(config), config);
@@ -95,7 +100,18 @@ async function main(): Promise<void> {
       work: (i) => {
         const r = recipients[i % 1000];
         const { unsubscribeUrl, preferencesUrl, __links, __pixel } = contexts[i % 1000];
-        return bare({ email: r.email, attributes: r.attributes, name: r.name, subscriber: r, data: campaign.data, unsubscribeUrl, preferencesUrl, postalAddress: campaign.postalAddress, __links, __pixel });
+        return bare({
+          email: r.email,
+          attributes: r.attributes,
+          name: r.name,
+          subscriber: r,
+          data: campaign.data,
+          unsubscribeUrl,
+          preferencesUrl,
+          postalAddress: campaign.postalAddress,
+          __links,
+          __pixel,
+        });
       },
     },
     { label: 'platform: html + text + subject + headers + tokens', work: (i) => builder.build(compiled, campaign, recipients[i % 1000]).html },

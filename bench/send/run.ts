@@ -69,7 +69,12 @@ async function main(): Promise<void> {
     const apiProc = await new Platform({ ...env, ROLE: 'api', PORT: String(port), LOG_LEVEL: 'warn' }).start(healthy(port));
     procs.push(apiProc);
     // Started as `npm run start:worker` starts it: with a 128 MB old-space budget.
-    const worker = await new Platform({ ...env, ROLE: 'worker', LOG_LEVEL: 'info', NODE_OPTIONS: process.env.WORKER_NODE_OPTIONS ?? '--max-old-space-size=128' }).start('worker started');
+    const worker = await new Platform({
+      ...env,
+      ROLE: 'worker',
+      LOG_LEVEL: 'info',
+      NODE_OPTIONS: process.env.WORKER_NODE_OPTIONS ?? '--max-old-space-size=128',
+    }).start('worker started');
     procs.push(worker);
     const base = `http://127.0.0.1:${port}`;
 
@@ -80,7 +85,15 @@ async function main(): Promise<void> {
     const templates = await api(base, 'GET', '/v1/templates');
     const newsletter = templates.items.find((t: { starter: string }) => t.starter === 'newsletter');
     const campaign = (lists: string[]) =>
-      api(base, 'POST', '/v1/campaigns', { name: 'bench', subject: 'News for {{name}}', templateId: newsletter.id, fromName: 'Shop', fromEmail: 'news@shop.example', audience: { lists }, data: { title: 'November' } });
+      api(base, 'POST', '/v1/campaigns', {
+        name: 'bench',
+        subject: 'News for {{name}}',
+        templateId: newsletter.id,
+        fromName: 'Shop',
+        fromEmail: 'news@shop.example',
+        audience: { lists },
+        data: { title: 'November' },
+      });
 
     // Audience resolution of RESOLVE subscribers (paused at once so that it is not sent).
     const resolveCampaign = await campaign([big.id]);
@@ -128,10 +141,14 @@ async function main(): Promise<void> {
     const platformRate = MESSAGES / (platformMs / 1000);
     const bareRate = MESSAGES / (bareMs / 1000);
     console.log(`send: ${MESSAGES.toLocaleString('en-US')} recipients, newsletter starter, pool ${POOL}, one worker process`);
-    console.log(`platform: ${done.progress.sent} sent, ${done.progress.failed} failed, ${done.progress.unknown} unknown in ${(platformMs / 1000).toFixed(1)} s = ${rate(MESSAGES, platformMs)}`);
+    console.log(
+      `platform: ${done.progress.sent} sent, ${done.progress.failed} failed, ${done.progress.unknown} unknown in ${(platformMs / 1000).toFixed(1)} s = ${rate(MESSAGES, platformMs)}`,
+    );
     console.log(`baseline bare nodemailer pool (${(size / 1024).toFixed(1)} KiB messages): ${rate(MESSAGES, bareMs)}`);
     console.log(`ratio platform / bare: ${(platformRate / bareRate).toFixed(2)} (target ≥ 0.70) ${platformRate / bareRate >= 0.7 ? 'PASS' : 'FAIL'}`);
-    console.log(`audience resolution, ${RESOLVE.toLocaleString('en-US')} subscribers: ${(resolvedMs / 1000).toFixed(1)} s (target ≤ 10 s) ${resolvedMs <= 10_000 ? 'PASS' : 'FAIL'}`);
+    console.log(
+      `audience resolution, ${RESOLVE.toLocaleString('en-US')} subscribers: ${(resolvedMs / 1000).toFixed(1)} s (target ≤ 10 s) ${resolvedMs <= 10_000 ? 'PASS' : 'FAIL'}`,
+    );
     console.log(`worker peak RSS: ${workerRss.toFixed(0)} MB (target ≤ 200 MB) ${workerRss <= 200 ? 'PASS' : 'FAIL'}`);
   } finally {
     for (const p of procs) await p.stop();

@@ -93,7 +93,11 @@ export class Platform {
       this.supervisor = true;
       Platform.supervisors.push(this);
     }
-    this.child = spawn(process.execPath, [join(ROOT, 'dist', 'src', 'main.js')], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [join(ROOT, 'dist', 'src', 'main.js')], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child.stdout!.on('data', (d: Buffer) => (this.log += d.toString()));
     this.child.stderr!.on('data', (d: Buffer) => (this.log += d.toString()));
     return this.until(ready);
@@ -206,7 +210,11 @@ export function postgresCpuSeconds(): number {
 }
 
 export function healthy(port: number): () => Promise<boolean> {
-  return () => fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false);
+  return () =>
+    fetch(`http://127.0.0.1:${port}/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- benchmark scripts read a few fields of many shapes
@@ -230,7 +238,12 @@ export function rate(n: number, ms: number): string {
  * platform's last output on error, and exits 0 when it measured (PASS or FAIL), 1 on error —
  * explicitly, as a timed-out run may leave work pending.
  */
-export async function runBenchmark(opts: { run: () => Promise<void>; cleanup: () => Promise<void>; deadlineMs: number; output: () => string | undefined }): Promise<never> {
+export async function runBenchmark(opts: {
+  run: () => Promise<void>;
+  cleanup: () => Promise<void>;
+  deadlineMs: number;
+  output: () => string | undefined;
+}): Promise<never> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`gave up after ${opts.deadlineMs / 60_000} minutes`)), opts.deadlineMs);

@@ -27,7 +27,20 @@ import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { loadConfig } from '../../src/config/config';
 import { MessageTokens } from '../../src/tracking/message-tokens';
 import { PIXEL } from '../../src/tracking/tracking.controller';
-import { ADMIN_KEY, api, build, createDatabase, dropRedisPrefix, freePort, healthy, PG, Platform, prng, resetDatabase, runBenchmark } from '../support/platform';
+import {
+  ADMIN_KEY,
+  api,
+  build,
+  createDatabase,
+  dropRedisPrefix,
+  freePort,
+  healthy,
+  PG,
+  Platform,
+  prng,
+  resetDatabase,
+  runBenchmark,
+} from '../support/platform';
 
 const MESSAGES = Number(process.env.MESSAGES ?? 200_000);
 const PATHS = Number(process.env.PATHS ?? 20_000); // distinct pixel and click URLs wrk cycles through
@@ -81,7 +94,10 @@ end
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const secs = (ms: number) => (ms / 1000).toFixed(2);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 
 // ---------------------------------------------------------------------------------------------
 // CPU accounting from /proc (clock ticks of 10 ms), to say where the time went.
@@ -157,7 +173,10 @@ interface WrkRun {
 
 let wrkChild: ChildProcess | undefined;
 
-async function wrk(url: string, o: { threads: number; connections: number; seconds: number; headers: string[]; paths?: string; lua?: string }): Promise<WrkRun> {
+async function wrk(
+  url: string,
+  o: { threads: number; connections: number; seconds: number; headers: string[]; paths?: string; lua?: string },
+): Promise<WrkRun> {
   const args = ['-t', String(o.threads), '-c', String(o.connections), '-d', `${o.seconds}s`, '--latency'];
   for (const h of o.headers) args.push('-H', h);
   if (o.paths) args.push('-s', o.lua!);
@@ -312,7 +331,8 @@ async function check(base: string, pixelPath: string, clickPath: string): Promis
   }
   const c = await fetch(`${base}${clickPath}`, { headers, redirect: 'manual' });
   await c.arrayBuffer();
-  if (c.status !== 302 || !c.headers.get('location')?.startsWith('https://shop.example/')) throw new Error(`${base}${clickPath} → ${c.status} ${c.headers.get('location')}`);
+  if (c.status !== 302 || !c.headers.get('location')?.startsWith('https://shop.example/'))
+    throw new Error(`${base}${clickPath} → ${c.status} ${c.headers.get('location')}`);
 }
 
 const xlen = () => redis!.xlen(STREAM);
@@ -332,7 +352,9 @@ interface Measured extends WrkRun {
 
 async function run(): Promise<void> {
   dir = mkdtempSync(join(tmpdir(), 'edm-bench-track-'));
-  console.log(`track: ${fmt(MESSAGES)} messages, ${fmt(PATHS)} distinct pixel and click URLs, wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}s after ${WARMUP} s of warm-up; ${fmt(EVENTS)} events to ingest; stats with ${fmt(STATS_EVENTS)} events`);
+  console.log(
+    `track: ${fmt(MESSAGES)} messages, ${fmt(PATHS)} distinct pixel and click URLs, wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}s after ${WARMUP} s of warm-up; ${fmt(EVENTS)} events to ingest; stats with ${fmt(STATS_EVENTS)} events`,
+  );
   console.log(`load average at start: ${load()}`);
   build();
   await createDatabase(DB);
@@ -398,7 +420,10 @@ async function run(): Promise<void> {
   const fromHttp = await added();
   const opensFromHttp = 1 + afterPixel - checked;
   const clicksFromHttp = 1 + fromHttp - afterPixel;
-  for (const [name, r] of [['pixel', pPixel], ['click', pClick]] as const) {
+  for (const [name, r] of [
+    ['pixel', pPixel],
+    ['click', pClick],
+  ] as const) {
     if (r.appended < r.requests) throw new Error(`${name}: wrk counted ${r.requests} answers but only ${r.appended} events were appended`);
   }
   await platform.stop();
@@ -422,9 +447,13 @@ async function run(): Promise<void> {
     const b = bareRuns[kind];
     const route = kind === 'pixel' ? 'GET /t/o/:token → 200 GIF' : 'GET /t/c/:token → 302';
     console.log(`${kind} (${route}):`);
-    console.log(`  platform: ${fmt(p.rps)} req/s (${fmt(p.requests)} in ${DURATION} s; p50 ${p.p50.toFixed(2)} ms, p99 ${p.p99.toFixed(2)} ms; ${fmt(p.appended)} events appended); ${p.used}`);
+    console.log(
+      `  platform: ${fmt(p.rps)} req/s (${fmt(p.requests)} in ${DURATION} s; p50 ${p.p50.toFixed(2)} ms, p99 ${p.p99.toFixed(2)} ms; ${fmt(p.appended)} events appended); ${p.used}`,
+    );
     console.log(`  bare Fastify: ${fmt(b.rps)} req/s (p50 ${b.p50.toFixed(2)} ms, p99 ${b.p99.toFixed(2)} ms); ${b.used}`);
-    console.log(`  ratio platform / bare: ${(p.rps / b.rps).toFixed(2)} (target ≥ ${TARGET_RATIO.toFixed(2)}) ${p.rps / b.rps >= TARGET_RATIO ? 'PASS' : 'FAIL'}`);
+    console.log(
+      `  ratio platform / bare: ${(p.rps / b.rps).toFixed(2)} (target ≥ ${TARGET_RATIO.toFixed(2)}) ${p.rps / b.rps >= TARGET_RATIO ? 'PASS' : 'FAIL'}`,
+    );
   }
 
   // 2. Ingestion: the stream holds what wrk produced; top it up to EVENTS, then one worker drains it.
@@ -435,7 +464,7 @@ async function run(): Promise<void> {
   let topClicks = 0;
   const now = Date.now();
   const x0 = performance.now();
-  for (let done = 0; done < topUp; ) {
+  for (let done = 0; done < topUp;) {
     const pipe = redis.pipeline();
     const n = Math.min(10_000, topUp - done);
     for (let k = 0; k < n; k++) {
@@ -462,7 +491,9 @@ async function run(): Promise<void> {
   const expected = { opens: opensFromHttp + topOpens, clicks: clicksFromHttp + topClicks };
   if ((await added()) !== total) throw new Error(`stream got ${await added()} entries, expected ${total}`);
   console.log('');
-  console.log(`ingestion: ${fmt(inStream + topUp)} events in the stream (${fmt(inStream)} of the ${fmt(fromHttp)} from the HTTP runs, ${fmt(topUp)} added with pipelined XADD in ${secs(xaddMs)} s); ${fmt(expected.opens)} opens, ${fmt(expected.clicks)} clicks in all`);
+  console.log(
+    `ingestion: ${fmt(inStream + topUp)} events in the stream (${fmt(inStream)} of the ${fmt(fromHttp)} from the HTTP runs, ${fmt(topUp)} added with pipelined XADD in ${secs(xaddMs)} s); ${fmt(expected.opens)} opens, ${fmt(expected.clicks)} clicks in all`,
+  );
   await db((c) => c.query('CHECKPOINT')); // the seeding's and the HTTP runs' writes are not flushed on the worker's time
   console.log(`load average before ingestion: ${load()}`);
 
@@ -498,11 +529,20 @@ async function run(): Promise<void> {
   const ingestRate = atStart / (ingestMs / 1000);
 
   const verify = await db(async (c) => {
-    const e = (await c.query(`SELECT count(*) AS n, count(*) FILTER (WHERE type = 'open') AS opens, count(*) FILTER (WHERE type = 'click') AS clicks FROM events`)).rows[0];
+    const e = (
+      await c.query(`SELECT count(*) AS n, count(*) FILTER (WHERE type = 'open') AS opens, count(*) FILTER (WHERE type = 'click') AS clicks FROM events`)
+    ).rows[0];
     const s = (await c.query(`SELECT * FROM campaign_stats WHERE campaign_id = $1`, [seeded.campaignId])).rows[0] ?? {};
     const l = (await c.query(`SELECT COALESCE(sum(clicks), 0) AS clicks FROM campaign_links WHERE campaign_id = $1`, [seeded.campaignId])).rows[0];
     const g = (await c.query(`SELECT count(*) AS n FROM engagements`)).rows[0];
-    return { events: Number(e.n), opens: Number(e.opens), clicks: Number(e.clicks), stats: s as Record<string, string>, linkClicks: Number(l.clicks), engagements: Number(g.n) };
+    return {
+      events: Number(e.n),
+      opens: Number(e.opens),
+      clicks: Number(e.clicks),
+      stats: s as Record<string, string>,
+      linkClicks: Number(l.clicks),
+      engagements: Number(g.n),
+    };
   });
   const exact =
     verify.events === total &&
@@ -515,7 +555,10 @@ async function run(): Promise<void> {
   // Baselines on the very rows the platform wrote: exported with COPY TO, loaded back in bare pg.
   const rowsFile = join(dir, 'events.tsv');
   const baselines = await db(async (c) => {
-    await pipeline(c.query(copyTo(`COPY events (id, type, at, campaign_id, subscriber_id, agent, slot, ip, user_agent, data) TO STDOUT`)), createWriteStream(rowsFile));
+    await pipeline(
+      c.query(copyTo(`COPY events (id, type, at, campaign_id, subscriber_id, agent, slot, ip, user_agent, data) TO STDOUT`)),
+      createWriteStream(rowsFile),
+    );
     await c.query(`CREATE TABLE bench_copy (LIKE events)`); // no primary key, no index
     const t = performance.now();
     const sink = c.query(copyFrom(`COPY bench_copy FROM STDIN`));
@@ -549,11 +592,21 @@ async function run(): Promise<void> {
   rmSync(rowsFile, { force: true });
 
   const s = verify.stats;
-  console.log(`platform: ${WORKERS === 1 ? 'one ROLE=worker process' : `${WORKERS} ROLE=worker processes`} drained ${fmt(atStart)} events in ${secs(ingestMs)} s = ${fmt(ingestRate)} events/s (first batch committed after ${secs(firstApplied - t0)} s); ${ingestCpu}; worker peak RSS ${workerRss.toFixed(0)} MB`);
-  console.log(`  check: events ${fmt(verify.events)} (expected ${fmt(total)}); campaign_stats opens ${fmt(Number(s.opens))} / clicks ${fmt(Number(s.clicks))} (expected ${fmt(expected.opens)} / ${fmt(expected.clicks)}); link clicks ${fmt(verify.linkClicks)}; unique opens ${fmt(Number(s.unique_opens))}, unique clicks ${fmt(Number(s.unique_clicks))}, unique human clicks ${fmt(Number(s.unique_human_clicks))}; ${fmt(verify.engagements)} engagement rows: ${exact ? 'exact' : 'NOT EXACT'}`);
-  console.log(`baseline COPY (pg-copy-streams) of the same rows into an unindexed table: ${fmt(baselines.copied)} rows in ${secs(baselines.copyMs)} s = ${fmt(baselines.copied / (baselines.copyMs / 1000))} rows/s; platform / COPY = ${(ingestRate / (baselines.copied / (baselines.copyMs / 1000))).toFixed(3)}`);
-  console.log(`baseline multi-row INSERT … unnest of the same rows, ${fmt(baselines.batch)} per statement, into a table with the events table's primary key and index: ${secs(baselines.insertMs)} s = ${fmt(baselines.inserted / (baselines.insertMs / 1000))} rows/s; platform / INSERT = ${(ingestRate / (baselines.inserted / (baselines.insertMs / 1000))).toFixed(3)}`);
-  console.log(`target ≥ ${fmt(TARGET_INGEST)} events/s: ${ingestRate >= TARGET_INGEST && exact ? 'PASS' : 'FAIL'} (${(ingestRate / TARGET_INGEST).toFixed(2)} of it${exact ? '' : '; counters not exact'})`);
+  console.log(
+    `platform: ${WORKERS === 1 ? 'one ROLE=worker process' : `${WORKERS} ROLE=worker processes`} drained ${fmt(atStart)} events in ${secs(ingestMs)} s = ${fmt(ingestRate)} events/s (first batch committed after ${secs(firstApplied - t0)} s); ${ingestCpu}; worker peak RSS ${workerRss.toFixed(0)} MB`,
+  );
+  console.log(
+    `  check: events ${fmt(verify.events)} (expected ${fmt(total)}); campaign_stats opens ${fmt(Number(s.opens))} / clicks ${fmt(Number(s.clicks))} (expected ${fmt(expected.opens)} / ${fmt(expected.clicks)}); link clicks ${fmt(verify.linkClicks)}; unique opens ${fmt(Number(s.unique_opens))}, unique clicks ${fmt(Number(s.unique_clicks))}, unique human clicks ${fmt(Number(s.unique_human_clicks))}; ${fmt(verify.engagements)} engagement rows: ${exact ? 'exact' : 'NOT EXACT'}`,
+  );
+  console.log(
+    `baseline COPY (pg-copy-streams) of the same rows into an unindexed table: ${fmt(baselines.copied)} rows in ${secs(baselines.copyMs)} s = ${fmt(baselines.copied / (baselines.copyMs / 1000))} rows/s; platform / COPY = ${(ingestRate / (baselines.copied / (baselines.copyMs / 1000))).toFixed(3)}`,
+  );
+  console.log(
+    `baseline multi-row INSERT … unnest of the same rows, ${fmt(baselines.batch)} per statement, into a table with the events table's primary key and index: ${secs(baselines.insertMs)} s = ${fmt(baselines.inserted / (baselines.insertMs / 1000))} rows/s; platform / INSERT = ${(ingestRate / (baselines.inserted / (baselines.insertMs / 1000))).toFixed(3)}`,
+  );
+  console.log(
+    `target ≥ ${fmt(TARGET_INGEST)} events/s: ${ingestRate >= TARGET_INGEST && exact ? 'PASS' : 'FAIL'} (${(ingestRate / TARGET_INGEST).toFixed(2)} of it${exact ? '' : '; counters not exact'})`,
+  );
 
   // 3. Reports with STATS_EVENTS rows in events. The synthetic rows are of the same campaign but move no
   // counter: reports read counters, never events, so they must not get slower.
@@ -577,12 +630,16 @@ async function run(): Promise<void> {
     return { n: Number(r.n), size: r.size as string, fillMs, vacuumMs };
   });
   console.log('');
-  console.log(`stats: events holds ${fmt(size.n)} rows (${size.size} with its indexes; ${fmt(fill)} synthetic rows added in ${secs(size.fillMs)} s, VACUUM ANALYZE and CHECKPOINT ${secs(size.vacuumMs)} s); the synthetic rows move no counter — reports read counters, never events`);
+  console.log(
+    `stats: events holds ${fmt(size.n)} rows (${size.size} with its indexes; ${fmt(fill)} synthetic rows added in ${secs(size.fillMs)} s, VACUUM ANALYZE and CHECKPOINT ${secs(size.vacuumMs)} s); the synthetic rows move no counter — reports read counters, never events`,
+  );
   port = await freePort();
   base = `http://127.0.0.1:${port}`;
   platform = await new Platform({ ...env, ROLE: 'api', PORT: String(port), PUBLIC_URL: base }).start(healthy(port));
   const report = await api(base, 'GET', `/v1/campaigns/${seeded.campaignId}/stats`);
-  console.log(`  the report: status ${report.status}, sent ${fmt(report.sent)}, opens ${fmt(report.opens.total)} (unique ${fmt(report.opens.unique)}), clicks ${fmt(report.clicks.total)} (unique ${fmt(report.clicks.unique)})`);
+  console.log(
+    `  the report: status ${report.status}, sent ${fmt(report.sent)}, opens ${fmt(report.opens.total)} (unique ${fmt(report.opens.unique)}), clicks ${fmt(report.clicks.total)} (unique ${fmt(report.clicks.unique)})`,
+  );
   console.log(`load average before the report runs: ${load()}`);
   const reports: Record<string, WrkRun & { used: string }> = {};
   for (const path of ['stats', 'stats/timeseries?interval=hour', 'links']) {
@@ -591,7 +648,9 @@ async function run(): Promise<void> {
     const cpu = new CpuMeter(platform.pids());
     const r = await wrk(url, { threads: 1, connections: 4, seconds: 10, headers: [`Authorization: Bearer ${ADMIN_KEY}`] });
     reports[path] = { ...r, used: cpu.report('platform') };
-    console.log(`  GET /v1/campaigns/:id/${path}: ${fmt(r.rps)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms (wrk -t1 -c4 -d10s); ${reports[path].used}`);
+    console.log(
+      `  GET /v1/campaigns/:id/${path}: ${fmt(r.rps)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms (wrk -t1 -c4 -d10s); ${reports[path].used}`,
+    );
   }
   await platform.stop();
   const p99 = reports['stats'].p99;
@@ -601,7 +660,9 @@ async function run(): Promise<void> {
   console.log('summary');
   for (const kind of ['pixel', 'click'] as const) {
     const ratio = http[kind].rps / bareRuns[kind].rps;
-    console.log(`  ${kind}: platform ${fmt(http[kind].rps)} req/s, bare Fastify ${fmt(bareRuns[kind].rps)} req/s, ratio ${ratio.toFixed(2)} (≥ ${TARGET_RATIO.toFixed(2)}) ${ratio >= TARGET_RATIO ? 'PASS' : 'FAIL'}`);
+    console.log(
+      `  ${kind}: platform ${fmt(http[kind].rps)} req/s, bare Fastify ${fmt(bareRuns[kind].rps)} req/s, ratio ${ratio.toFixed(2)} (≥ ${TARGET_RATIO.toFixed(2)}) ${ratio >= TARGET_RATIO ? 'PASS' : 'FAIL'}`,
+    );
   }
   console.log(
     `  ingestion: ${fmt(ingestRate)} events/s${exact ? ', exact' : ', NOT EXACT'} (≥ ${fmt(TARGET_INGEST)}) ${ingestRate >= TARGET_INGEST && exact ? 'PASS' : 'FAIL'}; COPY baseline ${fmt(baselines.copied / (baselines.copyMs / 1000))} rows/s`,
@@ -611,4 +672,3 @@ async function run(): Promise<void> {
 }
 
 void runBenchmark({ run, cleanup, deadlineMs: DEADLINE_MS, output: () => platform?.output });
-

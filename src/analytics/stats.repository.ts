@@ -20,7 +20,8 @@ export interface CounterRow {
   revenue: Record<string, string> | null;
 }
 
-export type BucketRow = Record<'start', Date> & Record<'opens' | 'unique_opens' | 'unique_human_opens' | 'clicks' | 'unique_clicks' | 'unique_human_clicks' | 'conversions' | 'unsubscribes', string>;
+export type BucketRow = Record<'start', Date> &
+  Record<'opens' | 'unique_opens' | 'unique_human_opens' | 'clicks' | 'unique_clicks' | 'unique_human_clicks' | 'conversions' | 'unsubscribes', string>;
 
 /** Reads of the counters the ingestor keeps: `campaign_stats`, `campaign_revenue`, `campaign_stats_hourly`. */
 @Injectable()

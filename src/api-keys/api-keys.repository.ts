@@ -10,7 +10,12 @@ export class ApiKeysRepository {
 
   /** ADMIN_API_KEY: installed, or its hash and scopes brought up to date. */
   async installGiven(prefix: string, secretHash: Buffer): Promise<void> {
-    await this.keys.createQueryBuilder().insert().values({ name: 'ADMIN_API_KEY', prefix, secretHash, scopes: ['admin'] }).orUpdate(['secret_hash', 'scopes'], ['prefix']).execute();
+    await this.keys
+      .createQueryBuilder()
+      .insert()
+      .values({ name: 'ADMIN_API_KEY', prefix, secretHash, scopes: ['admin'] })
+      .orUpdate(['secret_hash', 'scopes'], ['prefix'])
+      .execute();
   }
 
   /**

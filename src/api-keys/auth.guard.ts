@@ -25,8 +25,7 @@ export class AuthGuard implements CanActivate {
     const scopes = await this.keys.authenticate(presented);
     if (!scopes) throw this.unauthenticated(context, 'invalid API key', 'unknown or revoked key');
     const needed =
-      this.reflector.getAllAndOverride<Scope>(REQUIRED_SCOPE, targets) ??
-      (request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write');
+      this.reflector.getAllAndOverride<Scope>(REQUIRED_SCOPE, targets) ?? (request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write');
     if (!scopes.some((s) => GRANTS[s].includes(needed))) {
       throw new AppError('forbidden', `this key lacks the ${needed} scope`, [{ field: 'scope', message: `needs ${needed}; key has ${scopes.join(', ')}` }]);
     }

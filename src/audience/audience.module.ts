@@ -31,13 +31,33 @@ import { SubscriptionsService } from './subscriptions.service';
 import { SuppressionsController } from './suppressions.controller';
 import { SuppressionsService } from './suppressions.service';
 
-const services = [ListsService, SubscribersService, SubscriptionsService, SuppressionsService, ImportsService, ConfirmationMailer, PublicFormsService, FormChallenge, RateLimiter, TokenSigner, PreferencesService];
+const services = [
+  ListsService,
+  SubscribersService,
+  SubscriptionsService,
+  SuppressionsService,
+  ImportsService,
+  ConfirmationMailer,
+  PublicFormsService,
+  FormChallenge,
+  RateLimiter,
+  TokenSigner,
+  PreferencesService,
+];
 const repositories = [ListsRepository, SubscribersRepository, SubscriptionsRepository, ConsentRepository, SuppressionsRepository, ImportsRepository];
 
 /** Lists, subscribers, consent, suppression, imports and the pages people see: the HTTP side. */
 @Module({
   imports: [TypeOrmModule.forFeature([MailingList]), BullModule.registerQueue({ name: QUEUES.imports }, { name: QUEUES.mail }), TrackingModule],
-  controllers: [ListsController, SubscribersController, SubscriptionsController, SuppressionsController, ImportsController, PublicFormsController, UnsubscribeController],
+  controllers: [
+    ListsController,
+    SubscribersController,
+    SubscriptionsController,
+    SuppressionsController,
+    ImportsController,
+    PublicFormsController,
+    UnsubscribeController,
+  ],
   providers: [...services, ...repositories],
   // The repositories are for this folder's own worker side (imports); other capabilities ask the services.
   exports: [...services, ImportsRepository, ListsRepository],

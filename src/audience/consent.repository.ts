@@ -53,6 +53,8 @@ export class ConsentRepository {
 
   /** Erase: the person's IP addresses and user agents go; the records stay. */
   async forget(q: Queryable, subscriberId: string): Promise<void> {
-    await q.query(`UPDATE consent_events SET ip = NULL, user_agent = NULL WHERE subscriber_id = $1 AND (ip IS NOT NULL OR user_agent IS NOT NULL)`, [subscriberId]);
+    await q.query(`UPDATE consent_events SET ip = NULL, user_agent = NULL WHERE subscriber_id = $1 AND (ip IS NOT NULL OR user_agent IS NOT NULL)`, [
+      subscriberId,
+    ]);
   }
 }

@@ -206,9 +206,16 @@ export class ImportRunner {
    * (an address this import already touched is not touched again — it is a duplicate); and the
    * subscriptions with their consent records.
    */
-  private async upsert(qr: QueryRunner, job: Job, rows: ImportRow[]): Promise<{ created: number; updated: number; errors: { line: number; reason: string }[] }> {
+  private async upsert(
+    qr: QueryRunner,
+    job: Job,
+    rows: ImportRow[],
+  ): Promise<{ created: number; updated: number; errors: { line: number; reason: string }[] }> {
     const errors: { line: number; reason: string }[] = [];
-    const blocked = await this.imports.suppressedOf(qr, rows.map((r) => r.email));
+    const blocked = await this.imports.suppressedOf(
+      qr,
+      rows.map((r) => r.email),
+    );
     const allowed = blocked.size ? rows.filter((r) => !blocked.has(r.email)) : rows;
     for (const r of rows) if (blocked.has(r.email)) errors.push({ line: r.line, reason: 'address is on the suppression list' });
     if (!allowed.length) return { created: 0, updated: 0, errors };

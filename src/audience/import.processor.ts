@@ -19,7 +19,9 @@ export class ImportProcessor extends WorkerHost {
       const attempts = job.opts.attempts ?? 1;
       const last = job.attemptsMade + 1 >= attempts;
       // Every failed attempt is in the log; the last also marks the import failed, with its reason.
-      this.logger[last ? 'error' : 'warn'](`import ${job.data.importId} failed (attempt ${job.attemptsMade + 1} of ${attempts}${last ? ', giving up' : ', will retry'}): ${(e as Error).stack ?? String(e)}`);
+      this.logger[last ? 'error' : 'warn'](
+        `import ${job.data.importId} failed (attempt ${job.attemptsMade + 1} of ${attempts}${last ? ', giving up' : ', will retry'}): ${(e as Error).stack ?? String(e)}`,
+      );
       if (last) await this.runner.fail(job.data.importId, (e as Error).message);
       throw e;
     }

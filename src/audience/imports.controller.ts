@@ -26,7 +26,9 @@ export class ImportsController {
       return this.imports.receive(listId, fromClient('file', part.file), part.filename || null, q.consentText ?? null, requestedEncoding(q));
     }
     if (!isStream(req.body)) {
-      throw new AppError('invalid_input', 'send the CSV as text/csv or multipart/form-data', [{ field: 'Content-Type', message: 'expected text/csv or multipart/form-data' }]);
+      throw new AppError('invalid_input', 'send the CSV as text/csv or multipart/form-data', [
+        { field: 'Content-Type', message: 'expected text/csv or multipart/form-data' },
+      ]);
     }
     return this.imports.receive(listId, fromClient('body', req.body), null, q.consentText ?? null, requestedEncoding(q));
   }

@@ -122,7 +122,8 @@ export class ImportsRepository {
 
   /** Which of these addresses are suppressed. */
   async suppressedOf(q: Queryable, emails: string[]): Promise<Set<string>> {
-    const rows = await queryRows<{ email: string }>(q, 
+    const rows = await queryRows<{ email: string }>(
+      q,
       `SELECT t.email FROM unnest($1::text[]) AS t(email) JOIN suppressions x ON x.email_hash = email_hash(t.email)`,
       [pgArray(emails)],
     );
@@ -134,7 +135,8 @@ export class ImportsRepository {
    * duplicate, and missing from the answer). `created` tells new subscribers from existing ones.
    */
   upsertSubscribers(q: Queryable, importId: string, rows: ImportRow[]): Promise<{ id: string; email: string; created: boolean }[]> {
-    return queryRows<{ id: string; email: string; created: boolean }>(q, 
+    return queryRows<{ id: string; email: string; created: boolean }>(
+      q,
       `INSERT INTO subscribers AS s (email, name, timezone, attributes, last_import_id)
        SELECT email, name, timezone, attributes::jsonb, $1 FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS t(email, name, timezone, attributes)
        ON CONFLICT (email) DO UPDATE SET
@@ -145,7 +147,13 @@ export class ImportsRepository {
          updated_at = now()
        WHERE s.last_import_id IS DISTINCT FROM EXCLUDED.last_import_id
        RETURNING s.id, s.email, (xmax = 0) AS created`,
-      [importId, pgArray(rows.map((r) => r.email)), pgArray(rows.map((r) => r.name)), pgArray(rows.map((r) => r.timezone)), pgArray(rows.map((r) => r.attributes))],
+      [
+        importId,
+        pgArray(rows.map((r) => r.email)),
+        pgArray(rows.map((r) => r.name)),
+        pgArray(rows.map((r) => r.timezone)),
+        pgArray(rows.map((r) => r.attributes)),
+      ],
     );
   }
 
@@ -172,10 +180,11 @@ export class ImportsRepository {
   }
 
   async addErrors(q: Queryable, importId: string, errors: { line: number; reason: string }[]): Promise<void> {
-    await q.query(
-      `INSERT INTO import_errors (import_id, line, reason) SELECT $1, * FROM unnest($2::int[], $3::text[]) ON CONFLICT DO NOTHING`,
-      [importId, errors.map((e) => e.line), errors.map((e) => e.reason)],
-    );
+    await q.query(`INSERT INTO import_errors (import_id, line, reason) SELECT $1, * FROM unnest($2::int[], $3::text[]) ON CONFLICT DO NOTHING`, [
+      importId,
+      errors.map((e) => e.line),
+      errors.map((e) => e.reason),
+    ]);
   }
 
   /** A batch's progress, committed with it: the partition's resume point and the import's figures. */

@@ -31,7 +31,13 @@ export class ImportsService {
     private readonly lists: ListsService,
   ) {}
 
-  async receive(listId: string, body: AsyncIterable<Buffer | string>, filename: string | null, consentText: string | null, encoding: RequestedEncoding = 'auto'): Promise<ImportDto> {
+  async receive(
+    listId: string,
+    body: AsyncIterable<Buffer | string>,
+    filename: string | null,
+    consentText: string | null,
+    encoding: RequestedEncoding = 'auto',
+  ): Promise<ImportDto> {
     await this.lists.require(listId);
     const id = await this.imports.create(listId, filename, consentText);
     try {
@@ -44,7 +50,11 @@ export class ImportsService {
       await this.imports.delete(id);
       throw e;
     }
-    await this.queue.add('import', { importId: id }, { jobId: id, attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: 1000 });
+    await this.queue.add(
+      'import',
+      { importId: id },
+      { jobId: id, attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: 1000 },
+    );
     return this.get(id);
   }
 
@@ -80,7 +90,11 @@ export class ImportsService {
    * and checking on the way whether it is UTF-8: with `auto`, a file that is not is read as
    * Windows-1252 (what spreadsheets on Windows save); with `utf-8` asked for, it is refused.
    */
-  private async store(id: string, body: AsyncIterable<Buffer | string>, requested: RequestedEncoding): Promise<{ bytes: number; lines: number; endsWithNewline: boolean; encoding: ImportEncoding }> {
+  private async store(
+    id: string,
+    body: AsyncIterable<Buffer | string>,
+    requested: RequestedEncoding,
+  ): Promise<{ bytes: number; lines: number; endsWithNewline: boolean; encoding: ImportEncoding }> {
     let pending: Buffer[] = [];
     let pendingBytes = 0;
     let seq = 0;
@@ -120,7 +134,10 @@ export class ImportsService {
     utf8.finish();
     if (requested === 'utf-8' && !utf8.valid) {
       const at = utf8.firstInvalid!;
-      throw fileProblem(await this.lineAt(id, [...pending], at), `the file is not valid UTF-8 (byte ${at + 1}); if it was saved as "ANSI" or Latin-1, upload it with ?encoding=windows-1252`);
+      throw fileProblem(
+        await this.lineAt(id, [...pending], at),
+        `the file is not valid UTF-8 (byte ${at + 1}); if it was saved as "ANSI" or Latin-1, upload it with ?encoding=windows-1252`,
+      );
     }
     await flush();
     return { bytes, lines, endsWithNewline: last === 10 || last === 13, encoding: encoding() };

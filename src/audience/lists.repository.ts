@@ -29,7 +29,12 @@ export class ListsRepository {
     return this.lists
       .createQueryBuilder('l')
       .select(['l.id AS id', 'l.name AS name', 'l.description AS description', 'l.opt_in AS "optIn"', 'l.consent_text AS "consentText"'])
-      .addSelect(['l.consent_version AS "consentVersion"', 'l.form_enabled AS "formEnabled"', 'l.form_challenge AS "formChallenge"', 'l.form_origins AS "formOrigins"'])
+      .addSelect([
+        'l.consent_version AS "consentVersion"',
+        'l.form_enabled AS "formEnabled"',
+        'l.form_challenge AS "formChallenge"',
+        'l.form_origins AS "formOrigins"',
+      ])
       .addSelect(['l.created_at AS "createdAt"', 'l.updated_at AS "updatedAt"', 'l.created_at::text AS ts'])
       .where(after ? '(l.created_at, l.id) > (:createdAt::timestamptz, :id::uuid)' : 'true', after ?? {})
       .orderBy('l.created_at', 'ASC')

@@ -21,16 +21,16 @@ export class ListsService {
 
   async create(dto: CreateListDto): Promise<ListDto> {
     const row = await this.lists.create({
-        name: dto.name,
-        description: dto.description ?? null,
-        optIn: dto.optIn,
-        consentText: dto.consentText ?? null,
-        consentVersion: dto.consentText ? 1 : 0,
-        // A stranger posting an address to a single opt-in list would subscribe someone else.
-        formEnabled: dto.publicForm?.enabled ?? dto.optIn === 'double',
-        formChallenge: dto.publicForm?.challenge ?? true,
-        formOrigins: dto.publicForm?.allowedOrigins ?? [],
-      });
+      name: dto.name,
+      description: dto.description ?? null,
+      optIn: dto.optIn,
+      consentText: dto.consentText ?? null,
+      consentVersion: dto.consentText ? 1 : 0,
+      // A stranger posting an address to a single opt-in list would subscribe someone else.
+      formEnabled: dto.publicForm?.enabled ?? dto.optIn === 'double',
+      formChallenge: dto.publicForm?.challenge ?? true,
+      formOrigins: dto.publicForm?.allowedOrigins ?? [],
+    });
     return this.map(row, emptyCounts());
   }
 
@@ -42,7 +42,12 @@ export class ListsService {
   async list(q: PageQuery): Promise<Page<ListDto>> {
     const rows = await this.lists.page(decodeCursor(q.cursor), q.limit + 1);
     const counts = await this.counts(rows.map((r) => r.id));
-    return toPage(rows, q.limit, (r) => ({ createdAt: r.ts, id: r.id }), (r) => this.map(r, counts.get(r.id) ?? emptyCounts()));
+    return toPage(
+      rows,
+      q.limit,
+      (r) => ({ createdAt: r.ts, id: r.id }),
+      (r) => this.map(r, counts.get(r.id) ?? emptyCounts()),
+    );
   }
 
   async update(id: string, dto: UpdateListDto): Promise<ListDto> {
@@ -120,5 +125,3 @@ export class ListsService {
 function emptyCounts(): ListCountsDto {
   return { confirmed: 0, pending: 0, unsubscribed: 0 };
 }
-
-

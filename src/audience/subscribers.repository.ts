@@ -42,7 +42,8 @@ export class SubscribersRepository {
 
   /** The new subscriber's id, or null when the address is taken. */
   async insert(q: Queryable, s: { email: string; name: string | null; attributes: Record<string, unknown>; timezone: string | null }): Promise<string | null> {
-    const [row] = await queryRows<{ id: string }>(q, 
+    const [row] = await queryRows<{ id: string }>(
+      q,
       `INSERT INTO subscribers (email, name, attributes, timezone) VALUES ($1, $2, $3, $4) ON CONFLICT (email) DO NOTHING RETURNING id`,
       [s.email, s.name, s.attributes, s.timezone],
     );
@@ -51,7 +52,8 @@ export class SubscribersRepository {
 
   /** The subscriber with this address, created if new (a name fills in only a missing one). */
   async upsertByEmail(q: Queryable, email: string, name: string | null): Promise<string> {
-    const [row] = await queryRows<{ id: string }>(q, 
+    const [row] = await queryRows<{ id: string }>(
+      q,
       `INSERT INTO subscribers (email, name) VALUES ($1, $2)
        ON CONFLICT (email) DO UPDATE SET name = COALESCE(subscribers.name, EXCLUDED.name)
        RETURNING id`,
@@ -106,13 +108,25 @@ export class SubscribersRepository {
     );
   }
 
-  async update(q: Queryable, id: string, s: { email: string | null; name: string | null; attributes: Record<string, unknown>; timezone: string | null }): Promise<void> {
-    await q.query(`UPDATE subscribers SET email = $2, name = $3, attributes = $4, timezone = $5, updated_at = now() WHERE id = $1`, [id, s.email, s.name, s.attributes, s.timezone]);
+  async update(
+    q: Queryable,
+    id: string,
+    s: { email: string | null; name: string | null; attributes: Record<string, unknown>; timezone: string | null },
+  ): Promise<void> {
+    await q.query(`UPDATE subscribers SET email = $2, name = $3, attributes = $4, timezone = $5, updated_at = now() WHERE id = $1`, [
+      id,
+      s.email,
+      s.name,
+      s.attributes,
+      s.timezone,
+    ]);
   }
 
   /** GDPR erase: the row stays (aggregates keep adding up), its personal data goes. */
   async erase(q: Queryable, id: string): Promise<void> {
-    await q.query(`UPDATE subscribers SET email = NULL, name = NULL, attributes = '{}', timezone = NULL, erased_at = now(), updated_at = now() WHERE id = $1`, [id]);
+    await q.query(`UPDATE subscribers SET email = NULL, name = NULL, attributes = '{}', timezone = NULL, erased_at = now(), updated_at = now() WHERE id = $1`, [
+      id,
+    ]);
   }
 
   profiles(ids: string[]): Promise<SubscriberProfile[]> {

@@ -48,7 +48,12 @@ export class SubscribersService {
     const id = await this.db.transaction(async (tx) => {
       const lists = await this.requireLists(tx, dto.lists ?? []);
       if (lists.length) await this.refuseSuppressed(tx, email);
-      const id = await this.subscribers.insert(tx, { email, name: dto.name ?? null, attributes: dto.attributes ?? {}, timezone: dto.timezone ? normalizeTimeZone(dto.timezone) : null });
+      const id = await this.subscribers.insert(tx, {
+        email,
+        name: dto.name ?? null,
+        attributes: dto.attributes ?? {},
+        timezone: dto.timezone ? normalizeTimeZone(dto.timezone) : null,
+      });
       if (!id) {
         const existing = await this.subscribers.idByEmail(tx, email);
         throw new AppError('already_exists', `a subscriber with email ${email} already exists`, [{ field: 'email', message: 'already exists', id: existing }]);
@@ -136,7 +141,8 @@ export class SubscribersService {
       if (email !== current.email) {
         await this.refuseSuppressed(tx, email!);
         const taken = await this.subscribers.idByEmail(tx, email!);
-        if (taken) throw new AppError('already_exists', `a subscriber with email ${email} already exists`, [{ field: 'email', message: 'already exists', id: taken }]);
+        if (taken)
+          throw new AppError('already_exists', `a subscriber with email ${email} already exists`, [{ field: 'email', message: 'already exists', id: taken }]);
       }
       const attributes = { ...current.attributes };
       for (const [k, v] of Object.entries(dto.attributes ?? {})) {
@@ -168,7 +174,17 @@ export class SubscribersService {
       // Opens, clicks and conversions stay counted (aggregates are kept); what identifies the person goes.
       await this.activity.forget(tx, id);
       if (row.email) await this.suppressions.forgetBounces(tx, row.email);
-      await this.consent.record(tx, { subscriberId: id, listId: null, action: 'erase', source: 'api', status: null, text: null, version: null, ip: null, userAgent: null });
+      await this.consent.record(tx, {
+        subscriberId: id,
+        listId: null,
+        action: 'erase',
+        source: 'api',
+        status: null,
+        text: null,
+        version: null,
+        ip: null,
+        userAgent: null,
+      });
     });
   }
 
@@ -206,7 +222,11 @@ export class SubscribersService {
     const rows = await this.lists.some(tx, unique);
     const missing = unique.filter((id) => !rows.some((r) => r.id === id));
     if (missing.length) {
-      throw new AppError('not_found', `list ${missing.join(', ')} not found`, missing.map((id) => ({ field: `lists[${ids.indexOf(id)}]`, message: `no list with id ${id}` })));
+      throw new AppError(
+        'not_found',
+        `list ${missing.join(', ')} not found`,
+        missing.map((id) => ({ field: `lists[${ids.indexOf(id)}]`, message: `no list with id ${id}` })),
+      );
     }
     return rows;
   }

@@ -20,7 +20,10 @@ export class SubscriptionsController {
 
   /** Double opt-in lists answer `pending` and mail a confirmation link. */
   @Post()
-  async subscribe(@Param('id', idParam('List')) listId: string, @Body() dto: SubscribeDto): Promise<{ listId: string; subscriberId: string; status: SubscriptionStatus }> {
+  async subscribe(
+    @Param('id', idParam('List')) listId: string,
+    @Body() dto: SubscribeDto,
+  ): Promise<{ listId: string; subscriberId: string; status: SubscriptionStatus }> {
     if (!dto.subscriberId && !dto.email) throw AppError.invalid('subscriberId', 'give subscriberId or email');
     const list = await this.lists.require(listId);
     const c = dto.consent;

@@ -27,7 +27,8 @@ export class SubscriptionsRepository {
 
   /** true when the subscription is new (a confirmed one gets its confirmation time). */
   async insert(q: Queryable, subscriberId: string, listId: string, status: SubscriptionStatus): Promise<boolean> {
-    const inserted = await queryRows<unknown>(q, 
+    const inserted = await queryRows<unknown>(
+      q,
       `INSERT INTO subscriptions (subscriber_id, list_id, status, confirmed_at)
        VALUES ($1, $2, $3, CASE WHEN $3 = 'confirmed' THEN now() END)
        ON CONFLICT DO NOTHING RETURNING status`,
@@ -38,7 +39,10 @@ export class SubscriptionsRepository {
 
   /** The status, locking the row for the rest of the caller's transaction. */
   async lockStatus(q: Queryable, subscriberId: string, listId: string): Promise<SubscriptionStatus | undefined> {
-    const [row] = await queryRows<{ status: SubscriptionStatus }>(q, `SELECT status FROM subscriptions WHERE subscriber_id = $1 AND list_id = $2 FOR UPDATE`, [subscriberId, listId]);
+    const [row] = await queryRows<{ status: SubscriptionStatus }>(q, `SELECT status FROM subscriptions WHERE subscriber_id = $1 AND list_id = $2 FOR UPDATE`, [
+      subscriberId,
+      listId,
+    ]);
     return row?.status;
   }
 
@@ -56,8 +60,13 @@ export class SubscriptionsRepository {
    * Every subscription the subscriber still has ends, each with its own ledger record, in one
    * statement. Returns the lists that changed.
    */
-  async leaveAll(q: Queryable, subscriberId: string, e: { source: ConsentSource; text: string | null; ip: string | null; userAgent: string | null }): Promise<string[]> {
-    const rows = await queryRows<{ list_id: string }>(q, 
+  async leaveAll(
+    q: Queryable,
+    subscriberId: string,
+    e: { source: ConsentSource; text: string | null; ip: string | null; userAgent: string | null },
+  ): Promise<string[]> {
+    const rows = await queryRows<{ list_id: string }>(
+      q,
       `WITH gone AS (
          UPDATE subscriptions SET status = 'unsubscribed', unsubscribed_at = now(), updated_at = now()
          WHERE subscriber_id = $1 AND status <> 'unsubscribed' RETURNING list_id
@@ -88,7 +97,8 @@ export class SubscriptionsRepository {
 
   /** The lists a subscriber has a subscription to, with where they stand, by list name. */
   choices(q: Queryable, subscriberId: string): Promise<ChoiceRow[]> {
-    return queryRows<ChoiceRow>(q, 
+    return queryRows<ChoiceRow>(
+      q,
       `SELECT l.id, l.name, l.opt_in, sub.status
        FROM subscriptions sub JOIN lists l ON l.id = sub.list_id
        WHERE sub.subscriber_id = $1 ORDER BY l.name, l.id`,

@@ -89,7 +89,12 @@ export class SubscriptionsService {
    * record, in one statement. Returns the lists that changed.
    */
   leaveAll(tx: Queryable, subscriberId: string, evidence: ConsentEvidence): Promise<string[]> {
-    return this.subscriptions.leaveAll(tx, subscriberId, { source: evidence.source, text: evidence.text ?? null, ip: evidence.ip ?? null, userAgent: evidence.userAgent ?? null });
+    return this.subscriptions.leaveAll(tx, subscriberId, {
+      source: evidence.source,
+      text: evidence.text ?? null,
+      ip: evidence.ip ?? null,
+      userAgent: evidence.userAgent ?? null,
+    });
   }
 
   /** The ledger record of an opt-out from all mail (no list): the suppression itself, as consent evidence. */
@@ -123,7 +128,24 @@ export class SubscriptionsService {
     if (!(await this.lists.holdForKeyShare(tx, listId))) throw AppError.notFound('List', listId);
   }
 
-  private async record(tx: Queryable, subscriberId: string, listId: string | null, action: ConsentAction, status: SubscriptionStatus, e: ConsentEvidence): Promise<void> {
-    await this.consent.record(tx, { subscriberId, listId, action, source: e.source, status, text: e.text ?? null, version: e.version ?? null, ip: e.ip ?? null, userAgent: e.userAgent ?? null });
+  private async record(
+    tx: Queryable,
+    subscriberId: string,
+    listId: string | null,
+    action: ConsentAction,
+    status: SubscriptionStatus,
+    e: ConsentEvidence,
+  ): Promise<void> {
+    await this.consent.record(tx, {
+      subscriberId,
+      listId,
+      action,
+      source: e.source,
+      status,
+      text: e.text ?? null,
+      version: e.version ?? null,
+      ip: e.ip ?? null,
+      userAgent: e.userAgent ?? null,
+    });
   }
 }

@@ -53,7 +53,8 @@ export class SuppressionsRepository {
 
   /** Adds these soft bounces (an address may repeat) and answers each address's count now. */
   countSoftBounces(q: Queryable, emails: string[]): Promise<{ email: string; soft: number }[]> {
-    return queryRows<{ email: string; soft: number }>(q, 
+    return queryRows<{ email: string; soft: number }>(
+      q,
       `WITH t AS (SELECT email, email_hash(email) AS h, count(*) AS n FROM unnest($1::text[]) AS email GROUP BY email),
        counted AS (
          INSERT INTO bounce_counts AS b (email_hash, soft, last_at) SELECT h, n, now() FROM t

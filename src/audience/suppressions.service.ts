@@ -63,10 +63,14 @@ export class SuppressionsService {
     if (soft.length) {
       const limit = this.config.tracking.softBounceLimit;
       for (const c of await this.suppressions.countSoftBounces(q, soft)) {
-        if (c.soft >= limit && !suppress.has(c.email)) suppress.set(c.email, { reason: 'hard_bounce', note: `${c.soft} soft bounces (SOFT_BOUNCE_LIMIT ${limit})` });
+        if (c.soft >= limit && !suppress.has(c.email))
+          suppress.set(c.email, { reason: 'hard_bounce', note: `${c.soft} soft bounces (SOFT_BOUNCE_LIMIT ${limit})` });
       }
     }
-    await this.suppressMany(q, [...suppress].map(([email, s]) => ({ email, ...s })));
+    await this.suppressMany(
+      q,
+      [...suppress].map(([email, s]) => ({ email, ...s })),
+    );
   }
 
   /** Erase: the address's soft-bounce count goes with it. */
@@ -82,7 +86,8 @@ export class SuppressionsService {
   async remove(emailInput: string): Promise<void> {
     const email = normalizeEmail(emailInput);
     if (!email) throw AppError.invalid('email', 'must be a valid e-mail address');
-    if (!(await this.suppressions.delete(email))) throw new AppError('not_found', `${email} is not suppressed`, [{ field: 'email', message: 'not on the suppression list' }]);
+    if (!(await this.suppressions.delete(email)))
+      throw new AppError('not_found', `${email} is not suppressed`, [{ field: 'email', message: 'not on the suppression list' }]);
   }
 
   async reasonFor(q: Queryable, email: string): Promise<SuppressionReason | null> {

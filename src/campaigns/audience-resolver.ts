@@ -6,7 +6,9 @@ const RESOLVE_PARTITIONS = 2;
 
 /** The lowest uuid of part k of n equal ranges of the uuid space. */
 function bound(k: number, n: number): string {
-  const head = Math.floor((k * 0x1_0000_0000) / n).toString(16).padStart(8, '0');
+  const head = Math.floor((k * 0x1_0000_0000) / n)
+    .toString(16)
+    .padStart(8, '0');
   return `${head}-0000-0000-0000-000000000000`;
 }
 
@@ -25,7 +27,9 @@ export class AudienceResolver {
    */
   async freeze(campaignId: string, lists: string[]): Promise<void> {
     const parts = RESOLVE_PARTITIONS;
-    await Promise.all(Array.from({ length: parts }, (_, k) => this.messages.freeze(campaignId, lists, bound(k, parts), k + 1 < parts ? bound(k + 1, parts) : null)));
+    await Promise.all(
+      Array.from({ length: parts }, (_, k) => this.messages.freeze(campaignId, lists, bound(k, parts), k + 1 < parts ? bound(k + 1, parts) : null)),
+    );
   }
 
   /** The claimed messages of a run that may still be sent: they become `submitting`, the others `skipped`. */

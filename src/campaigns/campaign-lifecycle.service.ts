@@ -113,7 +113,11 @@ export class CampaignLifecycle {
   async dispatch(id: string, fresh = false): Promise<void> {
     const tag = fresh ? `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}-` : '';
     await this.queue.addBulk(
-      Array.from({ length: this.campaigns.dispatchJobs }, (_, i) => ({ name: 'dispatch', data: { campaignId: id }, opts: { jobId: `dispatch-${id}-${tag}${i}`, ...JOB_OPTIONS } })),
+      Array.from({ length: this.campaigns.dispatchJobs }, (_, i) => ({
+        name: 'dispatch',
+        data: { campaignId: id },
+        opts: { jobId: `dispatch-${id}-${tag}${i}`, ...JOB_OPTIONS },
+      })),
     );
   }
 

@@ -3,7 +3,9 @@ import { AppError } from '../common/errors';
 /** An action the campaign's state machine does not allow from where the campaign is. */
 export class IllegalTransition extends AppError {
   constructor(id: string, action: string, from: string[], current: string) {
-    super('illegal_transition', `cannot ${action} campaign ${id}: it is ${current}`, [{ field: 'status', message: `${action} needs ${from.join(' or ')}; the campaign is ${current}` }]);
+    super('illegal_transition', `cannot ${action} campaign ${id}: it is ${current}`, [
+      { field: 'status', message: `${action} needs ${from.join(' or ')}; the campaign is ${current}` },
+    ]);
   }
 }
 

@@ -37,7 +37,11 @@ export class CampaignsWorkerModule {}
 @Module({
   providers: [
     MessagesRepository,
-    { provide: MESSAGE_DIRECTORY, inject: [MessagesRepository], useFactory: (m: MessagesRepository): MessageDirectory => ({ listOf: (c, s) => m.listOf(c, s) }) },
+    {
+      provide: MESSAGE_DIRECTORY,
+      inject: [MessagesRepository],
+      useFactory: (m: MessagesRepository): MessageDirectory => ({ listOf: (c, s) => m.listOf(c, s) }),
+    },
   ],
   exports: [MESSAGE_DIRECTORY],
 })

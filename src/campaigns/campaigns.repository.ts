@@ -113,7 +113,8 @@ export class CampaignsRepository {
 
   /** Moves the campaign to `to` if it is in one of `from`; false when it is not (or does not exist). */
   async transition(q: Queryable, id: string, from: CampaignStatus[], to: CampaignStatus, c: TransitionChanges): Promise<boolean> {
-    const { affected } = await changed(q, 
+    const { affected } = await changed(
+      q,
       `UPDATE campaigns SET status = $3, updated_at = now(),
          scheduled_at = CASE $4::text WHEN 'now' THEN now() WHEN 'at' THEN $5::timestamptz ELSE scheduled_at END,
          local_time = COALESCE($6::boolean, local_time),

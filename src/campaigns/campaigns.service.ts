@@ -68,7 +68,12 @@ export class CampaignsService {
   async list(q: PageQuery): Promise<Page<CampaignDto>> {
     const rows = await this.campaigns.page(decodeCursor(q.cursor), q.limit + 1);
     const progress = await this.progress(rows.slice(0, q.limit));
-    return toPage(rows, q.limit, (r) => ({ createdAt: r.ts, id: r.id }), (r) => map(r, progress[rows.indexOf(r)]));
+    return toPage(
+      rows,
+      q.limit,
+      (r) => ({ createdAt: r.ts, id: r.id }),
+      (r) => map(r, progress[rows.indexOf(r)]),
+    );
   }
 
   /** Only a draft can be edited. */
@@ -152,7 +157,11 @@ export class CampaignsService {
     const found = new Set((await this.lists.named(v.audience.lists)).map((l) => l.id));
     const missing = v.audience.lists.filter((l) => !found.has(l));
     if (missing.length) {
-      throw new AppError('not_found', `list ${missing.join(', ')} not found`, missing.map((l) => ({ field: `audience.lists[${v.audience.lists.indexOf(l)}]`, message: `no list with id ${l}` })));
+      throw new AppError(
+        'not_found',
+        `list ${missing.join(', ')} not found`,
+        missing.map((l) => ({ field: `audience.lists[${v.audience.lists.indexOf(l)}]`, message: `no list with id ${l}` })),
+      );
     }
     const transports = Object.keys(this.config.mail.transports);
     if (!transports.includes(v.transport)) throw AppError.invalid('transport', `no transport named "${v.transport}" (configured: ${transports.join(', ')})`);

@@ -135,7 +135,8 @@ export class MessagesRepository {
    * outcome could not be recorded (`handed`): maybe delivered, so `unknown`. Returns how many moved.
    */
   async handBack(run: string, handed: string[]): Promise<number> {
-    const { affected: n } = await changed(this.db, 
+    const { affected: n } = await changed(
+      this.db,
       `UPDATE messages SET status = CASE WHEN status = 'submitting' AND id = ANY($2::bigint[]) THEN 'unknown' ELSE 'queued' END,
          smtp_response = CASE WHEN status = 'submitting' AND id = ANY($2::bigint[]) THEN 'the outcome of the SMTP transaction could not be recorded' ELSE smtp_response END,
          claimed_by = NULL, updated_at = now()
@@ -147,13 +148,16 @@ export class MessagesRepository {
 
   /** The claim tokens messages are held under now. */
   async claimTokens(): Promise<string[]> {
-    const rows: { claimed_by: string }[] = await this.db.query(`SELECT DISTINCT claimed_by FROM messages WHERE status IN ('sending', 'submitting') AND claimed_by IS NOT NULL`);
+    const rows: { claimed_by: string }[] = await this.db.query(
+      `SELECT DISTINCT claimed_by FROM messages WHERE status IN ('sending', 'submitting') AND claimed_by IS NOT NULL`,
+    );
     return rows.map((r) => r.claimed_by);
   }
 
   /** Claims nobody works on any more: `sending` back to the queue, `submitting` (maybe delivered) to `unknown`. */
   async reclaim(tokens: string[]): Promise<number> {
-    const { affected: n } = await changed(this.db, 
+    const { affected: n } = await changed(
+      this.db,
       `UPDATE messages SET status = CASE status WHEN 'sending' THEN 'queued' ELSE 'unknown' END,
          smtp_response = CASE status WHEN 'submitting' THEN 'worker died during the SMTP transaction' ELSE smtp_response END,
          claimed_by = NULL, updated_at = now()
@@ -175,7 +179,10 @@ export class MessagesRepository {
 
   /** The list a recipient got the campaign through; undefined when there is no such message. */
   async listOf(campaignId: string, subscriberId: string): Promise<string | undefined> {
-    const [row]: { list_id: string }[] = await this.db.query(`SELECT list_id FROM messages WHERE campaign_id = $1 AND subscriber_id = $2`, [campaignId, subscriberId]);
+    const [row]: { list_id: string }[] = await this.db.query(`SELECT list_id FROM messages WHERE campaign_id = $1 AND subscriber_id = $2`, [
+      campaignId,
+      subscriberId,
+    ]);
     return row?.list_id;
   }
 
@@ -184,7 +191,8 @@ export class MessagesRepository {
    * the caller's transaction. The ids come as binary uuid[] (database/pg-binary): many thousands a batch.
    */
   sentAt(q: Queryable, campaigns: Buffer, subscribers: Buffer): Promise<{ i: number; sent_at: number | null }[]> {
-    return queryRows<{ i: number; sent_at: number | null }>(q, 
+    return queryRows<{ i: number; sent_at: number | null }>(
+      q,
       `SELECT t.i::int AS i, round(date_part('epoch', m.sent_at) * 1000) AS sent_at FROM messages m
        JOIN unnest($1::uuid[], $2::uuid[]) WITH ORDINALITY AS t(c, s, i) ON m.campaign_id = t.c AND m.subscriber_id = t.s`,
       [campaigns, subscribers],

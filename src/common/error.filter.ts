@@ -59,7 +59,12 @@ export function errorBody(exception: unknown): ErrorBody {
 }
 
 function body(statusCode: number, message: string, details: ErrorDetail[]): ErrorBody {
-  return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message, details: details.length || statusCode >= 500 ? details : [{ field: fieldOf(statusCode), message }] };
+  return {
+    statusCode,
+    error: STATUS_CODES[statusCode] ?? 'Error',
+    message,
+    details: details.length || statusCode >= 500 ? details : [{ field: fieldOf(statusCode), message }],
+  };
 }
 
 /** What an error without details (Nest's, Fastify's) is about, so that every 4xx names something. */

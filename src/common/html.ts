@@ -23,7 +23,9 @@ export interface HtmlPage {
   csp?: CspDirectives;
 }
 
-export type CspDirectives = Partial<Record<'script-src' | 'connect-src' | 'worker-src' | 'style-src' | 'img-src' | 'frame-ancestors' | 'form-action', string[]>>;
+export type CspDirectives = Partial<
+  Record<'script-src' | 'connect-src' | 'worker-src' | 'style-src' | 'img-src' | 'frame-ancestors' | 'form-action', string[]>
+>;
 
 export interface PageOptions {
   /** Extra elements for <head> (the sign-up form's widget script). */
@@ -59,7 +61,13 @@ export function errorPage(status: number, message: string): HtmlPage {
   if (status === 404) return linkNotRecognised();
   if (status === 429) return { status, html: page('Too many attempts', `<p>${escapeHtml(message)}</p>`) };
   if (status >= 500) return { status, html: page('Something went wrong', '<p>Please try again in a moment.</p>') };
-  return { status, html: page(STATUS_CODES[status] === 'Payload Too Large' ? 'Too much data' : 'Please check what you sent', `<p>${escapeHtml(message)}</p><p>Go back and try again.</p>`) };
+  return {
+    status,
+    html: page(
+      STATUS_CODES[status] === 'Payload Too Large' ? 'Too much data' : 'Please check what you sent',
+      `<p>${escapeHtml(message)}</p><p>Go back and try again.</p>`,
+    ),
+  };
 }
 
 /**

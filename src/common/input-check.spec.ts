@@ -14,7 +14,10 @@ describe('unstorableIn', () => {
 
   it('names a NUL in a value or a key by its path', () => {
     expect(unstorableIn({ name: 'a\u0000b' })).toEqual({ field: 'name', message: 'must not contain a NUL character (\\u0000)' });
-    expect(unstorableIn({ attributes: { 'k\u0000': 1 } })).toEqual({ field: 'attributes["k\\u0000"]', message: 'is a key that must not contain a NUL character (\\u0000)' });
+    expect(unstorableIn({ attributes: { 'k\u0000': 1 } })).toEqual({
+      field: 'attributes["k\\u0000"]',
+      message: 'is a key that must not contain a NUL character (\\u0000)',
+    });
     expect(unstorableIn({ lists: ['x', 'y\u0000'] })?.field).toBe('lists[1]');
     expect(unstorableIn('a\u0000', 'email')?.field).toBe('email');
     expect(unstorableIn('a\u0000')?.field).toBe('body');

@@ -67,7 +67,10 @@ function unacceptedBody(req: FastifyRequest): AppError | null {
   const config = req.routeOptions.config as unknown as Record<string, unknown> | undefined;
   if (!config || req.method === 'GET' || req.method === 'HEAD' || !hasBody(req)) return null;
   const accepted = (config[BODY_TYPES] as string[] | undefined) ?? JSON_ONLY;
-  const type = String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  const type = String(req.headers['content-type'] ?? '')
+    .split(';')[0]
+    .trim()
+    .toLowerCase();
   if (accepted.includes(type)) return null;
   const message = `${type ? `${type} is not accepted here` : 'a body needs a Content-Type'}; send ${accepted.join(' or ')}`;
   return new AppError('unsupported_media_type', message, [{ field: 'Content-Type', message }]);

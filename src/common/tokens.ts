@@ -29,7 +29,8 @@ export class TokenSigner {
     const payload = Buffer.from(token.slice(0, dot), 'base64url');
     const given = Buffer.from(token.slice(dot + 1), 'base64url');
     // Re-encoding must give the token back: base64 has spare bits, and a second spelling of one token is an alteration.
-    if (given.length !== MAC_BYTES || payload.toString('base64url') !== token.slice(0, dot) || given.toString('base64url') !== token.slice(dot + 1)) return null;
+    if (given.length !== MAC_BYTES || payload.toString('base64url') !== token.slice(0, dot) || given.toString('base64url') !== token.slice(dot + 1))
+      return null;
     return timingSafeEqual(given, this.mac(purpose, payload)) ? payload : null;
   }
 

@@ -31,9 +31,15 @@ const envSchema = z.object({
   DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/edm'),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
-  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]+$/).default('edm'),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_-]+$/)
+    .default('edm'),
   APP_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
-  ADMIN_API_KEY: z.string().regex(/^edm_[A-Za-z0-9]{8}_[A-Za-z0-9]{32,}$/, 'must look like edm_XXXXXXXX_<32+ letters/digits>').optional(),
+  ADMIN_API_KEY: z
+    .string()
+    .regex(/^edm_[A-Za-z0-9]{8}_[A-Za-z0-9]{32,}$/, 'must look like edm_XXXXXXXX_<32+ letters/digits>')
+    .optional(),
   DATA_DIR: z.string().default('var'),
   SMTP_URL: z.string().url().optional(),
   SMTP_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(5),
@@ -47,7 +53,11 @@ const envSchema = z.object({
   UNSUBSCRIBE_MAILTO: z.string().email().optional(),
   POSTAL_ADDRESS: z.string().default(''),
   TEMPLATES_DIR: z.string().default('templates'),
-  CONFIRM_TOKEN_TTL_HOURS: z.coerce.number().int().min(1).default(24 * 14),
+  CONFIRM_TOKEN_TTL_HOURS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(24 * 14),
   SEND_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
   SEND_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(6),
   SEND_RETRY_BASE_MS: z.coerce.number().int().min(10).default(60_000),
@@ -61,12 +71,21 @@ const envSchema = z.object({
   FORM_RATE_WINDOW_SECONDS: z.coerce.number().int().min(1).default(3600),
   DEFAULT_TIMEZONE: timeZone.default('UTC'),
   ATTRIBUTION_WINDOW_DAYS: z.coerce.number().positive().max(365).default(7),
-  DEFAULT_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR').default('EUR'),
+  DEFAULT_CURRENCY: z
+    .string()
+    .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR')
+    .default('EUR'),
   SOFT_BOUNCE_LIMIT: z.coerce.number().int().min(1).default(3),
   INGEST_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(5_000),
   INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
   /** Bounce webhooks: the SNS topics SES notifications may come from (comma-separated ARNs); unset: any topic. */
-  SES_TOPIC_ARNS: z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]+(\s*,\s*arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]+)*$/, 'must be comma-separated SNS topic ARNs (arn:aws:sns:<region>:<account>:<topic>)').optional(),
+  SES_TOPIC_ARNS: z
+    .string()
+    .regex(
+      /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]+(\s*,\s*arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]+)*$/,
+      'must be comma-separated SNS topic ARNs (arn:aws:sns:<region>:<account>:<topic>)',
+    )
+    .optional(),
   /** SendGrid signed Event Webhook: the verification key (base64 DER or PEM of an ECDSA P-256 public key). */
   SENDGRID_WEBHOOK_PUBLIC_KEY: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -144,7 +163,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     warnings.push(`PUBLIC_URL ${publicUrl} is not https: fine for development, but one-click unsubscribe (RFC 8058) needs https in production`);
   }
   if (!e.POSTAL_ADDRESS) {
-    warnings.push('POSTAL_ADDRESS is not set: marketing mail must show the sender\'s postal address (CAN-SPAM); set it, or give each campaign its postalAddress');
+    warnings.push(
+      "POSTAL_ADDRESS is not set: marketing mail must show the sender's postal address (CAN-SPAM); set it, or give each campaign its postalAddress",
+    );
   }
   return {
     env: e.NODE_ENV,
@@ -247,7 +268,9 @@ function parseSendgridKey(value: string | undefined): string | undefined {
     if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') throw new Error('not an ECDSA P-256 key');
     return key.export({ format: 'pem', type: 'spki' }).toString();
   } catch (e) {
-    throw new ConfigError(`Invalid configuration:\n  SENDGRID_WEBHOOK_PUBLIC_KEY: must be an ECDSA P-256 public key, base64 DER or PEM (${(e as Error).message})`);
+    throw new ConfigError(
+      `Invalid configuration:\n  SENDGRID_WEBHOOK_PUBLIC_KEY: must be an ECDSA P-256 public key, base64 DER or PEM (${(e as Error).message})`,
+    );
   }
 }
 
@@ -255,7 +278,14 @@ function parseProcesses(e: z.output<typeof envSchema>): AppConfig['processes'] {
   if (e.PROCESSES === 1 && (e.API_PROCESSES || e.WORKER_PROCESSES)) {
     throw new ConfigError('Invalid configuration:\n  PROCESSES: 1 runs everything in one process; unset API_PROCESSES and WORKER_PROCESSES, or PROCESSES');
   }
-  return { total: e.PROCESSES, api: e.API_PROCESSES, worker: e.WORKER_PROCESSES, shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS, supervised: e.SUPERVISED === '1', heapSetByUser: /max-old-space-size/.test(e.NODE_OPTIONS) };
+  return {
+    total: e.PROCESSES,
+    api: e.API_PROCESSES,
+    worker: e.WORKER_PROCESSES,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    supervised: e.SUPERVISED === '1',
+    heapSetByUser: /max-old-space-size/.test(e.NODE_OPTIONS),
+  };
 }
 
 function parseTrustProxy(v: string): boolean | number | string {

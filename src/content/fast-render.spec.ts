@@ -39,7 +39,16 @@ describe('compileFast', () => {
   });
 
   it('leaves blocks, partials, hashes, sub-expressions and other scopes to Handlebars', () => {
-    for (const src of ['{{#if name}}x{{/if}}', '{{> footer}}', '{{default name fallback="x"}}', '{{default (lowercase name) "x"}}', '{{../name}}', '{{@root.name}}', '{{this.name}}', '{{nohelper name}}']) {
+    for (const src of [
+      '{{#if name}}x{{/if}}',
+      '{{> footer}}',
+      '{{default name fallback="x"}}',
+      '{{default (lowercase name) "x"}}',
+      '{{../name}}',
+      '{{@root.name}}',
+      '{{this.name}}',
+      '{{nohelper name}}',
+    ]) {
       expect(compileFast(hb, hb.parse(src))).toBeNull();
     }
   });
@@ -53,7 +62,14 @@ describe('compileFast', () => {
       const html = compiler.handlebars.compile(compiled.sources.html);
       const plain = (s: string) => compiler.handlebars.compile(s, { noEscape: true });
       for (const c of contexts) {
-        const ctx = { ...c, unsubscribeUrl: 'https://u/<x>', preferencesUrl: 'https://p', postalAddress: 'A & B', __links: compiled.links.map((_, i) => `https://t/c/${i}?a=1&b=2`), __pixel: 'https://t/o/x' };
+        const ctx = {
+          ...c,
+          unsubscribeUrl: 'https://u/<x>',
+          preferencesUrl: 'https://p',
+          postalAddress: 'A & B',
+          __links: compiled.links.map((_, i) => `https://t/c/${i}?a=1&b=2`),
+          __pixel: 'https://t/o/x',
+        };
         expect(compiled.render(ctx)).toEqual({ subject: plain(compiled.sources.subject)(ctx), html: html(ctx), text: plain(compiled.sources.text)(ctx) });
       }
     }

@@ -37,7 +37,7 @@ function cached<T extends Intl.DateTimeFormat | Intl.NumberFormat>(key: string, 
  */
 export function createHandlebars(defaultTimezone: string): HandlebarsRuntime {
   const hb = Handlebars.create();
-  const root = (o: HelperOptions) => ((o.data as { root?: RenderRoot } | undefined)?.root ?? {});
+  const root = (o: HelperOptions) => (o.data as { root?: RenderRoot } | undefined)?.root ?? {};
   const locale = (o: HelperOptions) => {
     const l = root(o).subscriber?.attributes?.locale;
     return typeof l === 'string' && /^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(l) ? l : 'en';

@@ -85,7 +85,8 @@ export class TemplatesRepository {
   /** A starter's row and current version, under a lock that serialises processes syncing it at once. */
   async lockStarter(q: Queryable, key: string): Promise<{ id: string; version: number; mjml: string; subject: string | null } | undefined> {
     await q.query(`SELECT pg_advisory_xact_lock(hashtext('edm:starter:' || $1))`, [key]);
-    const [row] = await queryRows<{ id: string; version: number; mjml: string; subject: string | null }>(q, 
+    const [row] = await queryRows<{ id: string; version: number; mjml: string; subject: string | null }>(
+      q,
       `SELECT t.id, t.current_version AS version, v.mjml, v.subject FROM templates t
        JOIN template_versions v ON v.template_id = t.id AND v.version = t.current_version WHERE t.starter_key = $1`,
       [key],

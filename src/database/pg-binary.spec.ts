@@ -14,13 +14,17 @@ describe('binary values for Postgres', () => {
   it('are read by Postgres as the timestamptz[] of the epoch milliseconds, before and after 2000', async () => {
     const times = [Date.UTC(2026, 10, 29, 12, 34, 56, 789), null, Date.UTC(1999, 11, 31, 23, 59, 59, 999), 0, -1, 1.5];
     const { rows } = await withAdmin((c) =>
-      c.query(`SELECT array_agg(round(date_part('epoch', t) * 1000000) ORDER BY k) AS us FROM unnest($1::timestamptz[]) WITH ORDINALITY AS u(t, k)`, [timestamptzArray(times)]),
+      c.query(`SELECT array_agg(round(date_part('epoch', t) * 1000000) ORDER BY k) AS us FROM unnest($1::timestamptz[]) WITH ORDINALITY AS u(t, k)`, [
+        timestamptzArray(times),
+      ]),
     );
     expect(rows[0].us.map((v: number | null) => (v === null ? null : v / 1000))).toEqual(times);
   });
 
   it('take an empty array', async () => {
-    const { rows } = await withAdmin((c) => c.query(`SELECT cardinality($1::uuid[]) AS u, cardinality($2::timestamptz[]) AS t`, [uuidArray([]), timestamptzArray([])]));
+    const { rows } = await withAdmin((c) =>
+      c.query(`SELECT cardinality($1::uuid[]) AS u, cardinality($2::timestamptz[]) AS t`, [uuidArray([]), timestamptzArray([])]),
+    );
     expect(rows[0]).toEqual({ u: 0, t: 0 });
   });
 
@@ -31,7 +35,20 @@ describe('binary values for Postgres', () => {
   });
 
   it('take the addresses net.isIP takes, except scoped IPv6 ones, which Postgres refuses', () => {
-    const samples = ['1.2.3.4', '0.0.0.0', '255.255.255.255', '256.1.1.1', '1.2.3', '1.2.3.4.5', '01.2.3.4', '1..2.3', ' 1.2.3.4', '1.2.3.4 ', '', '1.2.3.0004'];
+    const samples = [
+      '1.2.3.4',
+      '0.0.0.0',
+      '255.255.255.255',
+      '256.1.1.1',
+      '1.2.3',
+      '1.2.3.4.5',
+      '01.2.3.4',
+      '1..2.3',
+      ' 1.2.3.4',
+      '1.2.3.4 ',
+      '',
+      '1.2.3.0004',
+    ];
     samples.push('::', '::1', '2001:db8::8a2e:370:7334', '::ffff:192.0.2.7', '64:ff9b::1.2.3.4', 'fe80::1%eth0', ':::1', '2001:db8::g', 'localhost');
     for (const ip of samples) expect([ip, isInet(ip)]).toEqual([ip, isIP(ip) !== 0 && !ip.includes('%')]);
     const b = Buffer.alloc(24);

@@ -117,19 +117,41 @@ export class CampaignDispatcher implements OnModuleDestroy {
       for (let i = 0; i < batch.length; i += chunkSize) {
         const status = i === 0 ? 'sending' : await this.persist(() => this.sends.status(campaignId));
         if (status !== 'sending' || this.draining) {
-          await this.persist(() => this.sends.release(batch.slice(i).map((m) => m.messageId), run, status === 'cancelled' ? 'cancelled' : 'queued'));
+          await this.persist(() =>
+            this.sends.release(
+              batch.slice(i).map((m) => m.messageId),
+              run,
+              status === 'cancelled' ? 'cancelled' : 'queued',
+            ),
+          );
           return this.draining && status === 'sending' ? { kind: 'later', at: new Date() } : { kind: 'stopped' };
         }
         const chunk = batch.slice(i, i + chunkSize);
         await this.throttle.acquire(chunk.length, limits);
         // Run again after a lost reply, this finds the chunk already `submitting` and answers
         // nothing: those messages were never sent, and the run hands them back when it ends.
-        const owned = new Set(await this.persist(() => this.sends.markSubmitting(chunk.map((m) => m.messageId), run, audience)));
+        const owned = new Set(
+          await this.persist(() =>
+            this.sends.markSubmitting(
+              chunk.map((m) => m.messageId),
+              run,
+              audience,
+            ),
+          ),
+        );
         for (const id of owned) handed.add(id);
         const outcomes = await Promise.all(
           chunk
             .filter((m) => owned.has(m.messageId))
-            .map((m) => this.sendOne(m, r.compiled, r.lists.get(m.listId) ?? r.base, r.transport, limits.map((l) => l.key))),
+            .map((m) =>
+              this.sendOne(
+                m,
+                r.compiled,
+                r.lists.get(m.listId) ?? r.base,
+                r.transport,
+                limits.map((l) => l.key),
+              ),
+            ),
         );
         // The outcomes are known: they wait here for Postgres rather than become `unknown`.
         await this.persist(() => this.record(chunk, outcomes, run));
@@ -150,9 +172,13 @@ export class CampaignDispatcher implements OnModuleDestroy {
    * the run's claim token.
    */
   private persist<T>(work: () => Promise<T>): Promise<T> {
-    return retryTransient(work, () => this.draining && Date.now() - this.drainingSince > DRAIN_WAIT_MS, (e, attempt) => {
-      if (attempt % 10 === 1) this.logger.warn(`database unavailable, retrying: ${e.message}`);
-    });
+    return retryTransient(
+      work,
+      () => this.draining && Date.now() - this.drainingSince > DRAIN_WAIT_MS,
+      (e, attempt) => {
+        if (attempt % 10 === 1) this.logger.warn(`database unavailable, retrying: ${e.message}`);
+      },
+    );
   }
 
   /**
@@ -164,7 +190,13 @@ export class CampaignDispatcher implements OnModuleDestroy {
     if (n) this.logger.warn(`run ${run}: handed back ${n} claimed messages`);
   }
 
-  private async sendOne(m: Claimed, compiled: Parameters<MessageBuilder['build']>[0], ctx: CampaignMessageContext, transport: string, limitKeys: string[]): Promise<SendOutcome> {
+  private async sendOne(
+    m: Claimed,
+    compiled: Parameters<MessageBuilder['build']>[0],
+    ctx: CampaignMessageContext,
+    transport: string,
+    limitKeys: string[],
+  ): Promise<SendOutcome> {
     const attempt = m.attempts + 1;
     const id = m.messageId;
     try {
@@ -210,7 +242,11 @@ export class CampaignDispatcher implements OnModuleDestroy {
     const bounced = outcomes.filter((o) => o.bounce === 'hard');
     await this.db.transaction(async (tx) => {
       await this.sends.record(tx, outcomes, run, this.reaper.workerId);
-      if (bounced.length) await this.suppressions.suppressMany(tx, bounced.map((o) => ({ email: emails.get(o.id)!, reason: 'hard_bounce', note: o.response.slice(0, 500) })));
+      if (bounced.length)
+        await this.suppressions.suppressMany(
+          tx,
+          bounced.map((o) => ({ email: emails.get(o.id)!, reason: 'hard_bounce', note: o.response.slice(0, 500) })),
+        );
     });
     const failures = outcomes.filter((o) => o.status !== 'sent').length;
     if (failures) this.logger.debug(`${failures} of ${outcomes.length} messages not delivered yet`);

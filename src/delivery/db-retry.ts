@@ -5,7 +5,21 @@ import { postgresError } from '../database/pg-error';
  * (class 08 connection exceptions, 57P01-03 shutdown and start-up, too many connections) and of a
  * transaction Postgres rolled back to let another through: running the statement again is safe.
  */
-const TRANSIENT = new Set(['57P01', '57P02', '57P03', '53300', '40001', '40P01', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+const TRANSIENT = new Set([
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  '40001',
+  '40P01',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
 
 /** What pg says when a connection dies under a query or is used after it died: errors without a code. */
 const CONNECTION_LOST = /Connection terminated|connection error|not queryable|Connection ended/i;

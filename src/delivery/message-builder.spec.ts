@@ -28,7 +28,10 @@ describe('MessageBuilder', () => {
       const urls = tokens.forMessage({ campaignId: campaign.id, subscriberId: to.id }, 1);
       const escaped = (u: string) => u.replace(/=/g, '&#x3D;');
       // Text, values and helper calls get the fast renderer; a block sends the template to Handlebars.
-      for (const body of ['Hi {{name}} <a href="https://shop.example/a?x=1&amp;y=2">Shop</a>', '{{#if name}}Hi {{name}} <a href="https://shop.example/a?x=1&amp;y=2">Shop</a>{{/if}}']) {
+      for (const body of [
+        'Hi {{name}} <a href="https://shop.example/a?x=1&amp;y=2">Shop</a>',
+        '{{#if name}}Hi {{name}} <a href="https://shop.example/a?x=1&amp;y=2">Shop</a>{{/if}}',
+      ]) {
         const m = builder.build(await compiler.compile(body, MJML(body), 'For {{name}}'), campaign, to);
         expect(m.html).toContain(`href="${escaped(urls.clicks[0])}"`);
         expect(m.html).toContain(`src="${escaped(urls.open)}"`);

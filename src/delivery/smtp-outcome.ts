@@ -1,8 +1,5 @@
 /** What an SMTP attempt means for the message. */
-export type SmtpOutcome =
-  | { kind: 'hard_bounce'; response: string }
-  | { kind: 'throttled'; response: string }
-  | { kind: 'retry'; response: string };
+export type SmtpOutcome = { kind: 'hard_bounce'; response: string } | { kind: 'throttled'; response: string } | { kind: 'retry'; response: string };
 
 /**
  * For a failed attempt (a 2xx never throws). 5xx: permanent failure, a hard bounce. 421/454 or a "too many" reply: the server asks

@@ -32,7 +32,13 @@ export class TestSends {
     const known = await this.subscribers.profilesByEmail(emails);
     for (const email of emails) {
       const profile = known.find((k) => k.email === email);
-      const recipient: Recipient = { name: profile?.name ?? null, attributes: profile?.attributes ?? {}, timezone: profile?.timezone ?? null, id: TEST_RECIPIENT, email };
+      const recipient: Recipient = {
+        name: profile?.name ?? null,
+        attributes: profile?.attributes ?? {},
+        timezone: profile?.timezone ?? null,
+        id: TEST_RECIPIENT,
+        email,
+      };
       await this.transport.send(this.builder.build(compiled, context, recipient, { test: true }), row.transport);
     }
     return { sent: emails };

@@ -49,4 +49,3 @@ export function listenOps(server: Server, config: AppConfig): Promise<Server | n
     ops.listen(port, config.http.host, () => resolve(ops));
   });
 }
-

@@ -149,7 +149,9 @@ export class MessageTokens {
    * allocating a Buffer, which costs more than the hash itself.)
    */
   private tags(hashed: Buffer, count: number): string {
-    return createHash('shake256', { outputLength: count * TAG }).update(hashed).digest('base64url');
+    return createHash('shake256', { outputLength: count * TAG })
+      .update(hashed)
+      .digest('base64url');
   }
 
   /** The message's 32 bytes after the key. */

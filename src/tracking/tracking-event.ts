@@ -94,7 +94,12 @@ export function parseTrackingEvent(value: unknown): TrackingEvent | null {
     case 'click':
       return ofMessage(e) && AGENTS.includes(e.agent) && isInt4(e.slot) ? (value as ClickEvent) : null;
     case 'conversion':
-      return ofMessage(e) && typeof e.orderId === 'string' && text(e.orderId) && optionalNumber(e.value) && optionalText(e.currency) && optionalNumber(e.clickedAt)
+      return ofMessage(e) &&
+        typeof e.orderId === 'string' &&
+        text(e.orderId) &&
+        optionalNumber(e.value) &&
+        optionalText(e.currency) &&
+        optionalNumber(e.clickedAt)
         ? (value as ConversionEvent)
         : null;
     case 'unsubscribe':

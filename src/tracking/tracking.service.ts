@@ -66,7 +66,16 @@ export class TrackingService {
     if (destination === null || test || head) return destination;
     const { slot, campaignId, subscriberId } = ref;
     await this.buffer
-      .append({ type: 'click', at, campaignId, subscriberId, slot, agent: classifyRequest(facts), ip: facts.ip, userAgent: facts.userAgent.slice(0, MAX_USER_AGENT) })
+      .append({
+        type: 'click',
+        at,
+        campaignId,
+        subscriberId,
+        slot,
+        agent: classifyRequest(facts),
+        ip: facts.ip,
+        userAgent: facts.userAgent.slice(0, MAX_USER_AGENT),
+      })
       .catch((e: unknown) => this.lost('click', e));
     return destination;
   }
@@ -103,7 +112,11 @@ export class TrackingService {
     this.lostSince = 0;
   }
 
-  private async record(ref: { campaignId: string; subscriberId: string; clickedAt: number }, r: Omit<ConversionReport, 'token'>, facts: RequestFacts): Promise<void> {
+  private async record(
+    ref: { campaignId: string; subscriberId: string; clickedAt: number },
+    r: Omit<ConversionReport, 'token'>,
+    facts: RequestFacts,
+  ): Promise<void> {
     if (ref.subscriberId === TEST_RECIPIENT) return;
     await this.buffer.append({
       type: 'conversion',

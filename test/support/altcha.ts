@@ -19,7 +19,14 @@ export async function solveAltcha(challenge: object): Promise<string> {
   const controller = new AbortController();
   const found = await Promise.all(
     Array.from({ length: SOLVERS }, async (_, i): Promise<Solution | null> => {
-      const solution = await solveChallenge({ challenge: { parameters, signature }, deriveKey, controller, counterStart: i, counterStep: SOLVERS, timeout: 30_000 });
+      const solution = await solveChallenge({
+        challenge: { parameters, signature },
+        deriveKey,
+        controller,
+        counterStart: i,
+        counterStep: SOLVERS,
+        timeout: 30_000,
+      });
       if (solution) controller.abort(); // only one solver's counters contain the answer; stop the rest
       return solution;
     }),

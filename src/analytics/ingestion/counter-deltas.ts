@@ -61,7 +61,10 @@ function bump<K, C extends string>(map: Map<K, Partial<Record<C, number>>>, key:
 }
 
 /** Rows of one kind across the batch's campaigns: campaign, then key, both in order. */
-function rowsOf<K extends number | string, V>(campaigns: [string, CampaignDeltas][], pick: (c: CampaignDeltas) => Map<K, V>): { campaign: string; key: K; value: V }[] {
+function rowsOf<K extends number | string, V>(
+  campaigns: [string, CampaignDeltas][],
+  pick: (c: CampaignDeltas) => Map<K, V>,
+): { campaign: string; key: K; value: V }[] {
   const out: { campaign: string; key: K; value: V }[] = [];
   for (const [campaign, c] of campaigns) {
     const entries = [...pick(c)].sort(([a], [b]) => (a < b ? -1 : 1)); // keys of a map: never equal

@@ -7,7 +7,8 @@ const S = '9b2f1c3e-2d4a-4b5c-8d6e-7f8091a2b3c4';
 const T0 = Date.UTC(2026, 10, 23, 10, 0, 0);
 const ctx = { campaignId: C, sentAt: T0, attributionWindowMs: 7 * 86_400_000, defaultCurrency: 'EUR' };
 // Open and click events default to a human agent here; each test sets what it is about.
-const ev = (e: Record<string, unknown> & Pick<TrackingEvent, 'type' | 'at'>): TrackingEvent => ({ campaignId: C, subscriberId: S, agent: 'human', ...e }) as TrackingEvent;
+const ev = (e: Record<string, unknown> & Pick<TrackingEvent, 'type' | 'at'>): TrackingEvent =>
+  ({ campaignId: C, subscriberId: S, agent: 'human', ...e }) as TrackingEvent;
 
 function run(events: TrackingEvent[], state = emptyEngagement()) {
   const d = new CounterDeltas();
@@ -28,9 +29,17 @@ describe('applyEvents', () => {
 
   it('takes a click for an open, and a click seconds after delivery for a scanner', () => {
     expect(run([ev({ type: 'click', at: T0 + 3_600_000, slot: 0, agent: 'human' })]).totals).toEqual({
-      clicks: 1, uniqueClicks: 1, uniqueHumanClicks: 1, uniqueOpens: 1, uniqueHumanOpens: 1,
+      clicks: 1,
+      uniqueClicks: 1,
+      uniqueHumanClicks: 1,
+      uniqueOpens: 1,
+      uniqueHumanOpens: 1,
     });
-    expect(run([ev({ type: 'click', at: T0 + SCANNER_AFTER_SEND_MS - 1, slot: 0, agent: 'human' })]).totals).toEqual({ clicks: 1, uniqueClicks: 1, uniqueOpens: 1 });
+    expect(run([ev({ type: 'click', at: T0 + SCANNER_AFTER_SEND_MS - 1, slot: 0, agent: 'human' })]).totals).toEqual({
+      clicks: 1,
+      uniqueClicks: 1,
+      uniqueOpens: 1,
+    });
   });
 
   it('withdraws a human click when every link follows within the burst window, even from an earlier batch', () => {
@@ -64,7 +73,10 @@ describe('applyEvents', () => {
       ev({ type: 'conversion', at: clickedAt + 8 * 86_400_000, clickedAt, orderId: 'C', value: 99 }),
     ]);
     expect(totals).toEqual({ conversions: 2, uniqueConversions: 1, unattributedConversions: 1 });
-    expect([...revenue]).toEqual([['EUR', 10], ['USD', 5]]);
+    expect([...revenue]).toEqual([
+      ['EUR', 10],
+      ['USD', 5],
+    ]);
   });
 
   it('counts a message bounced once, a hard bounce replacing an earlier soft one', () => {

@@ -52,7 +52,11 @@ export async function applyToEngagements(qr: QueryRunner, keys: MessageKeys, ste
     const absent = pending.filter((_, k) => !found[k]);
     pending.forEach((i, k) => (stored[i] = found[k]));
     if (!absent.length) break;
-    const inserted = await createEngagements(qr, keysAt(keys, absent), absent.map((i) => step(i, emptyEngagement(), UNTOLD)));
+    const inserted = await createEngagements(
+      qr,
+      keysAt(keys, absent),
+      absent.map((i) => step(i, emptyEngagement(), UNTOLD)),
+    );
     absent.forEach((i, k) => (created[i] = inserted[k]));
     pending = absent.filter((_, k) => !inserted[k]);
   }

@@ -85,7 +85,10 @@ export class EventApplier {
   }
 
   private async applyFresh(qr: QueryRunner, fresh: TrackingEvent[]): Promise<void> {
-    await this.reportBounces(qr, fresh.filter((e): e is BounceEvent | ComplaintEvent => e.type === 'bounce' || e.type === 'complaint'));
+    await this.reportBounces(
+      qr,
+      fresh.filter((e): e is BounceEvent | ComplaintEvent => e.type === 'bounce' || e.type === 'complaint'),
+    );
     const converted = fresh.filter((e): e is ConversionEvent => e.type === 'conversion');
     const windows = await this.attributionWindows(qr, [...new Set(converted.map((e) => e.campaignId))]);
     // By campaign id as Postgres spells it (lower case), as the message keys below are.

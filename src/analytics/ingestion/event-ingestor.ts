@@ -119,7 +119,17 @@ export class EventIngestor implements OnApplicationBootstrap, OnModuleDestroy {
   /** One batch, waiting up to BLOCK_MS for it. */
   private async step(lane: Lane, from: '>' | '0'): Promise<void> {
     const reply = (await lane.conn.call(
-      'XREADGROUP', 'GROUP', GROUP, lane.consumer, 'COUNT', this.config.tracking.ingestBatchSize, 'BLOCK', BLOCK_MS, 'STREAMS', this.stream, from,
+      'XREADGROUP',
+      'GROUP',
+      GROUP,
+      lane.consumer,
+      'COUNT',
+      this.config.tracking.ingestBatchSize,
+      'BLOCK',
+      BLOCK_MS,
+      'STREAMS',
+      this.stream,
+      from,
     )) as [string, RawEntry[]][] | null;
     const entries = reply?.[0]?.[1] ?? [];
     if (entries.length) await this.applyAndAck(lane, entries, from === '>' ? 'first' : 'again');
@@ -132,7 +142,14 @@ export class EventIngestor implements OnApplicationBootstrap, OnModuleDestroy {
     let cursor = '0-0';
     do {
       const [next, entries] = (await lane.conn.call(
-        'XAUTOCLAIM', this.stream, GROUP, lane.consumer, STALE_MS, cursor, 'COUNT', this.config.tracking.ingestBatchSize,
+        'XAUTOCLAIM',
+        this.stream,
+        GROUP,
+        lane.consumer,
+        STALE_MS,
+        cursor,
+        'COUNT',
+        this.config.tracking.ingestBatchSize,
       )) as [string, (RawEntry | null)[]];
       const live = entries.filter((e): e is RawEntry => e !== null);
       if (live.length) {
@@ -157,7 +174,11 @@ export class EventIngestor implements OnApplicationBootstrap, OnModuleDestroy {
     }
     eventsIngested.inc(applied);
     const ids = raw.map(([id]) => id);
-    await lane.conn.multi().xack(this.stream, GROUP, ...ids).xdel(this.stream, ...ids).exec();
+    await lane.conn
+      .multi()
+      .xack(this.stream, GROUP, ...ids)
+      .xdel(this.stream, ...ids)
+      .exec();
     return applied;
   }
 

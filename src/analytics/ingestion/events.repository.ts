@@ -58,7 +58,8 @@ export class EventsRepository {
   /** The raw events whose ids are not there yet, inserted; their ids are returned. */
   async insertNew(q: Queryable, entries: StreamEntry[]): Promise<Set<string>> {
     const col = <T>(f: (e: TrackingEvent) => T) => pgArray(entries.map((x) => f(x.event)));
-    const inserted = await queryRows<{ id: string }>(q, 
+    const inserted = await queryRows<{ id: string }>(
+      q,
       `INSERT INTO events (id, type, at, campaign_id, subscriber_id, agent, slot, ip, user_agent, data)
        SELECT id, type, to_timestamp(at / 1000.0), campaign_id, subscriber_id, agent, slot, ip, user_agent, data::jsonb
        FROM unnest($1::bigint[], $2::text[], $3::float8[], $4::uuid[], $5::uuid[], $6::text[], $7::int[], $8::inet[], $9::text[], $10::text[])
@@ -72,7 +73,10 @@ export class EventsRepository {
         col((e) => e.subscriberId),
         col((e) => messageFields(e).agent),
         col((e) => messageFields(e).slot),
-        col((e) => { const ip = messageFields(e).ip; return ip && isInet(ip) ? ip : null; }),
+        col((e) => {
+          const ip = messageFields(e).ip;
+          return ip && isInet(ip) ? ip : null;
+        }),
         col((e) => messageFields(e).userAgent),
         col((e) => eventData(e)),
       ],
@@ -82,7 +86,8 @@ export class EventsRepository {
 
   /** Orders not recorded before (the primary key makes a repeated order id count once); returns the order ids inserted. */
   async insertOrders(q: Queryable, orders: NewOrder[]): Promise<Set<string>> {
-    const rows = await queryRows<{ order_id: string }>(q, 
+    const rows = await queryRows<{ order_id: string }>(
+      q,
       `INSERT INTO conversions (order_id, campaign_id, subscriber_id, value, currency, attributed, at)
        SELECT order_id, campaign_id, subscriber_id, value, currency, attributed, to_timestamp(at / 1000.0)
        FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::numeric[], $5::text[], $6::boolean[], $7::float8[])

@@ -29,7 +29,13 @@ export class PublicFormDto {
   @IsOmittable()
   @IsArray()
   @ArrayMaxSize(50)
-  @ValidateBy({ name: 'origin', validator: { validate: isOrigin, defaultMessage: () => 'allowedOrigins must contain origins such as https://shop.example.com (no path)' } }, { each: true })
+  @ValidateBy(
+    {
+      name: 'origin',
+      validator: { validate: isOrigin, defaultMessage: () => 'allowedOrigins must contain origins such as https://shop.example.com (no path)' },
+    },
+    { each: true },
+  )
   allowedOrigins?: string[];
 }
 

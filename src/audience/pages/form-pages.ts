@@ -59,7 +59,10 @@ export function confirmedPage(): HtmlPage {
 }
 
 export function notConfirmedPage(): HtmlPage {
-  return { status: 409, html: page('Not confirmed', '<p>You unsubscribed after this link was sent, so it no longer applies. Subscribe again if you wish.</p>') };
+  return {
+    status: 409,
+    html: page('Not confirmed', '<p>You unsubscribed after this link was sent, so it no longer applies. Subscribe again if you wish.</p>'),
+  };
 }
 
 /**

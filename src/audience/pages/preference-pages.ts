@@ -15,9 +15,18 @@ export function problemPage(p: LinkProblem): HtmlPage {
     case 'invalid':
       return linkNotRecognised();
     case 'test':
-      return { status: 200, html: page('This is a test message', '<p>This link comes from a test copy of a campaign, so it changes nothing and records nothing. In the real mail it lets the recipient manage their subscription.</p>') };
+      return {
+        status: 200,
+        html: page(
+          'This is a test message',
+          '<p>This link comes from a test copy of a campaign, so it changes nothing and records nothing. In the real mail it lets the recipient manage their subscription.</p>',
+        ),
+      };
     case 'erased':
-      return { status: 200, html: page('Nothing to do', '<p>We no longer hold this address, so there is nothing to unsubscribe and we will not send it anything.</p>') };
+      return {
+        status: 200,
+        html: page('Nothing to do', '<p>We no longer hold this address, so there is nothing to unsubscribe and we will not send it anything.</p>'),
+      };
     case 'bad_form':
       return { status: 400, html: page('Please try again', '<p>We could not read what your browser sent. Go back to the page and try again.</p>') };
     default:

@@ -175,7 +175,11 @@ export class PreferencesService {
     for (const c of rejoin) {
       try {
         const list = await this.lists.require(c.id);
-        const joined = await this.subscribers.subscribe(list, { subscriberId: m.subscriberId }, { ...evidence, text: `preference centre: re-joined, campaign ${m.campaignId}` });
+        const joined = await this.subscribers.subscribe(
+          list,
+          { subscriberId: m.subscriberId },
+          { ...evidence, text: `preference centre: re-joined, campaign ${m.campaignId}` },
+        );
         if (joined) changes.joined.push({ name: c.name, status: joined.status });
       } catch (e) {
         if (e instanceof AddressSuppressed) changes.refused.push(c.name);
@@ -239,7 +243,14 @@ export class PreferencesService {
    */
   private async announce(m: Message, who: Requester): Promise<void> {
     try {
-      await this.events.append({ type: 'unsubscribe', at: Date.now(), campaignId: m.campaignId, subscriberId: m.subscriberId, ip: who.ip, userAgent: who.userAgent ?? undefined });
+      await this.events.append({
+        type: 'unsubscribe',
+        at: Date.now(),
+        campaignId: m.campaignId,
+        subscriberId: m.subscriberId,
+        ip: who.ip,
+        userAgent: who.userAgent ?? undefined,
+      });
     } catch (e) {
       this.logger.error(`unsubscribe event of campaign ${m.campaignId} not buffered: ${(e as Error).message}`);
     }

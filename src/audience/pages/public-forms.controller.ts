@@ -35,7 +35,11 @@ export class PublicFormsController {
   async asset(@Param('name') name: string, @Res() reply: FastifyReply): Promise<void> {
     const asset = formAsset(name);
     if (!asset) return sendPage(reply, linkNotRecognised());
-    await reply.header('content-type', asset.contentType).header('cache-control', 'public, max-age=86400').header('x-content-type-options', 'nosniff').send(asset.body);
+    await reply
+      .header('content-type', asset.contentType)
+      .header('cache-control', 'public, max-age=86400')
+      .header('x-content-type-options', 'nosniff')
+      .send(asset.body);
   }
 
   @Get('subscribe/:listId')
@@ -47,7 +51,9 @@ export class PublicFormsController {
   @Get('subscribe/:listId/challenge')
   async challenge(@Param('listId') listId: string, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const challenge = await this.forms.newChallenge(listId, requester(req));
-    await allowOrigin(req, reply, await this.forms.formList(listId)).header('cache-control', 'no-store').send(challenge);
+    await allowOrigin(req, reply, await this.forms.formList(listId))
+      .header('cache-control', 'no-store')
+      .send(challenge);
   }
 
   /** CORS preflight of a JSON post from another site: only the list's allowed origins get an allowance. */

@@ -83,4 +83,3 @@ async function readForm(req: FastifyRequest): Promise<FormFields | null> {
 function requester(req: FastifyRequest): Requester {
   return { ip: req.ip, userAgent: req.headers['user-agent']?.slice(0, 1000) ?? null };
 }
-

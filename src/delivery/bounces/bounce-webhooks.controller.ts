@@ -20,7 +20,8 @@ export class BounceWebhooksController {
   @Accepts(['application/json', 'text/plain'], { [RAW_BODY]: true })
   @ApiOperation({
     summary: 'Bounce and complaint reports from a mail provider',
-    description: 'Each provider posts its own payload (SNS envelopes for SES, as text/plain). The API key (write scope) may also be the password of HTTP Basic auth in the webhook URL.',
+    description:
+      'Each provider posts its own payload (SNS envelopes for SES, as text/plain). The API key (write scope) may also be the password of HTTP Basic auth in the webhook URL.',
   })
   @ApiParam({ name: 'provider', enum: PROVIDERS })
   @ApiBody({ schema: { oneOf: [{ type: 'object' }, { type: 'array', items: { type: 'object' } }] } })

@@ -15,7 +15,14 @@ describe('generic bounce webhook', () => {
     const events = parseGenericEvents(
       {
         events: [
-          { type: 'bounce', email: 'Ada@Example.com', bounceType: 'hard', messageId: ourMessageId, at: '2026-01-30T08:00:00+01:00', reason: '550 5.1.1 no such user' },
+          {
+            type: 'bounce',
+            email: 'Ada@Example.com',
+            bounceType: 'hard',
+            messageId: ourMessageId,
+            at: '2026-01-30T08:00:00+01:00',
+            reason: '550 5.1.1 no such user',
+          },
           { type: 'bounce', email: 'bob@example.com', bounceType: 'soft' },
           { type: 'complaint', email: 'carol@example.com', messageId: '<someone-else@example.org>' },
         ],

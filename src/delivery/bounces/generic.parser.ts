@@ -19,7 +19,8 @@ const eventSchema = z
   })
   .strict()
   .superRefine((e, ctx) => {
-    if (e.type === 'bounce' && !e.bounceType) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['bounceType'], message: 'Required for a bounce: hard or soft' });
+    if (e.type === 'bounce' && !e.bounceType)
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['bounceType'], message: 'Required for a bounce: hard or soft' });
   });
 
 const payloadSchema = z.object({ events: z.array(eventSchema).max(10_000) }).strict();
@@ -29,7 +30,14 @@ export function parseGenericEvents(payload: unknown, ctx: ParseContext): ReportE
   return events.map((e) =>
     toEvent(
       'generic',
-      { type: e.type, email: e.email, bounce: e.type === 'bounce' ? e.bounceType : undefined, reason: e.reason, at: timeOf(e.at), message: ctx.messageRef(e.messageId) },
+      {
+        type: e.type,
+        email: e.email,
+        bounce: e.type === 'bounce' ? e.bounceType : undefined,
+        reason: e.reason,
+        at: timeOf(e.at),
+        message: ctx.messageRef(e.messageId),
+      },
       ctx.now,
     ),
   );

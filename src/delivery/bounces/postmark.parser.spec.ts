@@ -81,12 +81,24 @@ describe('Postmark webhooks', () => {
     };
     expect(['HardBounce', 'BadEmailAddress', 'ManuallyDeactivated'].map(kind)).toEqual(['hard', 'hard', 'hard']);
     expect(['SoftBounce', 'Transient', 'DnsError', 'Blocked', 'SpamNotification', 'Unknown', 'SomethingNew'].map(kind)).toEqual(Array(7).fill('soft'));
-    expect(['AutoResponder', 'AddressChange', 'Unsubscribe', 'Subscribe', 'ChallengeVerification', 'DMARCPolicy', 'SMTPApiError', 'TemplateRenderingFailed'].map(kind)).toEqual(Array(8).fill('ignored'));
+    expect(
+      ['AutoResponder', 'AddressChange', 'Unsubscribe', 'Subscribe', 'ChallengeVerification', 'DMARCPolicy', 'SMTPApiError', 'TemplateRenderingFailed'].map(
+        kind,
+      ),
+    ).toEqual(Array(8).fill('ignored'));
   });
 
   it('makes a SpamComplaint record a complaint', () => {
     expect(parsePostmarkRecord(spamComplaint, ctx)).toEqual([
-      { type: 'complaint', at: Date.parse('2019-11-05T16:33:54.907Z'), campaignId: null, subscriberId: null, email: 'john@example.com', reason: 'Test spam complaint details', provider: 'postmark' },
+      {
+        type: 'complaint',
+        at: Date.parse('2019-11-05T16:33:54.907Z'),
+        campaignId: null,
+        subscriberId: null,
+        email: 'john@example.com',
+        reason: 'Test spam complaint details',
+        provider: 'postmark',
+      },
     ]);
   });
 
@@ -97,7 +109,9 @@ describe('Postmark webhooks', () => {
   });
 
   it('ignores deliveries, opens and clicks', () => {
-    expect(parsePostmarkRecord({ RecordType: 'Delivery', MessageID: 'x', Recipient: 'john@example.com', DeliveredAt: '2019-11-05T16:33:54Z' }, ctx)).toEqual([]);
+    expect(parsePostmarkRecord({ RecordType: 'Delivery', MessageID: 'x', Recipient: 'john@example.com', DeliveredAt: '2019-11-05T16:33:54Z' }, ctx)).toEqual(
+      [],
+    );
     expect(parsePostmarkRecord({ RecordType: 'Open', Recipient: 'john@example.com' }, ctx)).toEqual([]);
   });
 

@@ -52,7 +52,8 @@ export function parsePostmarkRecord(payload: unknown, ctx: ParseContext): Report
   const at = timeOf(r.BouncedAt);
   const reason = r.Details || r.Description;
   const message = messageOf(r, ctx);
-  if (RecordType === 'SpamComplaint' || r.Type === 'SpamComplaint') return [toEvent('postmark', { type: 'complaint', email: r.Email, reason, at, message }, ctx.now)];
+  if (RecordType === 'SpamComplaint' || r.Type === 'SpamComplaint')
+    return [toEvent('postmark', { type: 'complaint', email: r.Email, reason, at, message }, ctx.now)];
   if (IGNORED.has(r.Type)) return [];
   const bounce = HARD.has(r.Type) ? 'hard' : 'soft';
   return [toEvent('postmark', { type: 'bounce', email: r.Email, bounce, reason: reason ? `${r.Type}: ${reason}` : r.Type, at, message }, ctx.now)];

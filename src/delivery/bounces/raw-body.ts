@@ -16,7 +16,10 @@ export function keepRawBodies(fastify: FastifyInstance): void {
   // Callback style: every request passes through here, and the others (pixels, clicks) go on at once.
   fastify.addHook('preParsing', (request, _reply, payload, done) => {
     if (!(request.routeOptions.config as unknown as Record<string, unknown> | undefined)?.[RAW_BODY]) return done(null, payload);
-    readRaw(request, payload).then((copy) => done(null, copy), (e: Error) => done(e));
+    readRaw(request, payload).then(
+      (copy) => done(null, copy),
+      (e: Error) => done(e),
+    );
   });
 }
 

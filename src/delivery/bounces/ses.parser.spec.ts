@@ -40,7 +40,13 @@ const bounce = (bounceType: string, messageId = 'custom-message-ID') => ({
       { name: 'Content-Type', value: 'text/plain; charset="UTF-8"' },
       { name: 'Date', value: 'Wed, 27 Jan 2016 14:05:45 +0000' },
     ],
-    commonHeaders: { from: ['John Doe <john@example.com>'], date: 'Wed, 27 Jan 2016 14:05:45 +0000', to: ['Jane Doe <jane@example.com>'], messageId: 'custom-message-ID', subject: 'Hello' },
+    commonHeaders: {
+      from: ['John Doe <john@example.com>'],
+      date: 'Wed, 27 Jan 2016 14:05:45 +0000',
+      to: ['Jane Doe <jane@example.com>'],
+      messageId: 'custom-message-ID',
+      subject: 'Hello',
+    },
   },
 });
 
@@ -76,7 +82,8 @@ const envelope = (message: unknown) => ({
   SignatureVersion: '1',
   Signature: 'EXAMPLEw6JRN...',
   SigningCertURL: 'https://sns.us-west-2.amazonaws.com/SimpleNotificationService-f3ecfb7224c7233fe7bb5f59f96de52f.pem',
-  UnsubscribeURL: 'https://sns.us-west-2.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=arn:aws:sns:us-west-2:123456789012:MyTopic:c9135db0-26c4-47ec-8998-413945fb5a96',
+  UnsubscribeURL:
+    'https://sns.us-west-2.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=arn:aws:sns:us-west-2:123456789012:MyTopic:c9135db0-26c4-47ec-8998-413945fb5a96',
 });
 
 function parse(message: unknown) {
@@ -140,12 +147,19 @@ describe('SES notifications in SNS envelopes', () => {
     expect(errorOf(() => parse({ bounce: {} })).details[0].field).toBe('Message.notificationType');
     const noAddress = bounce('Permanent');
     noAddress.bounce.bouncedRecipients[0].emailAddress = 'not an address';
-    expect(errorOf(() => parse(noAddress)).details).toEqual([{ field: 'Message.bounce.bouncedRecipients[0].emailAddress', message: 'must be a valid e-mail address' }]);
-    expect(errorOf(() => parse({ ...bounce('Permanent'), bounce: { ...bounce('Permanent').bounce, bounceType: 'Sometimes' } })).details[0].field).toBe('Message.bounce.bounceType');
+    expect(errorOf(() => parse(noAddress)).details).toEqual([
+      { field: 'Message.bounce.bouncedRecipients[0].emailAddress', message: 'must be a valid e-mail address' },
+    ]);
+    expect(errorOf(() => parse({ ...bounce('Permanent'), bounce: { ...bounce('Permanent').bounce, bounceType: 'Sometimes' } })).details[0].field).toBe(
+      'Message.bounce.bounceType',
+    );
     const unsigned: Partial<ReturnType<typeof envelope>> = envelope(complaint);
     delete unsigned.Signature;
     expect(errorOf(() => parseSnsEnvelope(unsigned)).details).toEqual([{ field: 'Signature', message: 'Required' }]);
-    expect(errorOf(() => parseSnsEnvelope({ ...envelope(complaint), Type: 'SubscriptionConfirmation' })).details.map((d) => d.field)).toEqual(['Token', 'SubscribeURL']);
+    expect(errorOf(() => parseSnsEnvelope({ ...envelope(complaint), Type: 'SubscriptionConfirmation' })).details.map((d) => d.field)).toEqual([
+      'Token',
+      'SubscribeURL',
+    ]);
     expect(errorOf(() => parseSnsEnvelope([])).details[0].field).toBe('body');
   });
 });

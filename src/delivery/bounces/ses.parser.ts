@@ -86,7 +86,14 @@ export function parseSesNotification(text: string, ctx: ParseContext): ReportEve
     return bounce.bouncedRecipients.map((r) =>
       toEvent(
         'ses',
-        { type: 'bounce', email: r.emailAddress, bounce: severity, reason: r.diagnosticCode ?? `${bounce.bounceType} ${bounce.bounceSubType ?? ''}`, at: timeOf(bounce.timestamp), message },
+        {
+          type: 'bounce',
+          email: r.emailAddress,
+          bounce: severity,
+          reason: r.diagnosticCode ?? `${bounce.bounceType} ${bounce.bounceSubType ?? ''}`,
+          at: timeOf(bounce.timestamp),
+          message,
+        },
         ctx.now,
       ),
     );
@@ -95,7 +102,9 @@ export function parseSesNotification(text: string, ctx: ParseContext): ReportEve
     const { complaint, mail } = check('ses', complaintSchema, n, ['Message']);
     const message = messageOf(mail, ctx);
     const reason = complaint.complaintFeedbackType ?? complaint.complaintSubType;
-    return complaint.complainedRecipients.map((r) => toEvent('ses', { type: 'complaint', email: r.emailAddress, reason, at: timeOf(complaint.timestamp), message }, ctx.now));
+    return complaint.complainedRecipients.map((r) =>
+      toEvent('ses', { type: 'complaint', email: r.emailAddress, reason, at: timeOf(complaint.timestamp), message }, ctx.now),
+    );
   }
   return [];
 }

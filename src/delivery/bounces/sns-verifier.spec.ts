@@ -47,7 +47,12 @@ describe('SnsVerifier', () => {
     const e = signSnsEnvelope(notification, key, '2');
     expect((await rejectionOf(verifier.verify({ ...e, Message: '{"notificationType":"Bounce"}' }))).details[0].field).toBe('Signature');
     expect((await rejectionOf(verifier.verify({ ...e, SignatureVersion: '1' }))).code).toBe('forbidden');
-    for (const url of ['http://sns.eu-west-1.amazonaws.com/cert.pem', 'https://sns.eu-west-1.amazonaws.com.evil.example/cert.pem', 'https://evil.example/sns.eu-west-1.amazonaws.com/cert.pem', 'https://sns.eu-west-1.amazonaws.com/cert.txt']) {
+    for (const url of [
+      'http://sns.eu-west-1.amazonaws.com/cert.pem',
+      'https://sns.eu-west-1.amazonaws.com.evil.example/cert.pem',
+      'https://evil.example/sns.eu-west-1.amazonaws.com/cert.pem',
+      'https://sns.eu-west-1.amazonaws.com/cert.txt',
+    ]) {
       const err = await rejectionOf(verifier.verify(signSnsEnvelope({ ...notification, SigningCertURL: url }, key)));
       expect(err.details[0]).toMatchObject({ field: 'SigningCertURL' });
     }
@@ -58,9 +63,11 @@ describe('SnsVerifier', () => {
     const confirmation = {
       Type: 'SubscriptionConfirmation',
       MessageId: '165545c9-2a5c-472c-8df2-7ff2be2b3b1b',
-      Token: '2336412f37fb687f5d51e6e241d09c805a5a57b30d712f794cc5f6a988666d92768dd60a747ba6f3beb71854e285d6ad02428b09ceece29417f1f02d609c582afbacc99c583a916b9981dd2728f4ae6fdb82efd087cc3b7849e05798d2d2785c03b0879594eeac82c01f235d0e717736',
+      Token:
+        '2336412f37fb687f5d51e6e241d09c805a5a57b30d712f794cc5f6a988666d92768dd60a747ba6f3beb71854e285d6ad02428b09ceece29417f1f02d609c582afbacc99c583a916b9981dd2728f4ae6fdb82efd087cc3b7849e05798d2d2785c03b0879594eeac82c01f235d0e717736',
       TopicArn: notification.TopicArn,
-      Message: 'You have chosen to subscribe to the topic arn:aws:sns:eu-west-1:123456789012:edm-bounces.\nTo confirm the subscription, visit the SubscribeURL included in this message.',
+      Message:
+        'You have chosen to subscribe to the topic arn:aws:sns:eu-west-1:123456789012:edm-bounces.\nTo confirm the subscription, visit the SubscribeURL included in this message.',
       SubscribeURL: 'https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn=arn:aws:sns:eu-west-1:123456789012:edm-bounces&Token=2336412f37',
       Timestamp: '2026-01-31T12:00:00.000Z',
     };
@@ -68,7 +75,9 @@ describe('SnsVerifier', () => {
     await verifier.verify(e);
     await verifier.confirm(e);
     expect(confirmed).toEqual([confirmation.SubscribeURL]);
-    expect((await rejectionOf(verifier.confirm({ ...e, SubscribeURL: 'https://evil.example/?Action=ConfirmSubscription' }))).details[0].field).toBe('SubscribeURL');
+    expect((await rejectionOf(verifier.confirm({ ...e, SubscribeURL: 'https://evil.example/?Action=ConfirmSubscription' }))).details[0].field).toBe(
+      'SubscribeURL',
+    );
     expect(confirmed).toHaveLength(1);
   });
 

@@ -17,7 +17,14 @@ export function isSnsUrl(value: string, certificate: boolean): boolean {
   } catch {
     return false;
   }
-  return url.protocol === 'https:' && SNS_HOST.test(url.hostname) && url.port === '' && !url.username && !url.password && (!certificate || url.pathname.endsWith('.pem'));
+  return (
+    url.protocol === 'https:' &&
+    SNS_HOST.test(url.hostname) &&
+    url.port === '' &&
+    !url.username &&
+    !url.password &&
+    (!certificate || url.pathname.endsWith('.pem'))
+  );
 }
 
 /** The text SNS signs: `Name\nValue\n` for each signed field present, in this (alphabetical) order. */
@@ -70,7 +77,12 @@ export class SnsVerifier {
     if (Date.parse(certificate.validFrom) > now || Date.parse(certificate.validTo) < now) throw rejected('SigningCertURL', 'the certificate is not valid now');
     let valid: boolean;
     try {
-      valid = verify(e.SignatureVersion === '1' ? 'sha1' : 'sha256', Buffer.from(snsStringToSign(e), 'utf8'), certificate.publicKey, Buffer.from(e.Signature, 'base64'));
+      valid = verify(
+        e.SignatureVersion === '1' ? 'sha1' : 'sha256',
+        Buffer.from(snsStringToSign(e), 'utf8'),
+        certificate.publicKey,
+        Buffer.from(e.Signature, 'base64'),
+      );
     } catch {
       valid = false;
     }
@@ -86,7 +98,10 @@ export class SnsVerifier {
     } catch (err) {
       this.logger.warn(`SNS subscription to ${e.TopicArn} not confirmed: ${(err as Error).message}`);
       // 503: SNS tries again later.
-      throw new ServiceUnavailableException({ message: 'could not confirm the SNS subscription; try again', details: [{ field: 'SubscribeURL', message: (err as Error).message }] });
+      throw new ServiceUnavailableException({
+        message: 'could not confirm the SNS subscription; try again',
+        details: [{ field: 'SubscribeURL', message: (err as Error).message }],
+      });
     }
     this.logger.log(`confirmed the SNS subscription to ${e.TopicArn}`);
   }
@@ -110,7 +125,10 @@ export class SnsVerifier {
     } catch (err) {
       this.logger.warn(`SNS signing certificate not fetched: ${(err as Error).message}`);
       // Not the sender's fault: 503, so that SNS delivers the message again later.
-      throw new ServiceUnavailableException({ message: 'could not fetch the SNS signing certificate; try again', details: [{ field: 'SigningCertURL', message: (err as Error).message }] });
+      throw new ServiceUnavailableException({
+        message: 'could not fetch the SNS signing certificate; try again',
+        details: [{ field: 'SigningCertURL', message: (err as Error).message }],
+      });
     }
     try {
       return new X509Certificate(pem);

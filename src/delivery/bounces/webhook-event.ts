@@ -52,7 +52,9 @@ export function toEvent(provider: Provider, r: Report, now: number): ReportEvent
     email: r.email,
   };
   const said = reason ? { reason: reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON - 1)}…` : reason } : {};
-  return r.type === 'bounce' ? { type: 'bounce', ...common, bounce: r.bounce ?? 'soft', ...said, provider } : { type: 'complaint', ...common, ...said, provider };
+  return r.type === 'bounce'
+    ? { type: 'bounce', ...common, bounce: r.bounce ?? 'soft', ...said, provider }
+    : { type: 'complaint', ...common, ...said, provider };
 }
 
 /** A reported address, lower-cased; one that could never have been a recipient is a malformed payload. */
