@@ -254,9 +254,11 @@ async function seed(base: string): Promise<Seeded> {
        SELECT $1, gen_random_uuid(), $2, 'sent', now() - interval '1 hour', 1, now() - interval '1 hour', 'bench' FROM generate_series(1, $3)`,
       [campaign.id, list.id, MESSAGES],
     );
+    // A campaign sent as the platform completes one: its message counts kept with it.
     await c.query(
-      `UPDATE campaigns SET status = 'sent', template_version = 1, started_at = now() - interval '1 hour', finished_at = now() - interval '50 minutes' WHERE id = $1`,
-      [campaign.id],
+      `UPDATE campaigns SET status = 'sent', template_version = 1, started_at = now() - interval '1 hour', finished_at = now() - interval '50 minutes',
+         message_counts = jsonb_build_object('sent', $2::int) WHERE id = $1`,
+      [campaign.id, MESSAGES],
     );
     // Nothing left for autovacuum or the checkpointer to do during the HTTP runs.
     await c.query('VACUUM ANALYZE');

@@ -89,6 +89,7 @@ export class CampaignLifecycle {
     await this.db.transaction(async (tx) => {
       await this.transition(id, 'cancel', { finished: true }, tx);
       await this.messages.cancelQueued(tx, id);
+      await this.repository.keepCancelledCounts(id, tx);
     });
     const start = await this.queue.getJob(`start-${id}`);
     if (start) await start.remove().catch(() => undefined);

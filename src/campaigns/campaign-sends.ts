@@ -57,4 +57,9 @@ export class CampaignSends {
   complete(campaignId: string): Promise<boolean> {
     return this.campaigns.complete(campaignId);
   }
+
+  /** After a run stopped: a cancelled campaign whose last messages it held keeps its counts. */
+  keepCancelledCounts(campaignId: string): Promise<void> {
+    return this.campaigns.keepCancelledCounts(campaignId);
+  }
 }

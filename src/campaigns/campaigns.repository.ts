@@ -166,6 +166,20 @@ export class CampaignsRepository {
     return affected > 0;
   }
 
+  /**
+   * A cancelled campaign's message counts, kept with it once nothing of it is queued or in flight:
+   * from then on they cannot change. Nothing happens while a run still holds some of its messages
+   * (that run does it when it stops).
+   */
+  async keepCancelledCounts(id: string, q: Queryable = this.db): Promise<void> {
+    await q.query(
+      `UPDATE campaigns c SET message_counts = (SELECT jsonb_object_agg(status, n) FROM (SELECT status, count(*) AS n FROM messages WHERE campaign_id = $1 GROUP BY status) m)
+       WHERE c.id = $1 AND c.status = 'cancelled' AND c.message_counts IS NULL
+         AND NOT EXISTS (SELECT 1 FROM messages WHERE campaign_id = $1 AND status IN ('queued', 'sending', 'submitting'))`,
+      [id],
+    );
+  }
+
   /** Scheduled and sending campaigns, for the jobs they need. */
   moving(): Promise<{ id: string; status: 'scheduled' | 'sending'; started: boolean }[]> {
     return this.db.query(`SELECT id, status, started_at IS NOT NULL AS started FROM campaigns WHERE status IN ('scheduled', 'sending')`);

@@ -97,14 +97,17 @@ export class CampaignDispatcher implements OnModuleDestroy {
     if (row.send_rate) limits.push({ key: `campaign:${campaignId}`, rate: Math.min(row.send_rate, transport.rate) });
     const run = this.reaper.startRun();
     const handed = new Set<string>();
+    let result: DispatchResult;
     try {
-      return await this.sendDue(campaignId, row.audience.lists, { run, handed, chunkSize, limits, transport: row.transport, compiled, base, lists });
+      result = await this.sendDue(campaignId, row.audience.lists, { run, handed, chunkSize, limits, transport: row.transport, compiled, base, lists });
     } finally {
       // Normally nothing is left; after an error, or lost replies of `claim` or `markSubmitting`
       // (the statement committed, the connection died), claims no batch holds any more may be.
       await this.persist(() => this.handBack(run, [...handed])).catch((e: Error) => this.logger.warn(`run ${run}: claims left to the reaper (${e.message})`));
       this.reaper.endRun(run);
     }
+    if (result.kind === 'stopped') await this.persist(() => this.sends.keepCancelledCounts(campaignId));
+    return result;
   }
 
   private async sendDue(campaignId: string, audience: string[], r: Run): Promise<DispatchResult> {

@@ -20,19 +20,13 @@ export interface TotalsRows {
 }
 
 /** The counters kept per hour as well, per (campaign, hour). */
-export interface HourlyRows {
-  campaigns: string[];
+export type HourlyRows = Pick<
+  TotalsRows,
+  'campaigns' | 'opens' | 'uniqueOpens' | 'uniqueHumanOpens' | 'clicks' | 'uniqueClicks' | 'uniqueHumanClicks' | 'conversions' | 'unsubscribes'
+> & {
   /** The hours' starts, epoch ms. */
   hours: number[];
-  opens: number[];
-  uniqueOpens: number[];
-  uniqueHumanOpens: number[];
-  clicks: number[];
-  uniqueClicks: number[];
-  uniqueHumanClicks: number[];
-  conversions: number[];
-  unsubscribes: number[];
-}
+};
 
 export interface RevenueRows {
   campaigns: string[];
