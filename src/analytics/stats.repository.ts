@@ -28,7 +28,8 @@ export type BucketRow = Record<'start', Date> &
 export class StatsRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
-  async counters(campaignId: string): Promise<CounterRow | undefined> {
+  /** One row, all null when nothing was counted yet. */
+  async counters(campaignId: string): Promise<CounterRow> {
     const [row]: CounterRow[] = await this.db.query(
       `SELECT s.*, (SELECT json_object_agg(currency, amount::text) FROM campaign_revenue r WHERE r.campaign_id = $1) AS revenue
        FROM (SELECT $1::uuid AS id) c LEFT JOIN campaign_stats s ON s.campaign_id = c.id`,

@@ -22,9 +22,9 @@ export class StatsService {
   ) {}
 
   async stats(id: string): Promise<CampaignStatsDto> {
-    const campaign = await this.campaigns.row(id);
+    // The campaign (or its 404) and its counters at once: the report waits one round trip, not two.
+    const [campaign, row] = await Promise.all([this.campaigns.row(id), this.repository.counters(id)]);
     const [m] = await this.campaigns.progress([campaign]);
-    const row = (await this.repository.counters(id))!;
     const n = (v: string | null) => Number(v ?? 0);
     const hard = n(row.hard_bounces);
     const soft = n(row.soft_bounces);
@@ -70,10 +70,9 @@ export class StatsService {
   }
 
   async timeseries(id: string, q: TimeseriesQuery): Promise<TimeseriesDto> {
-    await this.campaigns.row(id);
     const interval = q.interval ?? 'hour';
     const timezone = q.timezone ?? 'UTC';
-    const rows = await this.repository.buckets(id, interval, timezone);
+    const [, rows] = await Promise.all([this.campaigns.row(id), this.repository.buckets(id, interval, timezone)]);
     return {
       interval,
       timezone,
@@ -92,8 +91,7 @@ export class StatsService {
   }
 
   async links(id: string): Promise<LinkStatsDto[]> {
-    await this.campaigns.row(id);
-    const rows = await this.campaignLinks.counts(id);
+    const [, rows] = await Promise.all([this.campaigns.row(id), this.campaignLinks.counts(id)]);
     const total = rows.reduce((sum, r) => sum + Number(r.clicks), 0);
     return rows.map((r) => ({
       slot: r.slot,
