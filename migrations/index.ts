@@ -1,5 +1,6 @@
 import { Audience1732280000000 } from './1732280000000-audience';
 import { Content1732290000000 } from './1732290000000-content';
+import { CustomerEvents1764600000000 } from './1764600000000-customer-events';
 import { EngagementFillfactor1732330000000 } from './1732330000000-engagement-fillfactor';
 import { ImportEncoding1732350000000 } from './1732350000000-import-encoding';
 import { ImportIndexes1732320000000 } from './1732320000000-import-indexes';
@@ -19,4 +20,5 @@ export const migrations = [
   PublicForms1732340000000,
   ImportEncoding1732350000000,
   Ownership1732360000000,
+  CustomerEvents1764600000000,
 ];

@@ -1,11 +1,15 @@
-import { DynamicModule, Module, Type } from '@nestjs/common';
+import { DynamicModule, Global, Module, Type } from '@nestjs/common';
 import { AnalyticsDataModule, AnalyticsModule, AnalyticsWorkerModule } from './analytics/analytics.module';
+import { SubscriberActivity } from './analytics/subscriber-activity';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AudienceModule, AudienceWorkerModule } from './audience/audience.module';
+import { SUBSCRIBER_DATA, SubscriberDataSource } from './audience/subscriber-data';
 import { CampaignsDirectoryModule, CampaignsModule, CampaignsWorkerModule } from './campaigns/campaigns.module';
 import type { AppConfig } from './config/config';
 import { ConfigModule } from './config/config.module';
 import { ContentModule } from './content/content.module';
+import { CustomerDataModule, CustomersModule, CustomersWorkerModule } from './customers/customers.module';
+import { SubscriberEvents } from './customers/subscriber-events';
 import { DatabaseModule } from './database/database.module';
 import { BounceWebhooksModule } from './delivery/bounces/bounce-webhooks.module';
 import { DeliveryWorkerModule, TestSendsModule } from './delivery/delivery.module';
@@ -17,16 +21,25 @@ import { TrackingModule } from './tracking/tracking.module';
 @Module({ controllers: [HealthController] })
 class HealthModule {}
 
+/** Every capability that keeps data about a person, for the audience's GDPR erase and export (SUBSCRIBER_DATA). */
+@Global()
+@Module({
+  imports: [AnalyticsDataModule, CustomerDataModule],
+  providers: [{ provide: SUBSCRIBER_DATA, inject: [SubscriberActivity, SubscriberEvents], useFactory: (...sources: SubscriberDataSource[]) => sources }],
+  exports: [SUBSCRIBER_DATA],
+})
+class SubscriberDataModule {}
+
 /**
  * What every process has: configuration, Postgres, Redis/BullMQ, and what one capability provides
- * for another that must not depend on it (the audience's pages and GDPR erase ask campaigns and analytics).
+ * for another that must not depend on it (the audience's pages and GDPR erase ask campaigns, analytics and customers).
  */
 const core = (config: AppConfig): (Type | DynamicModule)[] => [
   ConfigModule.register(config),
   DatabaseModule,
   QueueModule,
   CampaignsDirectoryModule,
-  AnalyticsDataModule,
+  SubscriberDataModule,
 ];
 
 /** HTTP: management API, public pages, health and metrics. */
@@ -37,6 +50,7 @@ const api: Type[] = [
   CampaignsModule,
   TrackingModule,
   AnalyticsModule,
+  CustomersModule,
   TestSendsModule,
   BounceWebhooksModule,
   HealthModule,
@@ -44,7 +58,7 @@ const api: Type[] = [
 ];
 
 /** Queue processors only. */
-const worker: Type[] = [AudienceWorkerModule, CampaignsWorkerModule, DeliveryWorkerModule, AnalyticsWorkerModule];
+const worker: Type[] = [AudienceWorkerModule, CampaignsWorkerModule, DeliveryWorkerModule, AnalyticsWorkerModule, CustomersWorkerModule];
 
 @Module({})
 export class AppModule {

@@ -264,6 +264,9 @@ const VALID_BODIES: Record<string, (ids: Record<string, string>) => Record<strin
   'post /v1/campaigns/{id}/schedule': () => ({ at: new Date(Date.now() + 86_400_000).toISOString() }),
   'post /v1/api-keys': () => ({ name: 'k', scopes: ['read'] }),
   'post /v1/conversions': () => ({ token: 'x', orderId: 'o1' }),
+  'post /v1/identify': () => ({ userId: 'fuzz-user', traits: { email: fresh(), plan: 'x' } }),
+  'post /v1/track': () => ({ userId: 'fuzz-user', event: 'Fuzzed', properties: { a: 1 } }),
+  'post /v1/batch': () => ({ batch: [{ type: 'track', userId: 'fuzz-user', event: 'Fuzzed' }] }),
 };
 
 const PARAM_VALUES: Record<string, (ids: Record<string, string>) => string> = {

@@ -29,6 +29,15 @@ describe('operators’ pages', () => {
     expect(refused.body.details[0].field).toBe('Authorization');
     await t.http.get('/metrics').set('Authorization', `Bearer ${ADMIN_KEY}`).expect(200);
     await t.http.get('/docs-json').set('Authorization', `Bearer ${ADMIN_KEY}`).expect(200);
+    // A key that may only post customer events (it may be shipped inside an app) reads nothing.
+    const events = (
+      await t
+        .api('post', '/v1/api-keys')
+        .send({ name: 'events', scopes: ['events:write'] })
+        .expect(201)
+    ).body.key;
+    const forbidden = await t.http.get('/metrics').set('Authorization', `Bearer ${events}`).expect(403);
+    expect(forbidden.body.details[0].field).toBe('Authorization');
   });
 
   it('OPS_PORT serves them on that port and not on the main one', async () => {

@@ -1,12 +1,12 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { CampaignsModule } from '../campaigns/campaigns.module';
 import { AudienceModule } from '../audience/audience.module';
-import { SUBSCRIBER_ACTIVITY, SubscriberActivity } from '../audience/subscriber-activity';
 import { CountersRepository } from './ingestion/counters.repository';
 import { EventApplier } from './ingestion/event-applier';
 import { EventsRepository } from './ingestion/events.repository';
 import { EventIngestor } from './ingestion/event-ingestor';
 import { StatsController } from './stats.controller';
+import { SubscriberActivity } from './subscriber-activity';
 import { StatsRepository } from './stats.repository';
 import { StatsService } from './stats.service';
 import { TrackingModule } from '../tracking/tracking.module';
@@ -27,19 +27,8 @@ export class AnalyticsModule {}
 export class AnalyticsWorkerModule {}
 
 /** What the audience's GDPR erase and export ask of analytics (the person's events and orders), for every process. */
-@Global()
 @Module({
-  providers: [
-    EventsRepository,
-    {
-      provide: SUBSCRIBER_ACTIVITY,
-      inject: [EventsRepository],
-      useFactory: (events: EventsRepository): SubscriberActivity => ({
-        forget: (q, id) => events.forget(q, id),
-        export: async (id) => ({ activity: await events.activityOf(id), orders: await events.ordersOf(id) }),
-      }),
-    },
-  ],
-  exports: [SUBSCRIBER_ACTIVITY],
+  providers: [EventsRepository, SubscriberActivity],
+  exports: [SubscriberActivity],
 })
 export class AnalyticsDataModule {}

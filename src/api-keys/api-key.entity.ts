@@ -1,6 +1,8 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
-export type Scope = 'admin' | 'write' | 'read';
+/** `events:write` is for what posts customer events (a Segment write key, often shipped inside an app): that and nothing else. */
+export const SCOPES = ['admin', 'write', 'read', 'events:write'] as const;
+export type Scope = (typeof SCOPES)[number];
 
 @Entity('api_keys')
 export class ApiKey {

@@ -6,7 +6,18 @@ import type { Scope } from './api-key.entity';
 import { ApiKeysService } from './api-keys.service';
 import { BASIC_CHALLENGE, PUBLIC_ROUTE, REQUIRED_SCOPE } from './auth.decorators';
 
-const GRANTS: Record<Scope, Scope[]> = { admin: ['admin', 'write', 'read'], write: ['write', 'read'], read: ['read'] };
+/** What each scope allows: admin ⊃ write ⊃ read; posting customer events comes with write, or alone with `events:write`. */
+const GRANTS: Record<Scope, Scope[]> = {
+  admin: ['admin', 'write', 'read', 'events:write'],
+  write: ['write', 'read', 'events:write'],
+  read: ['read'],
+  'events:write': ['events:write'],
+};
+
+/** Whether a key with these scopes may do what needs `needed`. */
+export function grants(scopes: Scope[], needed: Scope): boolean {
+  return scopes.some((s) => GRANTS[s]?.includes(needed));
+}
 
 /** Every route needs an API key unless marked @Public(). */
 @Injectable()
@@ -26,7 +37,7 @@ export class AuthGuard implements CanActivate {
     if (!scopes) throw this.unauthenticated(context, 'invalid API key', 'unknown or revoked key');
     const needed =
       this.reflector.getAllAndOverride<Scope>(REQUIRED_SCOPE, targets) ?? (request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write');
-    if (!scopes.some((s) => GRANTS[s].includes(needed))) {
+    if (!grants(scopes, needed)) {
       throw new AppError('forbidden', `this key lacks the ${needed} scope`, [{ field: 'scope', message: `needs ${needed}; key has ${scopes.join(', ')}` }]);
     }
     return true;

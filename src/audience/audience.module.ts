@@ -24,6 +24,7 @@ import { PublicFormsController } from './pages/public-forms.controller';
 import { PreferencesService } from './pages/preferences.service';
 import { PublicFormsService } from './pages/public-forms.service';
 import { UnsubscribeController } from './pages/unsubscribe.controller';
+import { SubscriberIdentities } from './subscriber-identities.service';
 import { SubscribersController } from './subscribers.controller';
 import { SubscribersService } from './subscribers.service';
 import { SubscriptionsController } from './subscriptions.controller';
@@ -34,6 +35,7 @@ import { SuppressionsService } from './suppressions.service';
 const services = [
   ListsService,
   SubscribersService,
+  SubscriberIdentities,
   SubscriptionsService,
   SuppressionsService,
   ImportsService,

@@ -1,15 +1,16 @@
 import type { Queryable } from '../database/queryable';
 
 /**
- * What a person did with the mail they got (opens, clicks, orders) is kept by analytics, which
- * provides this (a global provider): the audience's GDPR erase and export ask it, without the
- * audience depending on analytics.
+ * Other capabilities keep data about a person too: analytics what they did with the mail they got
+ * (opens, clicks, orders), customers the events a product sent about them. Each provides a source,
+ * and the composition root gathers them under SUBSCRIBER_DATA (a global provider): the audience's
+ * GDPR erase and export ask every source, without the audience depending on any of them.
  */
-export const SUBSCRIBER_ACTIVITY = Symbol('SUBSCRIBER_ACTIVITY');
+export const SUBSCRIBER_DATA = Symbol('SUBSCRIBER_DATA');
 
-export interface SubscriberActivity {
-  /** Erase, in the erase's transaction: what identifies the person goes (the counts stay). */
+export interface SubscriberDataSource {
+  /** Erase, in the erase's transaction (the subscriber row is locked): what identifies the person goes. */
   forget(q: Queryable, subscriberId: string): Promise<void>;
-  /** Export: every event recorded for the person's messages, and their orders. */
-  export(subscriberId: string): Promise<{ activity: unknown[]; orders: unknown[] }>;
+  /** Export: the sections this source adds to the person's export document, by name. */
+  export(subscriberId: string): Promise<Record<string, unknown>>;
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { queryRows, type Queryable } from '../database/queryable';
+import { changed, queryRows, type Queryable } from '../database/queryable';
 import type { SubscriptionStatus } from './audience.entities';
 
 export interface SubscriberRow {
@@ -10,6 +10,7 @@ export interface SubscriberRow {
   name: string | null;
   attributes: Record<string, unknown>;
   timezone: string | null;
+  external_id: string | null;
   created_at: Date;
   updated_at: Date;
   erased_at: Date | null;
@@ -28,12 +29,20 @@ export interface SubscriberProfile {
 export interface SubscriberFilter {
   afterId: string | null;
   email: string | null;
+  externalId: string | null;
   list: string | null;
   status: SubscriptionStatus | null;
   limit: number;
 }
 
-const COLUMNS = `s.id, s.email, s.name, s.attributes, s.timezone, s.created_at, s.updated_at, s.erased_at, s.created_at::text AS ts`;
+/** Profile changes from customer data: `attributes` merge shallowly into the stored ones, `removed` keys go. */
+export interface TraitsRow {
+  name: string | null;
+  attributes: Record<string, unknown>;
+  removed: string[];
+}
+
+const COLUMNS = `s.id, s.email, s.name, s.attributes, s.timezone, s.external_id, s.created_at, s.updated_at, s.erased_at, s.created_at::text AS ts`;
 
 /** `subscribers`: the profiles. An erased subscriber keeps its row without personal data. */
 @Injectable()
@@ -103,8 +112,9 @@ export class SubscribersRepository {
          AND (($3::uuid IS NULL AND $4::text IS NULL)
               OR EXISTS (SELECT 1 FROM subscriptions sub WHERE sub.subscriber_id = s.id
                            AND ($3::uuid IS NULL OR sub.list_id = $3::uuid) AND ($4::text IS NULL OR sub.status = $4::text)))
+         AND ($6::text IS NULL OR s.external_id = $6::text)
        ORDER BY s.id LIMIT $5`,
-      [f.afterId, f.email, f.list, f.status, f.limit],
+      [f.afterId, f.email, f.list, f.status, f.limit, f.externalId],
     );
   }
 
@@ -124,9 +134,81 @@ export class SubscribersRepository {
 
   /** GDPR erase: the row stays (aggregates keep adding up), its personal data goes. */
   async erase(q: Queryable, id: string): Promise<void> {
-    await q.query(`UPDATE subscribers SET email = NULL, name = NULL, attributes = '{}', timezone = NULL, erased_at = now(), updated_at = now() WHERE id = $1`, [
-      id,
+    await q.query(
+      `UPDATE subscribers SET email = NULL, name = NULL, attributes = '{}', timezone = NULL, external_id = NULL, erased_at = now(), updated_at = now()
+       WHERE id = $1`,
+      [id],
+    );
+  }
+
+  /** Customer data: the subscribers (not erased) linked to these external ids, by external id. */
+  async idsByExternalId(q: Queryable, externalIds: string[]): Promise<Map<string, string>> {
+    if (!externalIds.length) return new Map();
+    const rows = await queryRows<{ id: string; external_id: string }>(q, `SELECT id, external_id FROM subscribers WHERE external_id = ANY($1::text[])`, [
+      externalIds,
     ]);
+    return new Map(rows.map((r) => [r.external_id, r.id]));
+  }
+
+  /**
+   * Customer data: a subscriber for each address that has none, with nothing but the address (no
+   * subscription). In address order, so that two transactions adding the same addresses wait for
+   * each other instead of deadlocking.
+   */
+  async ensureEmails(q: Queryable, emails: string[]): Promise<void> {
+    if (emails.length)
+      await q.query(`INSERT INTO subscribers (email) SELECT e FROM unnest($1::text[]) AS e ORDER BY e COLLATE "C" ON CONFLICT (email) DO NOTHING`, [emails]);
+  }
+
+  /**
+   * Customer data: traits merged into the subscribers with these addresses (one row per address), a
+   * name filling in only a missing one. `external_id` links the subscriber when it has none yet and
+   * no other subscriber has it (the caller gives each external id to one address at most).
+   */
+  async mergeByEmail(
+    q: Queryable,
+    rows: (TraitsRow & { email: string; external_id: string | null })[],
+  ): Promise<{ id: string; email: string; external_id: string | null }[]> {
+    if (!rows.length) return [];
+    const updated = await changed<{ id: string; email: string; external_id: string | null }>(
+      q,
+      `UPDATE subscribers s SET
+         name = COALESCE(s.name, t.name),
+         attributes = (s.attributes || t.attributes) - t.removed,
+         external_id = CASE WHEN s.external_id IS NULL AND t.external_id IS NOT NULL
+                              AND NOT EXISTS (SELECT 1 FROM subscribers o WHERE o.external_id = t.external_id)
+                            THEN t.external_id ELSE s.external_id END,
+         updated_at = now()
+       FROM jsonb_to_recordset($1::jsonb) AS t(email text, external_id text, name text, attributes jsonb, removed text[])
+       WHERE s.email = t.email
+       RETURNING s.id, s.email, s.external_id`,
+      [JSON.stringify(rows)],
+    );
+    return updated.rows;
+  }
+
+  /** Customer data: traits merged into these subscribers (not erased), one row per id. */
+  async mergeById(q: Queryable, rows: (TraitsRow & { id: string })[]): Promise<void> {
+    if (!rows.length) return;
+    await q.query(
+      `UPDATE subscribers s SET name = COALESCE(s.name, t.name), attributes = (s.attributes || t.attributes) - t.removed, updated_at = now()
+       FROM jsonb_to_recordset($1::jsonb) AS t(id uuid, name text, attributes jsonb, removed text[])
+       WHERE s.id = t.id AND s.erased_at IS NULL`,
+      [JSON.stringify(rows)],
+    );
+  }
+
+  /**
+   * Of these subscribers, those not erased, each share-locked for the rest of the caller's
+   * transaction: an erase (which locks the row FOR UPDATE) waits until the caller's rows that refer
+   * to them are committed, and so finds them; or the caller waits for the erase and leaves it out.
+   */
+  async lockLive(q: Queryable, ids: string[]): Promise<Set<string>> {
+    if (!ids.length) return new Set();
+    const rows = await queryRows<{ id: string }>(q, `SELECT id FROM subscribers WHERE id = ANY($1::uuid[]) AND erased_at IS NULL ORDER BY id FOR KEY SHARE`, [
+      ids,
+    ]);
+    return new Set(rows.map((r) => r.id));
   }
 
   profiles(ids: string[]): Promise<SubscriberProfile[]> {

@@ -20,7 +20,7 @@ import {
 } from './dto/subscriber.dto';
 import { ConsentRepository } from './consent.repository';
 import { ListsRepository } from './lists.repository';
-import { SUBSCRIBER_ACTIVITY, SubscriberActivity } from './subscriber-activity';
+import { SUBSCRIBER_DATA, SubscriberDataSource } from './subscriber-data';
 import { SubscriberProfile, SubscriberRow, SubscribersRepository } from './subscribers.repository';
 import { SubscriptionsRepository } from './subscriptions.repository';
 import { SubscriptionsService } from './subscriptions.service';
@@ -38,7 +38,7 @@ export class SubscribersService {
     private readonly lists: ListsRepository,
     private readonly subscriptions: SubscriptionsService,
     private readonly suppressions: SuppressionsService,
-    @Inject(SUBSCRIBER_ACTIVITY) private readonly activity: SubscriberActivity,
+    @Inject(SUBSCRIBER_DATA) private readonly data: SubscriberDataSource[],
   ) {}
 
   async create(dto: CreateSubscriberDto): Promise<SubscriberDetailDto> {
@@ -123,10 +123,18 @@ export class SubscribersService {
     return { ...map(row), subscriptions, consentLog };
   }
 
+  /** The subscriber a product knows by this user id (customer data's `userId`). */
+  async getByExternalId(externalId: string): Promise<SubscriberDetailDto> {
+    const id = (await this.subscribers.idsByExternalId(this.db.manager, [externalId])).get(externalId);
+    if (!id) throw new AppError('not_found', `no subscriber with externalId ${externalId}`, [{ field: 'externalId', message: 'no subscriber has it' }]);
+    return this.get(id);
+  }
+
   async list(q: SubscriberQuery): Promise<Page<SubscriberDto>> {
     const rows = await this.subscribers.page({
       afterId: decodeCursor(q.cursor)?.id ?? null,
       email: q.email !== undefined ? q.email.trim().toLowerCase() : null,
+      externalId: q.externalId ?? null,
       list: q.list ?? null,
       status: q.status ?? null,
       limit: q.limit + 1,
@@ -171,8 +179,8 @@ export class SubscribersService {
       await this.subscribers.erase(tx, id);
       await this.subscriptionRows.endAll(tx, id);
       await this.consent.forget(tx, id);
-      // Opens, clicks and conversions stay counted (aggregates are kept); what identifies the person goes.
-      await this.activity.forget(tx, id);
+      // What other capabilities keep (opens, clicks, orders, customer events): what identifies the person goes, counts stay.
+      for (const source of this.data) await source.forget(tx, id);
       if (row.email) await this.suppressions.forgetBounces(tx, row.email);
       await this.consent.record(tx, {
         subscriberId: id,
@@ -191,11 +199,11 @@ export class SubscribersService {
   /** GDPR export: everything held about the person, machine-readable. */
   async export(id: string): Promise<Record<string, unknown>> {
     const row = await this.require(id);
-    const [subscriptions, consentLog, suppression, { activity, orders }] = await Promise.all([
+    const [subscriptions, consentLog, suppression, sections] = await Promise.all([
       this.subscriptionsOf(id),
       this.consentLogOf(id),
       row.email ? this.suppressions.of(row.email) : null,
-      this.activity.export(id),
+      Promise.all(this.data.map((source) => source.export(id))),
     ]);
     return {
       format: 'edm-subscriber-export/1',
@@ -204,9 +212,9 @@ export class SubscribersService {
       subscriptions,
       consentLog,
       suppression,
-      /** Opens, clicks, conversions, unsubscribes, bounces and complaints recorded for the person's messages. */
-      activity,
-      conversions: orders,
+      // analytics: `activity` (opens, clicks, conversions, unsubscribes, bounces, complaints of the person's messages)
+      // and `conversions`; customers: `customerEvents`.
+      ...Object.fromEntries(sections.flatMap((section) => Object.entries(section))),
     };
   }
 
@@ -276,6 +284,7 @@ function map(r: SubscriberRow): SubscriberDto {
     name: r.name,
     attributes: r.attributes,
     timezone: r.timezone,
+    externalId: r.external_id,
     createdAt: r.created_at.toISOString(),
     updatedAt: r.updated_at.toISOString(),
     erasedAt: r.erased_at?.toISOString() ?? null,

@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'forbidden'
   | 'unsupported_media_type'
   | 'uri_too_long'
+  | 'payload_too_large'
   | 'too_many_requests'
   // audience
   | 'address_suppressed'
@@ -82,6 +83,8 @@ export function httpStatusFor(code: ErrorCode): number {
       return 415;
     case 'uri_too_long':
       return 414;
+    case 'payload_too_large':
+      return 413;
     case 'too_many_requests':
       return 429;
     default:

@@ -73,7 +73,8 @@ export function JsonObject(limits: { maxDepth: number; maxBytes: number }): Prop
   );
 }
 
-function jsonProblem(value: unknown, { maxDepth, maxBytes }: { maxDepth: number; maxBytes: number }): string | null {
+/** What makes a free-form JSON value too deep or too large for these limits, or null. */
+export function jsonProblem(value: unknown, { maxDepth, maxBytes }: { maxDepth: number; maxBytes: number }): string | null {
   if (depthOf(value) > maxDepth) return `must be nested at most ${maxDepth} levels deep`;
   if (Buffer.byteLength(JSON.stringify(value) ?? '') > maxBytes) return `must be at most ${maxBytes / 1024} KiB as JSON`;
   return null;

@@ -78,6 +78,8 @@ const envSchema = z.object({
   SOFT_BOUNCE_LIMIT: z.coerce.number().int().min(1).default(3),
   INGEST_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(5_000),
   INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
+  /** Customer events (Segment API): a messageId seen within this many days is a retry and is stored once. */
+  CUSTOMER_EVENT_DEDUPE_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   /** Bounce webhooks: the SNS topics SES notifications may come from (comma-separated ARNs); unset: any topic. */
   SES_TOPIC_ARNS: z
     .string()
@@ -123,6 +125,8 @@ export interface AppConfig {
     formRateLimit: { perIp: number; perAddress: number; windowSeconds: number };
   };
   tracking: { attributionWindowHours: number; defaultCurrency: string; softBounceLimit: number; ingestBatchSize: number; ingestConcurrency: number };
+  /** Customer events: how long a messageId is remembered to make a retry harmless. */
+  customers: { dedupeDays: number };
   /** Bounce webhooks: accepted SNS topics (empty: any) and the SendGrid verification key as PEM (unset: unsigned). */
   webhooks: { sesTopicArns: string[]; sendgridPublicKey?: string };
   defaultTimezone: string;
@@ -205,6 +209,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       ingestBatchSize: e.INGEST_BATCH_SIZE,
       ingestConcurrency: e.INGEST_CONCURRENCY,
     },
+    customers: { dedupeDays: e.CUSTOMER_EVENT_DEDUPE_DAYS },
     webhooks: {
       sesTopicArns: e.SES_TOPIC_ARNS ? e.SES_TOPIC_ARNS.split(',').map((a) => a.trim()) : [],
       sendgridPublicKey: parseSendgridKey(e.SENDGRID_WEBHOOK_PUBLIC_KEY),

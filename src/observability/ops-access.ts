@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { createServer, Server } from 'node:http';
-import { presentedKey } from '../api-keys/auth.guard';
+import { grants, presentedKey } from '../api-keys/auth.guard';
 import type { ApiKeysService } from '../api-keys/api-keys.service';
 import { AppError } from '../common/errors';
 import type { AppConfig } from '../config/config';
@@ -29,8 +29,13 @@ export function guardOpsRoutes(fastify: FastifyInstance, config: AppConfig, keys
       return;
     }
     const presented = presentedKey(req.headers.authorization ?? '');
-    if (!presented || !(await keys().authenticate(presented))) {
+    const scopes = presented ? await keys().authenticate(presented) : null;
+    if (!scopes) {
       throw new AppError('unauthenticated', 'metrics and docs need an API key', [{ field: 'Authorization', message: 'send Authorization: Bearer <key>' }]);
+    }
+    // An events:write key may be shipped inside an app: it reads nothing.
+    if (!grants(scopes, 'read')) {
+      throw new AppError('forbidden', 'metrics and docs need a key with the read scope', [{ field: 'Authorization', message: `key has ${scopes.join(', ')}` }]);
     }
   });
 }

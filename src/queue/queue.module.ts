@@ -10,6 +10,7 @@ export const QUEUES = {
   imports: 'imports',
   mail: 'mail',
   campaigns: 'campaigns',
+  customers: 'customers',
 } as const;
 
 /** Redis for BullMQ (every queue shares REDIS_PREFIX, so deployments and test runs never see each other's jobs). */

@@ -1,16 +1,16 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { ArrayMinSize, IsArray, IsIn, IsString, Length } from 'class-validator';
-import type { Scope } from '../api-key.entity';
+import { SCOPES, type Scope } from '../api-key.entity';
 
 export class CreateApiKeyDto {
   @IsString()
   @Length(1, 200)
   name!: string;
 
-  @ApiProperty({ enum: ['admin', 'write', 'read'], isArray: true })
+  @ApiProperty({ enum: SCOPES, isArray: true })
   @IsArray()
   @ArrayMinSize(1)
-  @IsIn(['admin', 'write', 'read'], { each: true })
+  @IsIn(SCOPES, { each: true })
   scopes!: Scope[];
 }
 

@@ -94,6 +94,12 @@ export class SubscriberQuery extends PageQuery {
   @IsOptional()
   @IsString()
   email?: string;
+
+  /** The product's user id (the `userId` of customer events). */
+  @IsOptional()
+  @IsString()
+  @MaxLength(256)
+  externalId?: string;
 }
 
 export class SubscribeDto {
@@ -141,6 +147,8 @@ export class SubscriberDto {
   @ApiPropertyOptional({ nullable: true }) name!: string | null;
   @ApiProperty({ type: 'object', additionalProperties: true }) attributes!: Record<string, unknown>;
   @ApiPropertyOptional({ nullable: true }) timezone!: string | null;
+  /** The product's user id (Segment's `userId`), linked by an identify call; unique. */
+  @ApiPropertyOptional({ nullable: true }) externalId!: string | null;
   createdAt!: string;
   updatedAt!: string;
   @ApiPropertyOptional({ nullable: true }) erasedAt!: string | null;
