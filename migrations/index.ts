@@ -6,6 +6,7 @@ import { ImportEncoding1732350000000 } from './1732350000000-import-encoding';
 import { ImportIndexes1732320000000 } from './1732320000000-import-indexes';
 import { Ownership1732360000000 } from './1732360000000-ownership';
 import { PublicForms1732340000000 } from './1732340000000-public-forms';
+import { Segments1764700000000 } from './1764700000000-segments';
 import { Sending1732300000000 } from './1732300000000-sending';
 import { Tracking1732310000000 } from './1732310000000-tracking';
 
@@ -21,4 +22,5 @@ export const migrations = [
   ImportEncoding1732350000000,
   Ownership1732360000000,
   CustomerEvents1764600000000,
+  Segments1764700000000,
 ];

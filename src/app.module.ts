@@ -1,14 +1,17 @@
 import { DynamicModule, Global, Module, Type } from '@nestjs/common';
 import { AnalyticsDataModule, AnalyticsModule, AnalyticsWorkerModule } from './analytics/analytics.module';
 import { SubscriberActivity } from './analytics/subscriber-activity';
+import { SegmentEngagementSql } from './analytics/segment-engagement.repository';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AudienceModule, AudienceWorkerModule } from './audience/audience.module';
 import { SUBSCRIBER_DATA, SubscriberDataSource } from './audience/subscriber-data';
+import { SegmentProfileSql } from './audience/segment-profile.repository';
 import { CampaignsDirectoryModule, CampaignsModule, CampaignsWorkerModule } from './campaigns/campaigns.module';
 import type { AppConfig } from './config/config';
 import { ConfigModule } from './config/config.module';
 import { ContentModule } from './content/content.module';
 import { CustomerDataModule, CustomersModule, CustomersWorkerModule } from './customers/customers.module';
+import { SegmentEventSql } from './customers/segment-predicates.repository';
 import { SubscriberEvents } from './customers/subscriber-events';
 import { DatabaseModule } from './database/database.module';
 import { BounceWebhooksModule } from './delivery/bounces/bounce-webhooks.module';
@@ -16,6 +19,9 @@ import { DeliveryWorkerModule, TestSendsModule } from './delivery/delivery.modul
 import { HealthController } from './observability/health.controller';
 import { MetricsModule } from './observability/metrics';
 import { QueueModule } from './queue/queue.module';
+import { ENGAGEMENT_SQL, EVENT_SQL, PROFILE_SQL } from './segments/segment-sql';
+import { SegmentHistory } from './segments/segment-history';
+import { SegmentDataModule, SegmentsModule, SegmentsWorkerModule } from './segments/segments.module';
 import { TrackingModule } from './tracking/tracking.module';
 
 @Module({ controllers: [HealthController] })
@@ -24,11 +30,25 @@ class HealthModule {}
 /** Every capability that keeps data about a person, for the audience's GDPR erase and export (SUBSCRIBER_DATA). */
 @Global()
 @Module({
-  imports: [AnalyticsDataModule, CustomerDataModule],
-  providers: [{ provide: SUBSCRIBER_DATA, inject: [SubscriberActivity, SubscriberEvents], useFactory: (...sources: SubscriberDataSource[]) => sources }],
+  imports: [AnalyticsDataModule, CustomerDataModule, SegmentDataModule],
+  providers: [
+    { provide: SUBSCRIBER_DATA, inject: [SubscriberActivity, SubscriberEvents, SegmentHistory], useFactory: (...sources: SubscriberDataSource[]) => sources },
+  ],
   exports: [SUBSCRIBER_DATA],
 })
 class SubscriberDataModule {}
+
+/** The SQL of segment rules, each part from the owner of the data it reads (campaigns provide theirs with their directory). */
+@Global()
+@Module({
+  providers: [
+    { provide: PROFILE_SQL, useClass: SegmentProfileSql },
+    { provide: ENGAGEMENT_SQL, useClass: SegmentEngagementSql },
+    { provide: EVENT_SQL, useClass: SegmentEventSql },
+  ],
+  exports: [PROFILE_SQL, ENGAGEMENT_SQL, EVENT_SQL],
+})
+class SegmentSourcesModule {}
 
 /**
  * What every process has: configuration, Postgres, Redis/BullMQ, and what one capability provides
@@ -40,6 +60,7 @@ const core = (config: AppConfig): (Type | DynamicModule)[] => [
   QueueModule,
   CampaignsDirectoryModule,
   SubscriberDataModule,
+  SegmentSourcesModule,
 ];
 
 /** HTTP: management API, public pages, health and metrics. */
@@ -51,6 +72,7 @@ const api: Type[] = [
   TrackingModule,
   AnalyticsModule,
   CustomersModule,
+  SegmentsModule,
   TestSendsModule,
   BounceWebhooksModule,
   HealthModule,
@@ -58,7 +80,7 @@ const api: Type[] = [
 ];
 
 /** Queue processors only. */
-const worker: Type[] = [AudienceWorkerModule, CampaignsWorkerModule, DeliveryWorkerModule, AnalyticsWorkerModule, CustomersWorkerModule];
+const worker: Type[] = [AudienceWorkerModule, CampaignsWorkerModule, DeliveryWorkerModule, AnalyticsWorkerModule, CustomersWorkerModule, SegmentsWorkerModule];
 
 @Module({})
 export class AppModule {

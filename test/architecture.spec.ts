@@ -29,6 +29,8 @@ const OWNERS: Record<string, string> = {
   campaign_stats_hourly: 'analytics',
   campaign_revenue: 'analytics',
   api_keys: 'api-keys',
+  segments: 'segments',
+  segment_memberships: 'segments',
   customer_events: 'customers',
   customer_event_message_ids: 'customers',
 };

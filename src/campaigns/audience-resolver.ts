@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import { SegmentsService } from '../segments/segments.service';
+import type { Audience } from './campaigns.repository';
 import { MessagesRepository } from './messages.repository';
 
 /** Postgres runs an INSERT … SELECT on one core: ranges of the subscriber ids resolve side by side. */
@@ -19,16 +21,23 @@ function bound(k: number, n: number): string {
  */
 @Injectable()
 export class AudienceResolver {
-  constructor(private readonly messages: MessagesRepository) {}
+  constructor(
+    private readonly messages: MessagesRepository,
+    private readonly segments: SegmentsService,
+  ) {}
 
   /**
    * One set-based statement per range of subscriber ids, side by side on their own connections.
-   * A crash between them is harmless: a rerun fills in what is missing.
+   * A crash between them is harmless: a rerun fills in what is missing. The segments narrow the
+   * lists' recipients as they are at this moment: the audience is frozen when sending starts.
    */
-  async freeze(campaignId: string, lists: string[]): Promise<void> {
+  async freeze(campaignId: string, audience: Audience): Promise<void> {
     const parts = RESOLVE_PARTITIONS;
+    const narrowing = await this.segments.narrowing(audience.segmentId ?? null, audience.excludeSegmentIds ?? []);
     await Promise.all(
-      Array.from({ length: parts }, (_, k) => this.messages.freeze(campaignId, lists, bound(k, parts), k + 1 < parts ? bound(k + 1, parts) : null)),
+      Array.from({ length: parts }, (_, k) =>
+        this.messages.freeze(campaignId, audience.lists, bound(k, parts), k + 1 < parts ? bound(k + 1, parts) : null, narrowing),
+      ),
     );
   }
 

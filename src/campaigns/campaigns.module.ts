@@ -4,6 +4,9 @@ import { AudienceModule } from '../audience/audience.module';
 import { MESSAGE_DIRECTORY, MessageDirectory } from '../audience/pages/message-directory';
 import { ContentModule } from '../content/content.module';
 import { QUEUES } from '../queue/queue.module';
+import { DELIVERY_SQL } from '../segments/segment-sql';
+import { SEGMENT_USERS, SegmentUsers } from '../segments/segment-users';
+import { SegmentsModule } from '../segments/segments.module';
 import { TrackingModule } from '../tracking/tracking.module';
 import { AudienceResolver } from './audience-resolver';
 import { CampaignLifecycle } from './campaign-lifecycle.service';
@@ -14,10 +17,11 @@ import { CampaignsController } from './campaigns.controller';
 import { CampaignsRepository } from './campaigns.repository';
 import { CampaignsService } from './campaigns.service';
 import { MessagesRepository } from './messages.repository';
+import { SegmentDeliverySql } from './segment-delivery.repository';
 
 /** Campaigns: CRUD, the lifecycle, their messages and audience resolution (HTTP side). */
 @Module({
-  imports: [ContentModule, AudienceModule, TrackingModule, BullModule.registerQueue({ name: QUEUES.campaigns })],
+  imports: [ContentModule, AudienceModule, TrackingModule, SegmentsModule, BullModule.registerQueue({ name: QUEUES.campaigns })],
   controllers: [CampaignsController],
   providers: [CampaignsService, CampaignLifecycle, CampaignsRepository, MessagesRepository, AudienceResolver, CampaignSends],
   exports: [CampaignsService, CampaignLifecycle, CampaignSends],
@@ -26,23 +30,36 @@ export class CampaignsModule {}
 
 /** The queue side: starting campaigns (audience resolution) and re-creating their jobs from Postgres. */
 @Module({
-  imports: [CampaignsModule, ContentModule],
+  imports: [CampaignsModule, ContentModule, SegmentsModule],
   providers: [CampaignStarter, CampaignReconciler, CampaignsRepository, MessagesRepository, AudienceResolver],
   exports: [CampaignsModule, CampaignStarter],
 })
 export class CampaignsWorkerModule {}
 
-/** What the audience's pages ask of campaigns (which list a mail went out for), for every process. */
+/**
+ * What other capabilities ask of campaigns without depending on them, for every process: the
+ * audience's pages (which list a mail went out for), segments (the mail a subscriber received;
+ * which campaigns still need a segment).
+ */
 @Global()
 @Module({
   providers: [
     MessagesRepository,
+    CampaignsRepository,
+    { provide: DELIVERY_SQL, useClass: SegmentDeliverySql },
+    {
+      provide: SEGMENT_USERS,
+      inject: [CampaignsRepository],
+      useFactory: (c: CampaignsRepository): SegmentUsers => ({
+        using: async (id) => (await c.usingSegment(id)).map((r) => `campaign "${r.name}" (${r.id})`),
+      }),
+    },
     {
       provide: MESSAGE_DIRECTORY,
       inject: [MessagesRepository],
       useFactory: (m: MessagesRepository): MessageDirectory => ({ listOf: (c, s) => m.listOf(c, s) }),
     },
   ],
-  exports: [MESSAGE_DIRECTORY],
+  exports: [MESSAGE_DIRECTORY, DELIVERY_SQL, SEGMENT_USERS],
 })
 export class CampaignsDirectoryModule {}

@@ -5,6 +5,13 @@ import { queryRows, changed, type Queryable } from '../database/queryable';
 
 export type CampaignStatus = 'draft' | 'scheduled' | 'sending' | 'paused' | 'sent' | 'cancelled';
 
+/** Confirmed on one of the lists, in the segment (if any), in none of the excluded ones. */
+export interface Audience {
+  lists: string[];
+  segmentId?: string | null;
+  excludeSegmentIds?: string[];
+}
+
 export interface CampaignRow {
   id: string;
   name: string;
@@ -14,7 +21,7 @@ export interface CampaignRow {
   from_name: string;
   from_email: string;
   reply_to: string | null;
-  audience: { lists: string[]; segmentId?: string | null };
+  audience: Audience;
   data: Record<string, unknown>;
   send_rate: number | null;
   transport: string;
@@ -43,7 +50,7 @@ export interface CampaignValues {
   fromName: string;
   fromEmail: string;
   replyTo: string | null;
-  audience: { lists: string[]; segmentId: string | null };
+  audience: Audience;
   data: Record<string, unknown>;
   sendRate: number | null;
   transport: string;
@@ -91,6 +98,16 @@ export class CampaignsRepository {
 
   async delete(id: string): Promise<void> {
     await this.db.query(`DELETE FROM campaigns WHERE id = $1`, [id]);
+  }
+
+  /** Campaigns not finished whose audience names the segment. */
+  usingSegment(segmentId: string): Promise<{ id: string; name: string }[]> {
+    return queryRows(
+      this.db,
+      `SELECT id, name FROM campaigns
+       WHERE status NOT IN ('sent', 'cancelled') AND (audience->>'segmentId' = $1 OR audience->'excludeSegmentIds' ? $1) ORDER BY created_at`,
+      [segmentId],
+    );
   }
 
   async find(id: string): Promise<CampaignRow | undefined> {

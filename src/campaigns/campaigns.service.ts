@@ -8,9 +8,10 @@ import { APP_CONFIG } from '../config/config.module';
 import { CompiledTemplate, TemplateCompiler } from '../content/template-compiler';
 import type { Queryable } from '../database/queryable';
 import { TemplatesService } from '../content/templates.service';
+import { SegmentsService } from '../segments/segments.service';
 import { CampaignLinks } from '../tracking/campaign-links';
 import { CampaignNotDraft } from './campaign.errors';
-import { CampaignRow, CampaignsRepository, CampaignValues } from './campaigns.repository';
+import { Audience, CampaignRow, CampaignsRepository, CampaignValues } from './campaigns.repository';
 import { CampaignDto, CreateCampaignDto, ProgressDto, UpdateCampaignDto, UtmDto } from './dto/campaign.dto';
 import { MessagesRepository } from './messages.repository';
 
@@ -39,6 +40,7 @@ export class CampaignsService {
     private readonly compiler: TemplateCompiler,
     private readonly lists: ListsService,
     private readonly links: CampaignLinks,
+    private readonly segments: SegmentsService,
   ) {}
 
   async create(dto: CreateCampaignDto): Promise<CampaignDto> {
@@ -87,7 +89,7 @@ export class CampaignsService {
       fromName: dto.fromName ?? row.from_name,
       fromEmail: dto.fromEmail ?? row.from_email,
       replyTo: dto.replyTo !== undefined ? dto.replyTo : row.reply_to,
-      audience: dto.audience ?? { lists: row.audience.lists, segmentId: row.audience.segmentId ?? null },
+      audience: dto.audience ?? row.audience,
       data: dto.data ?? row.data,
       sendRate: dto.sendRate !== undefined ? dto.sendRate : row.send_rate,
       transport: dto.transport ?? row.transport,
@@ -150,7 +152,6 @@ export class CampaignsService {
 
   /** Template, lists and transport must exist; the subject must be valid Handlebars. */
   private async check(v: CampaignValues): Promise<void> {
-    if (v.audience.segmentId) throw AppError.invalid('audience.segmentId', 'segments are not available yet; choose lists');
     if (!(await this.templates.exists(v.templateId))) {
       throw new AppError('not_found', `template ${v.templateId} not found`, [{ field: 'templateId', message: 'no such template' }]);
     }
@@ -163,9 +164,30 @@ export class CampaignsService {
         missing.map((l) => ({ field: `audience.lists[${v.audience.lists.indexOf(l)}]`, message: `no list with id ${l}` })),
       );
     }
+    await this.checkSegments(v.audience);
     const transports = Object.keys(this.config.mail.transports);
     if (!transports.includes(v.transport)) throw AppError.invalid('transport', `no transport named "${v.transport}" (configured: ${transports.join(', ')})`);
     this.compiler.assertValidSubject(v.subject);
+  }
+
+  /** The segment and the excluded segments must exist; a segment cannot be both. */
+  private async checkSegments(a: Audience): Promise<void> {
+    const named = [
+      ...(a.segmentId ? [{ id: a.segmentId, field: 'audience.segmentId' }] : []),
+      ...(a.excludeSegmentIds ?? []).map((id, i) => ({ id, field: `audience.excludeSegmentIds[${i}]` })),
+    ];
+    if (a.segmentId && a.excludeSegmentIds?.includes(a.segmentId)) {
+      throw AppError.invalid('audience.excludeSegmentIds', 'cannot exclude the segment the audience is narrowed to');
+    }
+    const missing = new Set(await this.segments.missing(named.map((n) => n.id)));
+    const bad = named.filter((n) => missing.has(n.id));
+    if (bad.length) {
+      throw new AppError(
+        'not_found',
+        `segment ${bad.map((b) => b.id).join(', ')} not found`,
+        bad.map((b) => ({ field: b.field, message: `no segment with id ${b.id}` })),
+      );
+    }
   }
 }
 
@@ -177,7 +199,7 @@ function valuesOf(dto: CreateCampaignDto): CampaignValues {
     fromName: dto.fromName,
     fromEmail: normalizeEmail(dto.fromEmail)!,
     replyTo: dto.replyTo ? normalizeEmail(dto.replyTo) : null,
-    audience: { lists: [...new Set(dto.audience.lists)], segmentId: dto.audience.segmentId ?? null },
+    audience: audienceOf(dto.audience),
     data: dto.data ?? {},
     sendRate: dto.sendRate ?? null,
     transport: dto.transport ?? 'default',
@@ -196,6 +218,10 @@ export function progressOf(counts: Record<string, number>): ProgressDto {
     else if (status in p) p[status as 'sent' | 'failed' | 'unknown' | 'skipped' | 'cancelled'] += n;
   }
   return p;
+}
+
+function audienceOf(a: Audience): Required<Audience> {
+  return { lists: [...new Set(a.lists)], segmentId: a.segmentId ?? null, excludeSegmentIds: [...new Set(a.excludeSegmentIds ?? [])] };
 }
 
 function assertDraft(row: CampaignRow, verb: string): void {
@@ -222,7 +248,7 @@ function map(r: CampaignRow, progress = emptyProgress()): CampaignDto {
     fromName: r.from_name,
     fromEmail: r.from_email,
     replyTo: r.reply_to,
-    audience: { lists: r.audience.lists, segmentId: r.audience.segmentId ?? null },
+    audience: audienceOf(r.audience),
     data: r.data,
     sendRate: r.send_rate,
     transport: r.transport,

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { queryRows, changed, type Queryable } from '../database/queryable';
+import { SqlParams } from '../segments/segment-sql';
 
 /** A claimed message: what its sending needs besides the recipient's profile. */
 export interface ClaimedMessage {
@@ -35,7 +36,15 @@ export class MessagesRepository {
    * `audience_recipients` — into messages, each with its send time, in subscriber order (the unique
    * (campaign_id, subscriber_id) index then fills in order, not at random). A rerun adds what is missing.
    */
-  async freeze(campaignId: string, lists: string[], fromId: string, toId: string | null): Promise<void> {
+  async freeze(
+    campaignId: string,
+    lists: string[],
+    fromId: string,
+    toId: string | null,
+    narrowing: ((id: string, p: SqlParams) => string) | null,
+  ): Promise<void> {
+    const p = new SqlParams([campaignId, lists, fromId, toId]);
+    const narrowed = narrowing ? `AND ${narrowing('r.subscriber_id', p)}` : '';
     await this.db.query(
       `INSERT INTO messages (campaign_id, subscriber_id, list_id, send_at)
        SELECT $1, r.subscriber_id, r.list_id,
@@ -43,10 +52,10 @@ export class MessagesRepository {
                    THEN (c.scheduled_at AT TIME ZONE 'UTC') AT TIME ZONE COALESCE(r.timezone, c.default_timezone)
                    ELSE COALESCE(c.scheduled_at, now()) END
        FROM audience_recipients($2::uuid[], $3::uuid, $4::uuid) r CROSS JOIN campaigns c
-       WHERE c.id = $1
+       WHERE c.id = $1 ${narrowed}
        ORDER BY r.subscriber_id
        ON CONFLICT (campaign_id, subscriber_id) DO NOTHING`,
-      [campaignId, lists, fromId, toId],
+      p.values,
     );
   }
 

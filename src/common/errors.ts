@@ -1,7 +1,8 @@
 /**
  * Errors say what happened in the terms of the domain; one filter maps each code to HTTP, and code
  * branches on the error's class or code, never on a status. Each capability declares its own
- * errors (`audience/audience.errors.ts`, `content/content.errors.ts`, `campaigns/campaign.errors.ts`)
+ * errors (`audience/audience.errors.ts`, `content/content.errors.ts`, `campaigns/campaign.errors.ts`,
+ * `segments/segment.errors.ts`)
  * with the codes listed here. Adding a code without a mapping in `httpStatusFor` is a compile error.
  */
 export type ErrorCode =
@@ -24,7 +25,10 @@ export type ErrorCode =
   | 'starter_read_only'
   // campaigns
   | 'illegal_transition'
-  | 'campaign_not_draft';
+  | 'campaign_not_draft'
+  // segments
+  | 'invalid_segment'
+  | 'segment_in_use';
 
 export interface ErrorDetail {
   field?: string;
@@ -68,12 +72,14 @@ export function httpStatusFor(code: ErrorCode): number {
     case 'starter_read_only':
     case 'illegal_transition':
     case 'campaign_not_draft':
+    case 'segment_in_use':
       return 409;
     case 'invalid_input':
       return 400;
     case 'address_suppressed':
     case 'unreadable_file':
     case 'invalid_template':
+    case 'invalid_segment':
       return 422;
     case 'unauthenticated':
       return 401;

@@ -53,6 +53,10 @@ const envSchema = z.object({
   UNSUBSCRIBE_MAILTO: z.string().email().optional(),
   POSTAL_ADDRESS: z.string().default(''),
   TEMPLATES_DIR: z.string().default('templates'),
+  /** Saved segments' memberships are refreshed this often (and on demand). */
+  SEGMENT_REFRESH_MINUTES: z.coerce.number().min(0.05).max(1440).default(5),
+  /** Track events counted as purchases for RFM, comma-separated (with a revenue or value property). */
+  PURCHASE_EVENTS: z.string().default('Order Completed'),
   CONFIRM_TOKEN_TTL_HOURS: z.coerce
     .number()
     .int()
@@ -127,6 +131,8 @@ export interface AppConfig {
   tracking: { attributionWindowHours: number; defaultCurrency: string; softBounceLimit: number; ingestBatchSize: number; ingestConcurrency: number };
   /** Customer events: how long a messageId is remembered to make a retry harmless. */
   customers: { dedupeDays: number };
+  /** Segments: how often saved segments' memberships are refreshed, and which track events are purchases (RFM). */
+  segments: { refreshMinutes: number; purchaseEvents: string[] };
   /** Bounce webhooks: accepted SNS topics (empty: any) and the SendGrid verification key as PEM (unset: unsigned). */
   webhooks: { sesTopicArns: string[]; sendgridPublicKey?: string };
   defaultTimezone: string;
@@ -210,6 +216,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       ingestConcurrency: e.INGEST_CONCURRENCY,
     },
     customers: { dedupeDays: e.CUSTOMER_EVENT_DEDUPE_DAYS },
+    segments: {
+      refreshMinutes: e.SEGMENT_REFRESH_MINUTES,
+      purchaseEvents: e.PURCHASE_EVENTS.split(',')
+        .map((n) => n.trim())
+        .filter(Boolean),
+    },
     webhooks: {
       sesTopicArns: e.SES_TOPIC_ARNS ? e.SES_TOPIC_ARNS.split(',').map((a) => a.trim()) : [],
       sendgridPublicKey: parseSendgridKey(e.SENDGRID_WEBHOOK_PUBLIC_KEY),

@@ -11,6 +11,7 @@ export const QUEUES = {
   mail: 'mail',
   campaigns: 'campaigns',
   customers: 'customers',
+  segments: 'segments',
 } as const;
 
 /** Redis for BullMQ (every queue shares REDIS_PREFIX, so deployments and test runs never see each other's jobs). */

@@ -25,11 +25,18 @@ export class AudienceDto {
   @IsUUID('all', { each: true, message: 'audience.lists must contain list ids' })
   lists!: string[];
 
-  /** Segments arrive with the segmentation capability; until then only lists can be chosen. */
+  /** Narrows the audience to the segment's members (it never adds anyone: a confirmed subscription to one of the lists is still needed). */
   @ApiPropertyOptional({ nullable: true })
   @IsOptional()
   @IsUUID()
   segmentId?: string | null;
+
+  /** Members of these segments are left out. */
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(20)
+  @IsUUID('all', { each: true, message: 'audience.excludeSegmentIds must contain segment ids' })
+  excludeSegmentIds?: string[];
 }
 
 /** UTM parameters added to every tracked link's destination (a link's own utm_* values win). */
