@@ -22,20 +22,17 @@ export class Segments1764700000000 implements MigrationInterface {
         END
       $$;
 
-      -- ISO 8601 date, or date and time to the millisecond; without an offset it is UTC.
-      CREATE FUNCTION segment_time(v jsonb) RETURNS timestamptz LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
-        DECLARE
-          t text := CASE WHEN jsonb_typeof(v) = 'string' THEN v #>> '{}' END;
-        BEGIN
-          IF t IS NULL OR t !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,3})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$' THEN
-            RETURN NULL;
-          END IF;
-          IF t ~ '[T ].*(Z|[+-][0-9]{2}(:?[0-9]{2})?)$' THEN
-            RETURN t::timestamptz;
-          END IF;
-          RETURN t::timestamp AT TIME ZONE 'UTC';
-        EXCEPTION WHEN others THEN  -- 2024-02-30 and the like
-          RETURN NULL;
+      -- ISO 8601 date, or date and time to the millisecond; without an offset it is UTC. A day the
+      -- month does not have (2024-02-30) is not a date. Plain SQL, so the planner inlines it and
+      -- parallel workers may run it.
+      CREATE FUNCTION segment_time(v jsonb) RETURNS timestamptz LANGUAGE sql STABLE PARALLEL SAFE AS $$
+        SELECT CASE WHEN jsonb_typeof(v) = 'string'
+                     AND (v #>> '{}') ~ '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,3})?)?(Z|[+-](0[0-9]|1[0-4])(:?[0-5][0-9])?)?)?$'
+                     AND left(v #>> '{}', 4) <> '0000'
+          THEN CASE WHEN substr(v #>> '{}', 9, 2)::int <= extract(day from (left(v #>> '{}', 7) || '-01')::date + interval '1 month' - interval '1 day')
+            THEN CASE WHEN (v #>> '{}') ~ '[T ].*(Z|[+-][0-9]{2}(:?[0-9]{2})?)$' THEN (v #>> '{}')::timestamptz
+                      ELSE (v #>> '{}')::timestamp AT TIME ZONE 'UTC' END
+          END
         END
       $$;
 

@@ -32,7 +32,10 @@ const OFFSETS = [-3, 0, 1, 2, 5, 10, 30, 90, 400];
 const NOW = Date.now();
 const moment = (k: number) => NOW - (k + 0.5) * DAY;
 const DATES = [...OFFSETS.map((k) => new Date(moment(k)).toISOString()), '2020-01-15', '2025-06-01T08:30:00+02:00', '2025-06-01 06:30'];
-const STRINGS = ['pro', 'Pro', 'free', 'ÄRNE', '42', '7', '-3.5', 'not a date', '2024-02-30', ...DATES.slice(0, 4), '2020-01-15'];
+const STRINGS = [
+  ...['pro', 'Pro', 'free', 'ÄRNE', '42', '7', '-3.5', '1e2', 'not a date', ...DATES.slice(0, 4), '2020-01-15'],
+  ...['2024-02-30', '2024-02-29', '2023-02-29', '0000-01-01', '2025-06-01T08:30:00+14:00', '2025-06-01T08:30+15', '2025-13-01', '2025-06-01T24:00'],
+];
 const NUMBERS = [0, 7, 42, -3, 100, 250];
 
 const time = fc.constantFrom(...OFFSETS).map(moment);

@@ -113,7 +113,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * An ISO 8601 date, or date and time to the millisecond with an optional offset (none: UTC). The
  * database's `segment_time` reads stored values with the same pattern.
  */
-export const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ]([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d)(?:\.(\d{1,3}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/;
+export const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ]([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d)(?:\.(\d{1,3}))?)?(Z|[+-](?:0\d|1[0-4])(?::?[0-5]\d)?)?)?$/;
 
 const KINDS = ['and', 'or', 'not', 'field', 'attribute', 'list', 'engagement', 'event', 'rfm', 'segment'] as const;
 const DATE_FIELDS: readonly BuiltInField[] = ['createdAt'];

@@ -26,7 +26,8 @@ export class SegmentRefreshProcessor extends WorkerHost implements OnApplication
 
   async process(): Promise<void> {
     const started = Date.now();
-    const n = await this.segments.refreshAll();
-    if (n) this.logger.log(`refreshed ${n} segments in ${Date.now() - started} ms`);
+    const { refreshed, failed } = await this.segments.refreshAll();
+    for (const f of failed) this.logger.error(`segment ${f.id} was not refreshed: ${f.error}`);
+    if (refreshed) this.logger.log(`refreshed ${refreshed} segments in ${Date.now() - started} ms`);
   }
 }

@@ -70,11 +70,14 @@ export class SegmentsService {
     return this.repository.refresh(id, await this.membersOf(id));
   }
 
-  /** Every saved segment, one after another (the scheduled refresh). */
-  async refreshAll(): Promise<number> {
+  /** Every saved segment, one after another (the scheduled refresh); one that fails does not hold up the others. */
+  async refreshAll(): Promise<{ refreshed: number; failed: { id: string; error: string }[] }> {
+    const failed: { id: string; error: string }[] = [];
     const ids = await this.repository.allIds();
-    for (const { id } of ids) await this.refresh(id);
-    return ids.length;
+    for (const { id } of ids) {
+      await this.refresh(id).catch((e: Error) => failed.push({ id, error: e.message }));
+    }
+    return { refreshed: ids.length - failed.length, failed };
   }
 
   async members(id: string, q: PageQuery): Promise<Page<SegmentMemberDto>> {
