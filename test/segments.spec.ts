@@ -140,6 +140,37 @@ describe('segments', () => {
     await eventually(async () => ((await t.api('get', `/v1/segments/${later}`).expect(200)).body.memberCount === 1 ? true : undefined), 20_000);
   });
 
+  it('segments people by the customer events a product sent: counts, sums, property filters and RFM', async () => {
+    const track = (userId: string, event: string, properties: object, daysAgo = 1) =>
+      t
+        .api('post', '/v1/track')
+        .send({ userId, event, properties, timestamp: new Date(Date.now() - daysAgo * 86_400_000).toISOString() })
+        .expect(200);
+    for (const name of ['ann', 'cat', 'hal']) {
+      await t
+        .api('post', '/v1/identify')
+        .send({ userId: `u-${name}`, traits: { email: `${name}@example.com` } })
+        .expect(200);
+    }
+    await track('u-ann', 'Order Completed', { order_id: 'A1', revenue: 120 }, 3);
+    await track('u-ann', 'Order Completed', { order_id: 'A2', revenue: 80 }, 2);
+    await track('u-cat', 'Order Completed', { order_id: 'C1', revenue: 15 }, 40);
+    await track('u-hal', 'Product Viewed', { category: 'shoes' });
+    await track('u-hal', 'Product Viewed', { category: 'Shoes' });
+    await track('u-hal', 'Product Viewed', { category: 'hats' }, 60);
+    await track('u-nobody', 'Order Completed', { order_id: 'X1', revenue: 999 }); // never identified: in no segment
+
+    const members = async (rules: object) =>
+      ((await t.api('post', '/v1/segments/preview').send({ rules, limit: 100 }).expect(200)).body.sample as { name: string }[]).map((s) => s.name).sort();
+    expect(await members({ event: 'Order Completed', sum: { property: 'revenue', gte: 100 } })).toEqual(['ann']);
+    expect(await members({ event: 'Order Completed', withinDays: 30 })).toEqual(['ann']);
+    expect(await members({ event: 'Product Viewed', where: [{ property: 'category', op: 'startsWith', value: 'SHO' }], count: { gte: 2 } })).toEqual(['hal']);
+    // Buyers: ann (2 orders, 200, 2 days ago) and cat (1 order, 15, 40 days ago): ann is best on every measure.
+    expect(await members({ rfm: { r: [5, 5], f: [5, 5], m: [5, 5] } })).toEqual(['ann']);
+    expect(await members({ rfm: { m: [1, 3] } })).toEqual(['cat']);
+    expect(await members({ and: [{ attribute: 'plan', op: 'exists' }, { not: { event: 'Order Completed' } }] })).toEqual(['bob', 'dan', 'eve', 'gus', 'hal']);
+  });
+
   it('sends a campaign to lists ∩ segment − excluded − suppressed, exactly those addresses', async () => {
     const template = (
       await t
