@@ -4,6 +4,7 @@ import { CustomerEvents1764600000000 } from './1764600000000-customer-events';
 import { EngagementFillfactor1732330000000 } from './1732330000000-engagement-fillfactor';
 import { ImportEncoding1732350000000 } from './1732350000000-import-encoding';
 import { ImportIndexes1732320000000 } from './1732320000000-import-indexes';
+import { Journeys1765000000000 } from './1765000000000-journeys';
 import { Ownership1732360000000 } from './1732360000000-ownership';
 import { PublicForms1732340000000 } from './1732340000000-public-forms';
 import { Segments1764700000000 } from './1764700000000-segments';
@@ -23,4 +24,5 @@ export const migrations = [
   Ownership1732360000000,
   CustomerEvents1764600000000,
   Segments1764700000000,
+  Journeys1765000000000,
 ];

@@ -6,6 +6,7 @@ import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AudienceModule, AudienceWorkerModule } from './audience/audience.module';
 import { SUBSCRIBER_DATA, SubscriberDataSource } from './audience/subscriber-data';
 import { SegmentProfileSql } from './audience/segment-profile.repository';
+import { CampaignSegmentUsers } from './campaigns/campaign-segment-users';
 import { CampaignsDirectoryModule, CampaignsModule, CampaignsWorkerModule } from './campaigns/campaigns.module';
 import type { AppConfig } from './config/config';
 import { ConfigModule } from './config/config.module';
@@ -16,10 +17,13 @@ import { SubscriberEvents } from './customers/subscriber-events';
 import { DatabaseModule } from './database/database.module';
 import { BounceWebhooksModule } from './delivery/bounces/bounce-webhooks.module';
 import { DeliveryWorkerModule, TestSendsModule } from './delivery/delivery.module';
+import { JourneySegmentUsers } from './journeys/journey-segment-users';
+import { JourneyDirectoryModule, JourneysModule } from './journeys/journeys.module';
 import { HealthController } from './observability/health.controller';
 import { MetricsModule } from './observability/metrics';
 import { QueueModule } from './queue/queue.module';
 import { ENGAGEMENT_SQL, EVENT_SQL, PROFILE_SQL } from './segments/segment-sql';
+import { SEGMENT_USERS, SegmentUsers } from './segments/segment-users';
 import { SegmentHistory } from './segments/segment-history';
 import { SegmentDataModule, SegmentsModule, SegmentsWorkerModule } from './segments/segments.module';
 import { TrackingModule } from './tracking/tracking.module';
@@ -38,15 +42,21 @@ class HealthModule {}
 })
 class SubscriberDataModule {}
 
-/** The SQL of segment rules, each part from the owner of the data it reads (campaigns provide theirs with their directory). */
+/**
+ * What segments ask of the capabilities above them: the SQL of segment rules, each part from the
+ * owner of the data it reads (campaigns provide theirs with their directory), and who still uses a
+ * segment.
+ */
 @Global()
 @Module({
+  imports: [JourneyDirectoryModule],
   providers: [
+    { provide: SEGMENT_USERS, inject: [CampaignSegmentUsers, JourneySegmentUsers], useFactory: (...users: SegmentUsers[]) => users },
     { provide: PROFILE_SQL, useClass: SegmentProfileSql },
     { provide: ENGAGEMENT_SQL, useClass: SegmentEngagementSql },
     { provide: EVENT_SQL, useClass: SegmentEventSql },
   ],
-  exports: [PROFILE_SQL, ENGAGEMENT_SQL, EVENT_SQL],
+  exports: [PROFILE_SQL, ENGAGEMENT_SQL, EVENT_SQL, SEGMENT_USERS],
 })
 class SegmentSourcesModule {}
 
@@ -73,6 +83,7 @@ const api: Type[] = [
   AnalyticsModule,
   CustomersModule,
   SegmentsModule,
+  JourneysModule,
   TestSendsModule,
   BounceWebhooksModule,
   HealthModule,

@@ -31,6 +31,8 @@ const OWNERS: Record<string, string> = {
   api_keys: 'api-keys',
   segments: 'segments',
   segment_memberships: 'segments',
+  journeys: 'journeys',
+  journey_versions: 'journeys',
   customer_events: 'customers',
   customer_event_message_ids: 'customers',
 };

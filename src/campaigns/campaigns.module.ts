@@ -5,12 +5,12 @@ import { MESSAGE_DIRECTORY, MessageDirectory } from '../audience/pages/message-d
 import { ContentModule } from '../content/content.module';
 import { QUEUES } from '../queue/queue.module';
 import { DELIVERY_SQL } from '../segments/segment-sql';
-import { SEGMENT_USERS, SegmentUsers } from '../segments/segment-users';
 import { SegmentsModule } from '../segments/segments.module';
 import { TrackingModule } from '../tracking/tracking.module';
 import { AudienceResolver } from './audience-resolver';
 import { CampaignLifecycle } from './campaign-lifecycle.service';
 import { CampaignReconciler } from './campaign-reconciler';
+import { CampaignSegmentUsers } from './campaign-segment-users';
 import { CampaignSends } from './campaign-sends';
 import { CampaignStarter } from './campaign-starter';
 import { CampaignsController } from './campaigns.controller';
@@ -47,19 +47,13 @@ export class CampaignsWorkerModule {}
     MessagesRepository,
     CampaignsRepository,
     { provide: DELIVERY_SQL, useClass: SegmentDeliverySql },
-    {
-      provide: SEGMENT_USERS,
-      inject: [CampaignsRepository],
-      useFactory: (c: CampaignsRepository): SegmentUsers => ({
-        using: async (id) => (await c.usingSegment(id)).map((r) => `campaign "${r.name}" (${r.id})`),
-      }),
-    },
+    CampaignSegmentUsers,
     {
       provide: MESSAGE_DIRECTORY,
       inject: [MessagesRepository],
       useFactory: (m: MessagesRepository): MessageDirectory => ({ listOf: (c, s) => m.listOf(c, s) }),
     },
   ],
-  exports: [MESSAGE_DIRECTORY, DELIVERY_SQL, SEGMENT_USERS],
+  exports: [MESSAGE_DIRECTORY, DELIVERY_SQL, CampaignSegmentUsers],
 })
 export class CampaignsDirectoryModule {}

@@ -2,7 +2,7 @@
  * Errors say what happened in the terms of the domain; one filter maps each code to HTTP, and code
  * branches on the error's class or code, never on a status. Each capability declares its own
  * errors (`audience/audience.errors.ts`, `content/content.errors.ts`, `campaigns/campaign.errors.ts`,
- * `segments/segment.errors.ts`)
+ * `segments/segment.errors.ts`, `journeys/journey.errors.ts`)
  * with the codes listed here. Adding a code without a mapping in `httpStatusFor` is a compile error.
  */
 export type ErrorCode =
@@ -28,7 +28,10 @@ export type ErrorCode =
   | 'campaign_not_draft'
   // segments
   | 'invalid_segment'
-  | 'segment_in_use';
+  | 'segment_in_use'
+  // journeys
+  | 'invalid_journey'
+  | 'journey_published';
 
 export interface ErrorDetail {
   field?: string;
@@ -73,6 +76,7 @@ export function httpStatusFor(code: ErrorCode): number {
     case 'illegal_transition':
     case 'campaign_not_draft':
     case 'segment_in_use':
+    case 'journey_published':
       return 409;
     case 'invalid_input':
       return 400;
@@ -80,6 +84,7 @@ export function httpStatusFor(code: ErrorCode): number {
     case 'unreadable_file':
     case 'invalid_template':
     case 'invalid_segment':
+    case 'invalid_journey':
       return 422;
     case 'unauthenticated':
       return 401;

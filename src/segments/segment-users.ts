@@ -1,7 +1,8 @@
 /**
- * Who uses a segment: campaigns (and later journeys) name segments in their audiences. Campaigns
- * provide this (a global provider), so that a segment in use is not deleted without segments
- * depending on campaigns.
+ * Who uses a segment: campaigns name segments in their audiences, journeys in their triggers and
+ * branches. Each provides a SegmentUsers, and the composition root gathers them under SEGMENT_USERS
+ * (a global provider, an array), so that a segment in use is not deleted without segments
+ * depending on either.
  */
 export const SEGMENT_USERS = Symbol('SEGMENT_USERS');
 

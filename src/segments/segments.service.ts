@@ -20,7 +20,7 @@ export class SegmentsService {
   constructor(
     private readonly repository: SegmentsRepository,
     private readonly compiler: SegmentCompiler,
-    @Inject(SEGMENT_USERS) private readonly users: SegmentUsers,
+    @Inject(SEGMENT_USERS) private readonly users: SegmentUsers[],
   ) {}
 
   async create(dto: CreateSegmentDto): Promise<SegmentDto> {
@@ -47,7 +47,8 @@ export class SegmentsService {
 
   async remove(id: string): Promise<void> {
     await this.row(id);
-    const users = [...(await this.users.using(id)), ...(await this.repository.referrers(id)).map((s) => `segment "${s.name}" (${s.id})`)];
+    const using = await Promise.all(this.users.map((u) => u.using(id)));
+    const users = [...using.flat(), ...(await this.repository.referrers(id)).map((s) => `segment "${s.name}" (${s.id})`)];
     if (users.length) throw new SegmentInUse(id, users);
     await this.repository.delete(id);
   }
