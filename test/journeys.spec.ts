@@ -59,6 +59,8 @@ describe('journeys: definitions, versions and lifecycle', () => {
       { version: 2, d: 'P1D' },
     ]);
 
+    const listed = (await t.api('get', '/v1/journeys').expect(200)).body.items as { id: string; versions: unknown[] }[];
+    expect(listed.find((j) => j.id === id)!.versions).toHaveLength(2);
     expect((await t.api('post', `/v1/journeys/${id}/pause`).expect(200)).body.status).toBe('paused');
     expect((await t.api('post', `/v1/journeys/${id}/pause`).expect(409)).body.details[0]).toMatchObject({ field: 'status' });
     expect((await t.api('post', `/v1/journeys/${id}/resume`).expect(200)).body.status).toBe('active');

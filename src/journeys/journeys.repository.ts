@@ -19,8 +19,8 @@ export interface JourneyRow {
 }
 
 export interface VersionRow {
+  journey_id: string;
   version: number;
-  definition: unknown;
   published_at: Date;
 }
 
@@ -70,8 +70,13 @@ export class JourneysRepository {
     );
   }
 
-  versions(id: string): Promise<VersionRow[]> {
-    return queryRows<VersionRow>(this.db, `SELECT version, definition, published_at FROM journey_versions WHERE journey_id = $1 ORDER BY version`, [id]);
+  /** The versions of these journeys (without their definitions), oldest first. */
+  versions(ids: string[]): Promise<VersionRow[]> {
+    return queryRows<VersionRow>(
+      this.db,
+      `SELECT journey_id, version, published_at FROM journey_versions WHERE journey_id = ANY($1::uuid[]) ORDER BY journey_id, version`,
+      [ids],
+    );
   }
 
   /** Freezes the draft as the next version and makes it the one new enrolments get. */

@@ -44,11 +44,16 @@ export class JourneysService {
 
   async list(q: PageQuery): Promise<Page<JourneyDto>> {
     const rows = await this.repository.page(decodeCursor(q.cursor), q.limit + 1);
+    const versions = await this.repository.versions(rows.map((r) => r.id));
     return toPage(
       rows,
       q.limit,
       (r) => ({ createdAt: r.ts, id: r.id }),
-      (r) => map(r, []),
+      (r) =>
+        map(
+          r,
+          versions.filter((v) => v.journey_id === r.id),
+        ),
     );
   }
 
@@ -97,7 +102,7 @@ export class JourneysService {
   }
 
   private async mapped(row: JourneyRow): Promise<JourneyDto> {
-    return map(row, await this.repository.versions(row.id));
+    return map(row, await this.repository.versions([row.id]));
   }
 
   /** The whole definition: shape and graph, then every template, list and segment it names, and the subjects' syntax. */
