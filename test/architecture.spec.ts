@@ -33,6 +33,9 @@ const OWNERS: Record<string, string> = {
   segment_memberships: 'segments',
   customer_events: 'customers',
   customer_event_message_ids: 'customers',
+  webhook_endpoints: 'webhooks',
+  webhook_events: 'webhooks',
+  webhook_deliveries: 'webhooks',
 };
 
 function sourceFiles(dir: string): string[] {
