@@ -29,7 +29,9 @@ export class WebhookDelivery {
     for (;;) {
       const due = await this.repository.claimDue(c.batchSize, c.timeoutMs + 30_000);
       if (!due.length) return attempts;
-      await Promise.all(due.map((e) => this.attempt(e)));
+      // One attempt that cannot even be recorded (the database gone) must not hold up the others; its lease runs out and it comes due again.
+      for (const r of await Promise.allSettled(due.map((e) => this.attempt(e))))
+        if (r.status === 'rejected') this.logger.error(`webhook delivery not recorded: ${(r.reason as Error).message}`);
       attempts += due.length;
     }
   }

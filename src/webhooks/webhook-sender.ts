@@ -46,6 +46,8 @@ export function postJson(url: string, headers: Record<string, string>, body: str
         method: 'POST',
         headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'user-agent': 'edm-webhooks/1' },
         lookup: guardedLookup(allowPrivate),
+        // A fresh connection each time: a kept-alive socket would skip the address check of `lookup`.
+        agent: false,
       },
       (res) => {
         const chunks: Buffer[] = [];

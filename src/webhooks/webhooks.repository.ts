@@ -122,8 +122,8 @@ export class WebhooksRepository {
    * claim is its own short transaction (several workers skip each other's rows), and an event whose
    * worker died comes due again when the lease ends.
    */
-  claimDue(limit: number, leaseMs: number): Promise<DueEventRow[]> {
-    return queryRows<DueEventRow>(
+  async claimDue(limit: number, leaseMs: number): Promise<DueEventRow[]> {
+    const { rows } = await changed<DueEventRow>(
       this.db,
       `WITH due AS (
          SELECT ev.id FROM webhook_events ev JOIN webhook_endpoints w ON w.id = ev.endpoint_id AND w.status = 'active'
@@ -136,6 +136,7 @@ export class WebhooksRepository {
        RETURNING ev.id, ev.event_id, ev.endpoint_id, w.url, w.secret, ev.payload, ev.attempts, ev.created_at`,
       [limit, leaseMs],
     );
+    return rows;
   }
 
   /**
