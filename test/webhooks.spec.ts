@@ -205,4 +205,146 @@ describe('outgoing webhooks', () => {
     expect(got.find((d) => d.type === 'message.complained')?.data).toEqual({ campaignId: campaign, subscriberId: carol, email: 'carol@example.com' });
     for (const d of got) expect(Date.parse(d.timestamp)).toBeGreaterThan(Date.now() - 120_000);
   }, 90_000);
+
+  it('⚑ reports nothing for a change that is rolled back, and once for the same change committed later', async () => {
+    await register('/rollback', ['subscriber.created']);
+    // The recording service in a transaction that then fails.
+    await expect(
+      t.app.get(DataSource).transaction(async (tx) => {
+        const data = { subscriberId: '01a00000-0000-7000-8000-000000000000', email: 'ghost@example.com', source: 'api' as const };
+        await t.app.get(WebhookOutbox).record(tx, 'subscriber.created', [{ data }]);
+        throw new Error('the change failed');
+      }),
+    ).rejects.toThrow('the change failed');
+
+    // A real path: an import batch whose transaction fails after its subscribers and their events were written.
+    await t.db.query(`CREATE SEQUENCE import_crashes`);
+    await t.db.query(`CREATE FUNCTION crash_import() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.rows_processed > 0 THEN PERFORM nextval('import_crashes'); RAISE EXCEPTION 'simulated crash'; END IF; RETURN NEW; END $$`);
+    await t.db.query(`CREATE TRIGGER crash_import BEFORE UPDATE ON imports FOR EACH ROW EXECUTE FUNCTION crash_import()`);
+    const list = (await t.api('post', '/v1/lists').send({ name: 'rollback', optIn: 'single' }).expect(201)).body.id;
+    const imp = await t.api('post', `/v1/lists/${list}/imports`).set('Content-Type', 'text/csv').send('email\nrolled@example.com').expect(202);
+    // The sequence is not transactional: it shows the batch ran and failed.
+    await eventually(async () => ((await t.db.query(`SELECT is_called FROM import_crashes`)).rows[0].is_called ? true : undefined), 15_000);
+    await new Promise((r) => setTimeout(r, 500)); // several delivery polls
+    const ghost = await t.db.query(
+      `SELECT count(*)::int AS n FROM webhook_events WHERE payload->'data'->>'email' IN ('ghost@example.com', 'rolled@example.com')`,
+    );
+    expect(ghost.rows[0].n).toBe(0);
+    expect((await t.db.query(`SELECT count(*)::int AS n FROM subscribers WHERE email = 'rolled@example.com'`)).rows[0].n).toBe(0);
+    expect(receiver.to('/rollback')).toEqual([]);
+
+    // The import's retry commits: now the event goes out, once.
+    await t.db.query(`DROP TRIGGER crash_import ON imports`);
+    await eventually(async () => ((await t.api('get', `/v1/imports/${imp.body.id}`)).body.status === 'completed' ? true : undefined), 30_000);
+    await settle('/rollback', (d) => d.length >= 1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(verified('/rollback').map((d) => [d.type, d.data.email])).toEqual([['subscriber.created', 'rolled@example.com']]);
+  }, 60_000);
+
+  it('retries a receiver that fails, then delivers once with the same webhook-id; the log lists every attempt', async () => {
+    const id = await register('/flaky', ['subscriber.created']);
+    receiver.answer('/flaky', 500, 500, 500);
+    await t.api('post', '/v1/subscribers').send({ email: 'flaky@example.com' }).expect(201);
+    await eventually(() => (receiver.to('/flaky').length >= 4 ? true : undefined));
+    await new Promise((r) => setTimeout(r, 300));
+    const requests = receiver.to('/flaky');
+    expect(requests).toHaveLength(4);
+    expect(new Set(requests.map((r) => r.headers['webhook-id'])).size).toBe(1);
+    expect(verified('/flaky').map((d) => d.data.email)).toEqual(Array(4).fill('flaky@example.com'));
+    for (let i = 1; i < requests.length; i++) expect(requests[i].at - requests[i - 1].at).toBeGreaterThanOrEqual(40); // backoff ≥ base/2
+
+    const log = (await t.api('get', `/v1/webhooks/${id}/deliveries`).expect(200)).body;
+    expect(log.nextCursor).toBeNull();
+    expect(log.items.map((d: { attempt: number; statusCode: number; ok: boolean }) => [d.attempt, d.statusCode, d.ok])).toEqual([
+      [1, 500, false],
+      [2, 500, false],
+      [3, 500, false],
+      [4, 200, true],
+    ]);
+    expect(log.items[0]).toMatchObject({
+      type: 'subscriber.created',
+      webhookId: requests[0].headers['webhook-id'],
+      error: 'HTTP 500',
+      response: 'refused with 500',
+    });
+    expect(log.items[0].durationMs).toEqual(expect.any(Number));
+    const page = (await t.api('get', `/v1/webhooks/${id}/deliveries?limit=3`).expect(200)).body;
+    expect(page.items).toHaveLength(3);
+    expect((await t.api('get', `/v1/webhooks/${id}/deliveries?cursor=${page.nextCursor}`).expect(200)).body.items).toHaveLength(1);
+    expect((await t.api('get', `/v1/webhooks/${id}`).expect(200)).body).toMatchObject({ status: 'active', failingSince: null });
+  }, 30_000);
+
+  it('disables an endpoint failing past the window; disabled and deleted endpoints get nothing more', async () => {
+    const down = await register('/down', ['subscriber.created']);
+    receiver.answer('/down', ...Array<number>(1000).fill(503));
+    const gone = await register('/gone', ['subscriber.created']);
+    await t.api('delete', `/v1/webhooks/${gone}`).expect(204);
+    await t.api('delete', `/v1/webhooks/${gone}`).expect(404);
+    await t.api('post', '/v1/subscribers').send({ email: 'down@example.com' }).expect(201);
+    const disabled = await eventually(async () => {
+      const body = (await t.api('get', `/v1/webhooks/${down}`).expect(200)).body;
+      return body.status === 'disabled' ? body : undefined;
+    }, 20_000);
+    expect(Date.parse(disabled.disabledAt) - Date.parse(disabled.failingSince)).toBeGreaterThanOrEqual(3_600);
+    const attempts = receiver.to('/down').length;
+    expect(attempts).toBeGreaterThan(3);
+    const log = (await t.api('get', `/v1/webhooks/${down}/deliveries`).expect(200)).body.items;
+    expect(log).toHaveLength(attempts);
+    expect(log.every((d: { ok: boolean; statusCode: number }) => !d.ok && d.statusCode === 503)).toBe(true);
+
+    await t.api('post', '/v1/subscribers').send({ email: 'after@example.com' }).expect(201);
+    await settle('/all', (d) => d.some((x) => x.data.email === 'after@example.com'));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(receiver.to('/down')).toHaveLength(attempts);
+    expect(receiver.to('/gone')).toEqual([]);
+    const queued = await t.db.query(`SELECT count(*)::int AS n FROM webhook_events WHERE endpoint_id = ANY($1::uuid[])`, [[down, gone]]);
+    expect(queued.rows[0].n).toBe(1); // the first event, given up with the endpoint; nothing for the deleted one
+    const listed = (await t.api('get', '/v1/webhooks').expect(200)).body.items.map((w: { id: string; status: string }) => [w.id, w.status]);
+    expect(listed).toContainEqual([down, 'disabled']);
+    expect(listed.map((w: string[]) => w[0])).not.toContain(gone);
+  }, 40_000);
+
+  it('refuses bad input naming the field, and answers unknown ids with 404', async () => {
+    const refused = async (body: unknown, field: string) => {
+      const res = await t
+        .api('post', '/v1/webhooks')
+        .send(body as object)
+        .expect(400);
+      expect(res.body.details.map((d: { field: string }) => d.field)).toContain(field);
+    };
+    await refused({ url: `${receiver.url}/x`, events: ['subscriber.created', 'message.opened', 'message.read'] }, 'events[2]');
+    await refused({ url: `${receiver.url}/x`, events: [] }, 'events');
+    await refused({ url: `${receiver.url}/x`, events: 'subscriber.created' }, 'events');
+    await refused({ url: 'ftp://example.com/x', events: ['subscriber.created'] }, 'url');
+    await refused({ url: 'not a url', events: ['subscriber.created'] }, 'url');
+    await refused({ url: 'http://user:pw@example.com/x', events: ['subscriber.created'] }, 'url');
+    await refused({ events: ['subscriber.created'] }, 'url');
+    await refused({ url: `${receiver.url}/x`, events: ['subscriber.created'], secret: 'mine' }, 'secret');
+    const unknown = '01a00000-0000-7000-8000-000000000000';
+    for (const path of [`/v1/webhooks/${unknown}`, `/v1/webhooks/${unknown}/deliveries`, '/v1/webhooks/abc']) await t.api('get', path).expect(404);
+    await t.api('delete', `/v1/webhooks/${unknown}`).expect(404);
+  });
+
+  it('refuses URLs on loopback, private and link-local networks unless WEBHOOK_ALLOW_PRIVATE_NETWORKS', async () => {
+    const strict = await startTestApp({ ROLE: 'api' });
+    try {
+      for (const url of [
+        'http://127.0.0.1:9/x',
+        'http://localhost/x',
+        'http://10.1.2.3/x',
+        'http://169.254.169.254/latest/meta-data',
+        'http://[::1]/x',
+        'https://192.168.0.1/',
+      ]) {
+        const res = await strict
+          .api('post', '/v1/webhooks')
+          .send({ url, events: ['subscriber.created'] })
+          .expect(400);
+        expect(res.body.details[0].field).toBe('url');
+      }
+    } finally {
+      await strict.close();
+    }
+  }, 30_000);
 });
