@@ -142,7 +142,7 @@ export class WebhooksRepository {
   /**
    * An attempt's outcome, in one transaction: the log row, the event delivered, retried at
    * `retryAt` or given up (retryAt null), and the endpoint's failure streak (a success ends it; a
-   * failure streak older than `disableAfterMs` disables the endpoint). Returns whether it was disabled now.
+   * failure streak older than `disableAfterMs` disables the endpoint and gives up its events). Returns whether it was disabled now.
    */
   recordAttempt(o: AttemptOutcome, retryAt: Date | null, disableAfterMs: number): Promise<boolean> {
     return this.db.transaction(async (tx) => {
@@ -171,7 +171,10 @@ export class WebhooksRepository {
          RETURNING status`,
         [o.endpointId, disableAfterMs],
       );
-      return rows[0]?.status === 'disabled';
+      const disabled = rows[0]?.status === 'disabled';
+      // Nothing more goes to a disabled endpoint: its undelivered events are given up, and leave the claim's index.
+      if (disabled) await tx.query(`UPDATE webhook_events SET status = 'failed' WHERE endpoint_id = $1 AND status = 'pending'`, [o.endpointId]);
+      return disabled;
     });
   }
 }
