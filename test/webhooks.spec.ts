@@ -149,16 +149,20 @@ describe('outgoing webhooks', () => {
     const token = new URL(landing.headers.location).searchParams.get('edm_token')!;
     await t.api('post', '/v1/conversions').send({ token, orderId: 'A-1', value: 12.5 }).expect(200);
     await t.api('post', '/v1/conversions').send({ token, orderId: 'A-1', value: 12.5 }).expect(200);
-    // Bob then leaves by the mail's one-click unsubscribe (RFC 8058), twice: reported once.
+    // Bob leaves by the mail's one-click unsubscribe (RFC 8058), twice: reported once.
     const unsubscribe = /^List-Unsubscribe:\s*<https:\/\/edm\.test(\/u\/[^>]+)>/im.exec(smtp.mailsTo('bob@example.com')[0].raw.toString())![1];
     for (let i = 0; i < 2; i++) await t.http.post(unsubscribe).type('form').send('List-Unsubscribe=One-Click').expect(200);
+    // Carol opts out of everything in the preference centre.
+    await smtp.waitFor(() => smtp.mailsTo('carol@example.com').length === 1);
+    const preferences = /https:\/\/edm\.test(\/p\/[A-Za-z0-9_.-]+)/.exec(String(smtp.mailsTo('carol@example.com')[0].parsed.html))![1];
+    await t.http.post(preferences).type('form').send({ all: 'on' }).expect(200);
     const [bob, carol] = [await idOf('bob@example.com'), await idOf('carol@example.com')];
     await t.app.get(EventBuffer).appendMany([
       { type: 'bounce', at: Date.now(), campaignId: campaign, subscriberId: carol, bounce: 'hard', reason: '550 5.1.1 user unknown', provider: 'generic' },
       { type: 'complaint', at: Date.now(), campaignId: campaign, subscriberId: carol, provider: 'generic' },
     ]);
 
-    const expected = 17;
+    const expected = 18;
     await settle('/all', (d) => d.length >= expected, 30_000).catch(async (e: Error) => {
       const outbox = await t.db.query(`SELECT type, status, attempts FROM webhook_events ORDER BY id`);
       throw new Error(`${e.message}: received ${JSON.stringify(verified('/all').map((d) => d.type))}; outbox ${JSON.stringify(outbox.rows)}`);
@@ -168,7 +172,7 @@ describe('outgoing webhooks', () => {
     expect(new Set(got.map((d) => d.id)).size).toBe(got.length); // each event once
     const [form, dan] = [await idOf('form@example.com'), await idOf('dan@example.com')];
     const audience = got.filter((d) => d.type.startsWith('subscri')).map((d) => ({ type: d.type, data: d.data }));
-    expect(audience).toHaveLength(12);
+    expect(audience).toHaveLength(13);
     expect(audience).toEqual(
       expect.arrayContaining([
         { type: 'subscriber.created', data: { subscriberId: ada, email: 'ada@example.com', source: 'api' } },
@@ -182,6 +186,7 @@ describe('outgoing webhooks', () => {
         { type: 'subscription.confirmed', data: { subscriberId: bob, email: 'bob@example.com', listId: single } },
         { type: 'subscription.confirmed', data: { subscriberId: carol, email: 'carol@example.com', listId: single } },
         { type: 'subscription.unsubscribed', data: { subscriberId: bob, email: 'bob@example.com', listId: single } },
+        { type: 'subscription.unsubscribed', data: { subscriberId: carol, email: 'carol@example.com', listId: single } },
         { type: 'subscriber.created', data: { subscriberId: dan, email: 'dan@example.com', source: 'identify' } },
       ]),
     );
