@@ -27,6 +27,7 @@ import { SEGMENT_USERS, SegmentUsers } from './segments/segment-users';
 import { SegmentHistory } from './segments/segment-history';
 import { SegmentDataModule, SegmentsModule, SegmentsWorkerModule } from './segments/segments.module';
 import { TrackingModule } from './tracking/tracking.module';
+import { WebhookOutboxModule, WebhooksModule, WebhooksWorkerModule } from './webhooks/webhooks.module';
 
 @Module({ controllers: [HealthController] })
 class HealthModule {}
@@ -61,13 +62,14 @@ class SubscriberDataModule {}
 class SegmentSourcesModule {}
 
 /**
- * What every process has: configuration, Postgres, Redis/BullMQ, and what one capability provides
+ * What every process has: configuration, Postgres, Redis/BullMQ, the webhook outbox, and what one capability provides
  * for another that must not depend on it (the audience's pages and GDPR erase ask campaigns, analytics and customers).
  */
 const core = (config: AppConfig): (Type | DynamicModule)[] => [
   ConfigModule.register(config),
   DatabaseModule,
   QueueModule,
+  WebhookOutboxModule,
   CampaignsDirectoryModule,
   SubscriberDataModule,
   SegmentSourcesModule,
@@ -86,12 +88,21 @@ const api: Type[] = [
   JourneysModule,
   TestSendsModule,
   BounceWebhooksModule,
+  WebhooksModule,
   HealthModule,
   MetricsModule,
 ];
 
 /** Queue processors only. */
-const worker: Type[] = [AudienceWorkerModule, CampaignsWorkerModule, DeliveryWorkerModule, AnalyticsWorkerModule, CustomersWorkerModule, SegmentsWorkerModule];
+const worker: Type[] = [
+  AudienceWorkerModule,
+  CampaignsWorkerModule,
+  DeliveryWorkerModule,
+  AnalyticsWorkerModule,
+  CustomersWorkerModule,
+  SegmentsWorkerModule,
+  WebhooksWorkerModule,
+];
 
 @Module({})
 export class AppModule {

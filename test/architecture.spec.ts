@@ -35,6 +35,9 @@ const OWNERS: Record<string, string> = {
   journey_versions: 'journeys',
   customer_events: 'customers',
   customer_event_message_ids: 'customers',
+  webhook_endpoints: 'webhooks',
+  webhook_events: 'webhooks',
+  webhook_deliveries: 'webhooks',
 };
 
 function sourceFiles(dir: string): string[] {

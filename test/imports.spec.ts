@@ -2,6 +2,7 @@ import { DataSource } from 'typeorm';
 import { ImportRunner } from '../src/audience/import-runner';
 import { ImportsRepository } from '../src/audience/imports.repository';
 import { ListsRepository } from '../src/audience/lists.repository';
+import { WebhookOutbox } from '../src/webhooks/webhook-outbox';
 import { eventually, startTestApp, TestApp } from './support/test-app';
 
 interface ImportView {
@@ -209,7 +210,13 @@ describe('CSV import', () => {
       await api.db.query(`CREATE FUNCTION stop_at_150() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN IF NEW.rows_processed > 150 THEN RAISE EXCEPTION 'simulated crash'; END IF; RETURN NEW; END $$`);
       await api.db.query(`CREATE TRIGGER stop_at_150 BEFORE UPDATE ON imports FOR EACH ROW EXECUTE FUNCTION stop_at_150()`);
-      const runner = new ImportRunner(api.app.get(DataSource), api.config, api.app.get(ImportsRepository), api.app.get(ListsRepository));
+      const runner = new ImportRunner(
+        api.app.get(DataSource),
+        api.config,
+        api.app.get(ImportsRepository),
+        api.app.get(ListsRepository),
+        api.app.get(WebhookOutbox),
+      );
       await expect(runner.run(res.body.id)).rejects.toThrow('simulated crash');
       const mid = (await api.api('get', `/v1/imports/${res.body.id}`).expect(200)).body;
       expect(mid).toMatchObject({ status: 'running', total: 301, created: 150 });

@@ -39,7 +39,8 @@ describe('malformed input on every route', () => {
   let schemas: Record<string, Schema> = {};
 
   beforeAll(async () => {
-    t = await startTestApp();
+    // Webhook endpoints on loopback (refused otherwise), so that valid bodies reach the database.
+    t = await startTestApp({ WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' });
     ids.list = (await t.api('post', '/v1/lists').send({ name: 'Fuzz', optIn: 'double' }).expect(201)).body.id;
     ids.subscriber = (
       await t
@@ -67,6 +68,7 @@ describe('malformed input on every route', () => {
         .expect(201)
     ).body.id;
     await t.api('post', '/v1/suppressions').send({ email: 'sup@example.com' }).expect(201);
+    ids.webhook = (await t.api('post', '/v1/webhooks').send(webhookBody()).expect(201)).body.id;
 
     const doc = (await t.http.get('/docs-json').expect(200)).body as {
       paths: Record<string, Record<string, { parameters?: { in: string; name: string }[]; requestBody?: { content: Record<string, { schema: Schema }> } }>>;
@@ -221,6 +223,11 @@ describe('malformed input on every route', () => {
   }, 600_000);
 });
 
+/** Nothing listens on port 9 (discard): deliveries fail quietly. */
+function webhookBody(): Record<string, unknown> {
+  return { url: 'http://127.0.0.1:9/hook', events: ['subscriber.created', 'message.opened'] };
+}
+
 function campaignBody(ids: Record<string, string>): Record<string, unknown> {
   return { name: 'Fuzz', subject: 'Hi {{name}}', templateId: ids.template, fromName: 'Fuzz', fromEmail: 'news@example.com', audience: { lists: [ids.list] } };
 }
@@ -267,6 +274,7 @@ const VALID_BODIES: Record<string, (ids: Record<string, string>) => Record<strin
   'post /v1/identify': () => ({ userId: 'fuzz-user', traits: { email: fresh(), plan: 'x' } }),
   'post /v1/track': () => ({ userId: 'fuzz-user', event: 'Fuzzed', properties: { a: 1 } }),
   'post /v1/batch': () => ({ batch: [{ type: 'track', userId: 'fuzz-user', event: 'Fuzzed' }] }),
+  'post /v1/webhooks': () => webhookBody(),
 };
 
 const PARAM_VALUES: Record<string, (ids: Record<string, string>) => string> = {
@@ -279,6 +287,7 @@ const PARAM_VALUES: Record<string, (ids: Record<string, string>) => string> = {
   suppressions: () => 'sup@example.com',
   subscriptions: (ids) => ids.subscriber,
   bounces: () => 'generic',
+  webhooks: (ids) => ids.webhook,
 };
 
 function fillPath(path: string, ids: Record<string, string>, override?: { index: number; value: string }): string {

@@ -8,6 +8,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { ColumnMap, ImportRow, mapColumns, toRow } from './import-columns';
 import { ImportEncoding, toUtf8 } from './import-encoding';
 import { ImportsRepository } from './imports.repository';
+import { WebhookOutbox } from '../webhooks/webhook-outbox';
 import { ListsRepository } from './lists.repository';
 
 /** Postgres applies an INSERT on one core; two partitions of every file use two. */
@@ -68,6 +69,7 @@ export class ImportRunner {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly imports: ImportsRepository,
     private readonly lists: ListsRepository,
+    private readonly outbox: WebhookOutbox,
   ) {}
 
   async run(importId: string): Promise<void> {
@@ -227,7 +229,19 @@ export class ImportRunner {
     }
     const fresh = upserted.filter((u) => u.created).map((u) => u.id);
     const known = upserted.filter((u) => !u.created).map((u) => u.id);
-    await this.imports.subscribe(qr, job.importId, job.listId, job.consentText, fresh, known);
+    const subscribed = await this.imports.subscribe(qr, job.importId, job.listId, job.consentText, fresh, known);
+    // Reported with the batch, in its transaction: a batch that rolls back reports nothing.
+    const emailOf = new Map(upserted.map((u) => [u.id, u.email]));
+    await this.outbox.record(
+      qr,
+      'subscriber.created',
+      fresh.map((id) => ({ data: { subscriberId: id, email: emailOf.get(id), source: 'import' as const } })),
+    );
+    await this.outbox.record(
+      qr,
+      'subscription.confirmed',
+      subscribed.map((id) => ({ data: { subscriberId: id, email: emailOf.get(id), listId: job.listId } })),
+    );
     return { created: fresh.length, updated: known.length, errors };
   }
 

@@ -161,9 +161,11 @@ export class ImportsRepository {
    * Confirmed subscriptions with their consent records. A subscriber the upsert just created has
    * no subscription yet, so its row is a plain insert; only existing subscribers need the conflict
    * check. An existing subscription keeps its status: an import never re-subscribes someone who left.
+   * Answers the subscribers whose subscription it created.
    */
-  async subscribe(q: Queryable, importId: string, listId: string, consentText: string | null, fresh: string[], known: string[]): Promise<void> {
-    await q.query(
+  async subscribe(q: Queryable, importId: string, listId: string, consentText: string | null, fresh: string[], known: string[]): Promise<string[]> {
+    const rows = await queryRows<{ subscriber_id: string }>(
+      q,
       `WITH fresh AS (
          INSERT INTO subscriptions (subscriber_id, list_id, status, confirmed_at)
          SELECT id, $3, 'confirmed', now() FROM unnest($1::uuid[]) AS t(id)
@@ -174,9 +176,11 @@ export class ImportsRepository {
          ON CONFLICT DO NOTHING RETURNING subscriber_id
        )
        INSERT INTO consent_events (subscriber_id, list_id, action, source, status, consent_text, import_id)
-       SELECT subscriber_id, $3, 'subscribe', 'import', 'confirmed', $4, $5 FROM (SELECT * FROM fresh UNION ALL SELECT * FROM known) AS subscribed`,
+       SELECT subscriber_id, $3, 'subscribe', 'import', 'confirmed', $4, $5 FROM (SELECT * FROM fresh UNION ALL SELECT * FROM known) AS subscribed
+       RETURNING subscriber_id`,
       [pgArray(fresh), pgArray(known), listId, consentText, importId],
     );
+    return rows.map((r) => r.subscriber_id);
   }
 
   async addErrors(q: Queryable, importId: string, errors: { line: number; reason: string }[]): Promise<void> {

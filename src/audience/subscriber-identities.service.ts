@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Queryable } from '../database/queryable';
+import { WebhookOutbox } from '../webhooks/webhook-outbox';
 import { SubscribersRepository, TraitsRow } from './subscribers.repository';
 
 /** What an identify call changes on one profile. */
@@ -29,7 +30,10 @@ export interface IdentifiedProfile {
  */
 @Injectable()
 export class SubscriberIdentities {
-  constructor(private readonly subscribers: SubscribersRepository) {}
+  constructor(
+    private readonly subscribers: SubscribersRepository,
+    private readonly outbox: WebhookOutbox,
+  ) {}
 
   /** Subscriber ids by external id, for the external ids linked to one. */
   byExternalIds(q: Queryable, externalIds: string[]): Promise<Map<string, string>> {
@@ -49,9 +53,14 @@ export class SubscriberIdentities {
       if ('email' in c.who) byEmail.push({ ...traits, email: c.who.email, external_id: c.externalId });
       else byId.push({ ...traits, id: c.who.subscriberId });
     }
-    await this.subscribers.ensureEmails(
+    const created = await this.subscribers.ensureEmails(
       q,
       byEmail.map((c) => c.email),
+    );
+    await this.outbox.record(
+      q,
+      'subscriber.created',
+      created.map((s) => ({ data: { subscriberId: s.id, email: s.email, source: 'identify' as const } })),
     );
     const found = await this.subscribers.mergeByEmail(q, byEmail);
     await this.subscribers.mergeById(q, byId);

@@ -60,15 +60,15 @@ export class SubscribersRepository {
   }
 
   /** The subscriber with this address, created if new (a name fills in only a missing one). */
-  async upsertByEmail(q: Queryable, email: string, name: string | null): Promise<string> {
-    const [row] = await queryRows<{ id: string }>(
+  async upsertByEmail(q: Queryable, email: string, name: string | null): Promise<{ id: string; created: boolean }> {
+    const [row] = await queryRows<{ id: string; created: boolean }>(
       q,
       `INSERT INTO subscribers (email, name) VALUES ($1, $2)
        ON CONFLICT (email) DO UPDATE SET name = COALESCE(subscribers.name, EXCLUDED.name)
-       RETURNING id`,
+       RETURNING id, (xmax = 0) AS created`,
       [email, name],
     );
-    return row.id;
+    return row;
   }
 
   async idByEmail(q: Queryable, email: string): Promise<string | undefined> {
@@ -153,11 +153,15 @@ export class SubscribersRepository {
   /**
    * Customer data: a subscriber for each address that has none, with nothing but the address (no
    * subscription). In address order, so that two transactions adding the same addresses wait for
-   * each other instead of deadlocking.
+   * each other instead of deadlocking. Answers the subscribers it created.
    */
-  async ensureEmails(q: Queryable, emails: string[]): Promise<void> {
-    if (emails.length)
-      await q.query(`INSERT INTO subscribers (email) SELECT e FROM unnest($1::text[]) AS e ORDER BY e COLLATE "C" ON CONFLICT (email) DO NOTHING`, [emails]);
+  async ensureEmails(q: Queryable, emails: string[]): Promise<{ id: string; email: string }[]> {
+    if (!emails.length) return [];
+    return queryRows<{ id: string; email: string }>(
+      q,
+      `INSERT INTO subscribers (email) SELECT e FROM unnest($1::text[]) AS e ORDER BY e COLLATE "C" ON CONFLICT (email) DO NOTHING RETURNING id, email`,
+      [emails],
+    );
   }
 
   /**

@@ -25,6 +25,7 @@ import { SubscriberProfile, SubscriberRow, SubscribersRepository } from './subsc
 import { SubscriptionsRepository } from './subscriptions.repository';
 import { SubscriptionsService } from './subscriptions.service';
 import { SuppressionsService } from './suppressions.service';
+import { WebhookOutbox } from '../webhooks/webhook-outbox';
 
 export type { SubscriberProfile };
 
@@ -38,6 +39,7 @@ export class SubscribersService {
     private readonly lists: ListsRepository,
     private readonly subscriptions: SubscriptionsService,
     private readonly suppressions: SuppressionsService,
+    private readonly outbox: WebhookOutbox,
     @Inject(SUBSCRIBER_DATA) private readonly data: SubscriberDataSource[],
   ) {}
 
@@ -58,6 +60,7 @@ export class SubscribersService {
         const existing = await this.subscribers.idByEmail(tx, email);
         throw new AppError('already_exists', `a subscriber with email ${email} already exists`, [{ field: 'email', message: 'already exists', id: existing }]);
       }
+      await this.outbox.record(tx, 'subscriber.created', [{ data: { subscriberId: id, email, source: evidence.source === 'form' ? 'form' : 'api' } }]);
       for (const list of lists) {
         const outcome = await this.subscriptions.subscribe(tx, id, list, evidence);
         if (outcome.confirmationNeeded) pending.push(list.id);
@@ -93,7 +96,12 @@ export class SubscribersService {
       } else {
         await this.refuseSuppressed(tx, email);
       }
-      subscriberId ??= await this.subscribers.upsertByEmail(tx, email, who.name ?? null);
+      if (!subscriberId) {
+        const upserted = await this.subscribers.upsertByEmail(tx, email, who.name ?? null);
+        subscriberId = upserted.id;
+        if (upserted.created)
+          await this.outbox.record(tx, 'subscriber.created', [{ data: { subscriberId, email, source: evidence.source === 'form' ? 'form' : 'api' } }]);
+      }
       const outcome = await this.subscriptions.subscribe(tx, subscriberId, list, evidence);
       return { subscriberId, ...outcome };
     });

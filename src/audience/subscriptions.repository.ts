@@ -78,7 +78,7 @@ export class SubscriptionsRepository {
     return rows.map((r) => r.list_id);
   }
 
-  /** Erase: every subscription ends (the ledger gets one erase record, written by the caller). */
+  /** Erase: every subscription ends (the ledger gets one erase record, written by the caller). Nothing is reported to webhooks: the person is gone. */
   async endAll(q: Queryable, subscriberId: string): Promise<void> {
     await q.query(
       `UPDATE subscriptions SET status = 'unsubscribed', unsubscribed_at = COALESCE(unsubscribed_at, now()), updated_at = now()

@@ -11,7 +11,9 @@ import type { ConsentEvidence } from './consent';
 import { ConsentRepository } from './consent.repository';
 import { ConfirmationJob } from './confirmation-mailer';
 import { ListsRepository } from './lists.repository';
+import { SubscribersRepository } from './subscribers.repository';
 import { SubscriptionsRepository } from './subscriptions.repository';
+import { WebhookOutbox } from '../webhooks/webhook-outbox';
 
 export interface SubscribeOutcome {
   status: SubscriptionStatus;
@@ -34,18 +36,23 @@ export class SubscriptionsService {
     private readonly subscriptions: SubscriptionsRepository,
     private readonly consent: ConsentRepository,
     private readonly lists: ListsRepository,
+    private readonly subscribers: SubscribersRepository,
+    private readonly outbox: WebhookOutbox,
   ) {}
 
   async subscribe(tx: Queryable, subscriberId: string, list: Pick<MailingList, 'id' | 'optIn'>, evidence: ConsentEvidence): Promise<SubscribeOutcome> {
     const target: SubscriptionStatus = list.optIn === 'single' ? 'confirmed' : 'pending';
     await this.holdList(tx, list.id);
     let status: SubscriptionStatus = target;
+    let wasConfirmed = false;
     if (!(await this.subscriptions.insert(tx, subscriberId, list.id, target))) {
       const current = (await this.subscriptions.lockStatus(tx, subscriberId, list.id))!;
+      wasConfirmed = current === 'confirmed';
       status = current === 'confirmed' ? 'confirmed' : target;
       if (status !== current) await this.subscriptions.setStatus(tx, subscriberId, list.id, status);
     }
     await this.record(tx, subscriberId, list.id, 'subscribe', status, evidence);
+    if (status === 'confirmed' && !wasConfirmed) await this.report(tx, 'subscription.confirmed', subscriberId, [list.id]);
     return { status, confirmationNeeded: status === 'pending' };
   }
 
@@ -57,6 +64,7 @@ export class SubscriptionsService {
       if (status !== 'pending') return status;
       await this.subscriptions.setStatus(tx, subscriberId, listId, 'confirmed');
       await this.record(tx, subscriberId, listId, 'confirm', 'confirmed', evidence);
+      await this.report(tx, 'subscription.confirmed', subscriberId, [listId]);
       return 'confirmed';
     });
   }
@@ -81,6 +89,7 @@ export class SubscriptionsService {
     if (!status || status === 'unsubscribed') return status ?? null;
     await this.subscriptions.setStatus(tx, subscriberId, listId, 'unsubscribed');
     await this.record(tx, subscriberId, listId, 'unsubscribe', 'unsubscribed', evidence);
+    await this.report(tx, 'subscription.unsubscribed', subscriberId, [listId]);
     return status;
   }
 
@@ -88,13 +97,26 @@ export class SubscriptionsService {
    * A global opt-out: every subscription the subscriber still has ends, each with its own ledger
    * record, in one statement. Returns the lists that changed.
    */
-  leaveAll(tx: Queryable, subscriberId: string, evidence: ConsentEvidence): Promise<string[]> {
-    return this.subscriptions.leaveAll(tx, subscriberId, {
+  async leaveAll(tx: Queryable, subscriberId: string, evidence: ConsentEvidence): Promise<string[]> {
+    const left = await this.subscriptions.leaveAll(tx, subscriberId, {
       source: evidence.source,
       text: evidence.text ?? null,
       ip: evidence.ip ?? null,
       userAgent: evidence.userAgent ?? null,
     });
+    await this.report(tx, 'subscription.unsubscribed', subscriberId, left);
+    return left;
+  }
+
+  /** A subscription change for the webhooks, in the transaction that makes it (the address, unless erased, read with it). */
+  private async report(tx: Queryable, type: 'subscription.confirmed' | 'subscription.unsubscribed', subscriberId: string, listIds: string[]): Promise<void> {
+    if (!listIds.length) return;
+    const email = (await this.subscribers.emailOf(tx, subscriberId)) ?? undefined;
+    await this.outbox.record(
+      tx,
+      type,
+      listIds.map((listId) => ({ data: { subscriberId, email, listId } })),
+    );
   }
 
   /** The ledger record of an opt-out from all mail (no list): the suppression itself, as consent evidence. */

@@ -53,6 +53,19 @@ describe('loadConfig', () => {
     for (const name of ['PORT', 'DATABASE_URL', 'ROLE', 'DEFAULT_TIMEZONE', 'APP_SECRET']) expect(message).toContain(`${name}:`);
   });
 
+  it('keeps outgoing webhooks off private networks and retried for days unless told otherwise', () => {
+    const c = loadConfig({ DATA_DIR: dataDir() });
+    expect(c.outgoingWebhooks).toMatchObject({ allowPrivateNetworks: false, retryWindowMs: 72 * 3_600_000, disableAfterMs: 72 * 3_600_000 });
+    const short = loadConfig({
+      DATA_DIR: dataDir(),
+      WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+      WEBHOOK_RETRY_HOURS: '0.002',
+      WEBHOOK_DISABLE_AFTER_HOURS: '0.001',
+    });
+    expect(short.outgoingWebhooks).toMatchObject({ allowPrivateNetworks: true, retryWindowMs: 7_200, disableAfterMs: 3_600 });
+    expect(() => loadConfig({ DATA_DIR: dataDir(), WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'yes' })).toThrow('WEBHOOK_ALLOW_PRIVATE_NETWORKS:');
+  });
+
   it('normalises time zone names and refuses unknown ones', () => {
     expect(normalizeTimeZone('europe/paris')).toBe('Europe/Paris');
     expect(normalizeTimeZone('UTC')).toBe('UTC');

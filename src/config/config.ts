@@ -94,6 +94,28 @@ const envSchema = z.object({
     .optional(),
   /** SendGrid signed Event Webhook: the verification key (base64 DER or PEM of an ECDSA P-256 public key). */
   SENDGRID_WEBHOOK_PUBLIC_KEY: z.string().optional(),
+  /** Outgoing webhooks: allow endpoints on loopback, private and link-local addresses (development, tests). */
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: z.enum(['true', 'false']).default('false'),
+  /** Outgoing webhooks: how long one POST may take. */
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  /** Outgoing webhooks: the first retry's delay, doubled each attempt (with jitter) up to WEBHOOK_RETRY_MAX_MS. */
+  WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(10).default(30_000),
+  WEBHOOK_RETRY_MAX_MS: z.coerce.number().int().min(10).default(3_600_000),
+  /** Outgoing webhooks: how long an event is retried before it is given up (at least a day in production). */
+  WEBHOOK_RETRY_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 30)
+    .default(72),
+  /** Outgoing webhooks: an endpoint failing with no success for this long is disabled. */
+  WEBHOOK_DISABLE_AFTER_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 30)
+    .default(72),
+  /** Outgoing webhooks: how often each worker looks for due deliveries, and how many it sends at once. */
+  WEBHOOK_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
+  WEBHOOK_BATCH_SIZE: z.coerce.number().int().min(1).max(1_000).default(50),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -135,6 +157,17 @@ export interface AppConfig {
   segments: { refreshMinutes: number; purchaseEvents: string[] };
   /** Bounce webhooks: accepted SNS topics (empty: any) and the SendGrid verification key as PEM (unset: unsigned). */
   webhooks: { sesTopicArns: string[]; sendgridPublicKey?: string };
+  /** Outgoing webhooks: delivery timing, retries, when an endpoint is disabled, and whether private networks may be called. */
+  outgoingWebhooks: {
+    allowPrivateNetworks: boolean;
+    timeoutMs: number;
+    retryBaseMs: number;
+    retryMaxMs: number;
+    retryWindowMs: number;
+    disableAfterMs: number;
+    pollMs: number;
+    batchSize: number;
+  };
   defaultTimezone: string;
   logLevel: string;
   /** Messages worth showing once the logger exists (config is read before it). */
@@ -225,6 +258,16 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     webhooks: {
       sesTopicArns: e.SES_TOPIC_ARNS ? e.SES_TOPIC_ARNS.split(',').map((a) => a.trim()) : [],
       sendgridPublicKey: parseSendgridKey(e.SENDGRID_WEBHOOK_PUBLIC_KEY),
+    },
+    outgoingWebhooks: {
+      allowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS === 'true',
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
+      retryMaxMs: Math.max(e.WEBHOOK_RETRY_MAX_MS, e.WEBHOOK_RETRY_BASE_MS),
+      retryWindowMs: Math.round(e.WEBHOOK_RETRY_HOURS * 3_600_000),
+      disableAfterMs: Math.round(e.WEBHOOK_DISABLE_AFTER_HOURS * 3_600_000),
+      pollMs: e.WEBHOOK_POLL_MS,
+      batchSize: e.WEBHOOK_BATCH_SIZE,
     },
     defaultTimezone: e.DEFAULT_TIMEZONE,
     logLevel: e.LOG_LEVEL,

@@ -11,11 +11,14 @@ import { postgresError } from '../../database/pg-error';
 import { uuidArray } from '../../database/pg-binary';
 import { CampaignLinks } from '../../tracking/campaign-links';
 import type { BounceEvent, ComplaintEvent, ConversionEvent, TrackingEvent } from '../../tracking/tracking-event';
+import type { WebhookEventInput } from '../../webhooks/webhook-events';
+import { WebhookOutbox } from '../../webhooks/webhook-outbox';
 import { CounterDeltas, counterRows } from './counter-deltas';
 import { CountersRepository } from './counters.repository';
 import { applyEvents, isAttributed } from './engagement';
 import { applyToEngagements, keysAt, MessageKeys, positionsWhere } from './engagements.repository';
 import { EventsRepository, NewOrder, StreamEntry } from './events.repository';
+import { firstEngagements } from './first-engagements';
 
 export type { StreamEntry };
 
@@ -25,7 +28,8 @@ export type { StreamEntry };
  * under a row lock, then every counter the batch moved — one write per counter row. What other
  * capabilities own is asked of them inside the same transaction: the audience suppresses bounced
  * addresses, the campaigns say when each message was sent and how long conversions count, tracking
- * adds the clicks per link. Either all of it commits or none, so the buffer can be acknowledged
+ * adds the clicks per link, and the webhook outbox gets bounces, complaints, new orders and each
+ * message's first open and first click. Either all of it commits or none, so the buffer can be acknowledged
  * after the commit and replayed safely.
  */
 @Injectable()
@@ -39,6 +43,7 @@ export class EventApplier {
     private readonly subscribers: SubscribersService,
     private readonly campaigns: CampaignsService,
     private readonly links: CampaignLinks,
+    private readonly outbox: WebhookOutbox,
   ) {}
 
   /**
@@ -112,15 +117,21 @@ export class EventApplier {
     (await this.sentTimes(qr, keysAt(keys, clicked))).forEach((t, k) => (sentAt[clicked[k]] = t));
     const deltas = new CounterDeltas();
     const defaultCurrency = this.config.tracking.defaultCurrency;
+    const firsts = firstEngagements();
     await applyToEngagements(
       qr,
       keys,
       (i, base, sink) => {
         const campaignId = keys.campaigns[i];
-        return applyEvents(base, groups[i], { campaignId, sentAt: sentAt[i], attributionWindowMs: windowOf(campaignId), defaultCurrency }, sink);
+        const after = applyEvents(base, groups[i], { campaignId, sentAt: sentAt[i], attributionWindowMs: windowOf(campaignId), defaultCurrency }, sink);
+        // The step runs once more with a silent sink for a row it creates; only the counted run is reported.
+        if (sink === deltas) firsts.note(base, after, groups[i]);
+        return after;
       },
       deltas,
     );
+    await this.outbox.record(qr, 'message.opened', firsts.opened);
+    await this.outbox.record(qr, 'message.clicked', firsts.clicked);
     const rows = counterRows(deltas);
     if (rows.totals) await this.counters.addTotals(qr, rows.totals);
     if (rows.hourly) await this.counters.addHourly(qr, rows.hourly);
@@ -134,14 +145,21 @@ export class EventApplier {
     const ids = [...new Set(events.filter((e) => !e.email && e.subscriberId).map((e) => e.subscriberId!))];
     const emailOf = ids.length ? await this.subscribers.emails(qr, ids) : new Map<string, string | null>();
     const reports: BounceReport[] = [];
+    const bounced: WebhookEventInput<'message.bounced'>[] = [];
+    const complained: WebhookEventInput<'message.complained'>[] = [];
     for (const e of events) {
       const email = normalizeEmail(e.email ?? (e.subscriberId ? emailOf.get(e.subscriberId) : null) ?? undefined);
+      const ids = { campaignId: e.campaignId, subscriberId: e.subscriberId, email: email ?? undefined };
+      if (e.type === 'complaint') complained.push({ at: e.at, data: ids });
+      else bounced.push({ at: e.at, data: { ...ids, bounce: e.bounce, reason: e.reason } });
       if (!email) continue;
       const via = e.provider ? ` (${e.provider})` : '';
       if (e.type === 'complaint') reports.push({ email, kind: 'complaint', note: `complaint${via}` });
       else reports.push({ email, kind: e.bounce, note: `${e.reason ?? `${e.bounce} bounce`}${via}`.slice(0, 500) });
     }
     await this.suppressions.applyBounces(qr, reports);
+    await this.outbox.record(qr, 'message.bounced', bounced);
+    await this.outbox.record(qr, 'message.complained', complained);
   }
 
   /** Orders not seen before (the same order id counts once, even within one batch), recorded with their attribution. */
@@ -155,6 +173,23 @@ export class EventApplier {
       currency: e.value ? (e.currency ?? this.config.tracking.defaultCurrency) : null,
     }));
     const inserted = await this.events.insertOrders(qr, orders);
+    await this.outbox.record(
+      qr,
+      'conversion.created',
+      orders
+        .filter((o) => inserted.has(o.event.orderId))
+        .map((o) => ({
+          at: o.event.at,
+          data: {
+            campaignId: o.event.campaignId,
+            subscriberId: o.event.subscriberId,
+            orderId: o.event.orderId,
+            value: o.event.value ?? null,
+            currency: o.currency,
+            attributed: o.attributed,
+          },
+        })),
+    );
     return new Set([...inserted].map((orderId) => firstOf.get(orderId)!));
   }
 

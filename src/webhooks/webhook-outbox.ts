@@ -1,0 +1,21 @@
+import { Injectable } from '@nestjs/common';
+import type { Queryable } from '../database/queryable';
+import type { WebhookEventInput, WebhookEventType } from './webhook-events';
+import { WebhooksRepository } from './webhooks.repository';
+
+/**
+ * What other capabilities call, inside the transaction that makes the change, to report it: the
+ * events are written to the outbox with the change, so a rolled-back change reports nothing and a
+ * committed one is delivered even if the process dies right after. One statement however many
+ * events; when no active endpoint subscribes to the type, that statement only looks at an index.
+ */
+@Injectable()
+export class WebhookOutbox {
+  constructor(private readonly repository: WebhooksRepository) {}
+
+  async record<T extends WebhookEventType>(q: Queryable, type: T, events: WebhookEventInput<T>[]): Promise<void> {
+    if (!events.length) return;
+    const payloads = events.map((e) => ({ type, timestamp: new Date(e.at ?? Date.now()).toISOString(), data: e.data }));
+    await this.repository.enqueue(q, type, payloads);
+  }
+}
