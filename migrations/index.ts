@@ -10,6 +10,7 @@ import { PublicForms1732340000000 } from './1732340000000-public-forms';
 import { Segments1764700000000 } from './1764700000000-segments';
 import { Sending1732300000000 } from './1732300000000-sending';
 import { Tracking1732310000000 } from './1732310000000-tracking';
+import { Transactional1764900000000 } from './1764900000000-transactional';
 
 /** Every migration, in order. Listed explicitly so that sources and builds load the same set. */
 export const migrations = [
@@ -24,5 +25,6 @@ export const migrations = [
   Ownership1732360000000,
   CustomerEvents1764600000000,
   Segments1764700000000,
+  Transactional1764900000000,
   Journeys1765000000000,
 ];

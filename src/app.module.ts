@@ -27,6 +27,8 @@ import { SEGMENT_USERS, SegmentUsers } from './segments/segment-users';
 import { SegmentHistory } from './segments/segment-history';
 import { SegmentDataModule, SegmentsModule, SegmentsWorkerModule } from './segments/segments.module';
 import { TrackingModule } from './tracking/tracking.module';
+import { TransactionalSubscriberData } from './transactional/transactional-subscriber-data';
+import { TransactionalDataModule, TransactionalModule, TransactionalWorkerModule } from './transactional/transactional.module';
 
 @Module({ controllers: [HealthController] })
 class HealthModule {}
@@ -34,9 +36,13 @@ class HealthModule {}
 /** Every capability that keeps data about a person, for the audience's GDPR erase and export (SUBSCRIBER_DATA). */
 @Global()
 @Module({
-  imports: [AnalyticsDataModule, CustomerDataModule, SegmentDataModule],
+  imports: [AnalyticsDataModule, CustomerDataModule, SegmentDataModule, TransactionalDataModule],
   providers: [
-    { provide: SUBSCRIBER_DATA, inject: [SubscriberActivity, SubscriberEvents, SegmentHistory], useFactory: (...sources: SubscriberDataSource[]) => sources },
+    {
+      provide: SUBSCRIBER_DATA,
+      inject: [SubscriberActivity, SubscriberEvents, SegmentHistory, TransactionalSubscriberData],
+      useFactory: (...sources: SubscriberDataSource[]) => sources,
+    },
   ],
   exports: [SUBSCRIBER_DATA],
 })
@@ -84,6 +90,7 @@ const api: Type[] = [
   CustomersModule,
   SegmentsModule,
   JourneysModule,
+  TransactionalModule,
   TestSendsModule,
   BounceWebhooksModule,
   HealthModule,
@@ -91,7 +98,15 @@ const api: Type[] = [
 ];
 
 /** Queue processors only. */
-const worker: Type[] = [AudienceWorkerModule, CampaignsWorkerModule, DeliveryWorkerModule, AnalyticsWorkerModule, CustomersWorkerModule, SegmentsWorkerModule];
+const worker: Type[] = [
+  AudienceWorkerModule,
+  CampaignsWorkerModule,
+  DeliveryWorkerModule,
+  TransactionalWorkerModule,
+  AnalyticsWorkerModule,
+  CustomersWorkerModule,
+  SegmentsWorkerModule,
+];
 
 @Module({})
 export class AppModule {

@@ -35,6 +35,7 @@ const OWNERS: Record<string, string> = {
   journey_versions: 'journeys',
   customer_events: 'customers',
   customer_event_message_ids: 'customers',
+  transactional_messages: 'transactional',
 };
 
 function sourceFiles(dir: string): string[] {

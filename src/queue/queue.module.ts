@@ -12,6 +12,7 @@ export const QUEUES = {
   campaigns: 'campaigns',
   customers: 'customers',
   segments: 'segments',
+  transactional: 'transactional',
 } as const;
 
 /** Redis for BullMQ (every queue shares REDIS_PREFIX, so deployments and test runs never see each other's jobs). */
