@@ -69,12 +69,16 @@ describe('transactional mail', () => {
   it('sends once per idempotency key, also when the requests race', async () => {
     const body = { to: 'twice@example.com', data: { order: 'B-1' }, idempotencyKey: 'order-B-1' };
     const first = await send(body).expect(202);
-    const again = await send(body).expect(202);
+    const again = await send({ ...body, data: { order: 'B-1' } }).expect(202);
     expect(again.body.messageId).toBe(first.body.messageId);
     const racing = await Promise.all(Array.from({ length: 8 }, () => send({ ...body, to: 'race@example.com', idempotencyKey: 'order-R' }).expect(202)));
     expect(new Set(racing.map((r) => r.body.messageId)).size).toBe(1);
     await settled(first.body.messageId);
     await settled(racing[0].body.messageId);
+    // The same JSON with keys in another order is the same request.
+    const k1 = await send({ to: 'keys@example.com', data: { order: 'K', total: 1 }, idempotencyKey: 'order-K' }).expect(202);
+    const k2 = await send({ idempotencyKey: 'order-K', data: { total: 1, order: 'K' }, to: 'keys@example.com' }).expect(202);
+    expect(k2.body.messageId).toBe(k1.body.messageId);
     // Another body under a used key is refused, naming the key.
     const other = await send({ ...body, data: { order: 'B-2' } }).expect(409);
     expect(other.body.details[0].field).toBe('idempotencyKey');
@@ -86,7 +90,9 @@ describe('transactional mail', () => {
   it('refuses hard-bounced and complained addresses, naming `to`; an unsubscribed address still gets its receipt', async () => {
     await t.api('post', '/v1/suppressions').send({ email: 'bounced@example.com', reason: 'hard_bounce' }).expect(201);
     await t.api('post', '/v1/suppressions').send({ email: 'angry@example.com', reason: 'complaint' }).expect(201);
-    for (const to of ['bounced@example.com', 'angry@example.com']) {
+    // A manual suppression (an operator's "no mail at all") refuses too; see TransactionalService.
+    await t.api('post', '/v1/suppressions').send({ email: 'blocked@example.com' }).expect(201);
+    for (const to of ['bounced@example.com', 'angry@example.com', 'blocked@example.com']) {
       const r = await send({ to, data: { order: 'X' } }).expect(422);
       expect(r.body.details[0].field).toBe('to');
     }

@@ -147,7 +147,21 @@ export class TransactionalService {
 /** What a request asks for, as a hash: the same key with another body is refused rather than ignored. */
 function requestHash(dto: SendTransactionalDto, to: string): string {
   const canonical = [dto.templateId.toLowerCase(), to, dto.subject ?? null, dto.fromName ?? null, dto.fromEmail ?? null, dto.data ?? {}];
-  return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify(sortKeys(canonical)))
+    .digest('hex');
+}
+
+/** The same JSON with object keys in order: `{a, b}` and `{b, a}` are the same request. */
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v && typeof v === 'object')
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
+    );
+  return v;
 }
 
 function sameRequest(existing: TransactionalRow, hash: string): string {
