@@ -11,6 +11,7 @@ import { Segments1764700000000 } from './1764700000000-segments';
 import { Sending1732300000000 } from './1732300000000-sending';
 import { Tracking1732310000000 } from './1732310000000-tracking';
 import { Webhooks1764800000000 } from './1764800000000-webhooks';
+import { Transactional1764900000000 } from './1764900000000-transactional';
 
 /** Every migration, in order. Listed explicitly so that sources and builds load the same set. */
 export const migrations = [
@@ -26,5 +27,6 @@ export const migrations = [
   CustomerEvents1764600000000,
   Segments1764700000000,
   Webhooks1764800000000,
+  Transactional1764900000000,
   Journeys1765000000000,
 ];

@@ -28,6 +28,8 @@ import { SegmentHistory } from './segments/segment-history';
 import { SegmentDataModule, SegmentsModule, SegmentsWorkerModule } from './segments/segments.module';
 import { TrackingModule } from './tracking/tracking.module';
 import { WebhookOutboxModule, WebhooksModule, WebhooksWorkerModule } from './webhooks/webhooks.module';
+import { TransactionalSubscriberData } from './transactional/transactional-subscriber-data';
+import { TransactionalDataModule, TransactionalModule, TransactionalWorkerModule } from './transactional/transactional.module';
 
 @Module({ controllers: [HealthController] })
 class HealthModule {}
@@ -35,9 +37,13 @@ class HealthModule {}
 /** Every capability that keeps data about a person, for the audience's GDPR erase and export (SUBSCRIBER_DATA). */
 @Global()
 @Module({
-  imports: [AnalyticsDataModule, CustomerDataModule, SegmentDataModule],
+  imports: [AnalyticsDataModule, CustomerDataModule, SegmentDataModule, TransactionalDataModule],
   providers: [
-    { provide: SUBSCRIBER_DATA, inject: [SubscriberActivity, SubscriberEvents, SegmentHistory], useFactory: (...sources: SubscriberDataSource[]) => sources },
+    {
+      provide: SUBSCRIBER_DATA,
+      inject: [SubscriberActivity, SubscriberEvents, SegmentHistory, TransactionalSubscriberData],
+      useFactory: (...sources: SubscriberDataSource[]) => sources,
+    },
   ],
   exports: [SUBSCRIBER_DATA],
 })
@@ -86,6 +92,7 @@ const api: Type[] = [
   CustomersModule,
   SegmentsModule,
   JourneysModule,
+  TransactionalModule,
   TestSendsModule,
   BounceWebhooksModule,
   WebhooksModule,
@@ -98,6 +105,7 @@ const worker: Type[] = [
   AudienceWorkerModule,
   CampaignsWorkerModule,
   DeliveryWorkerModule,
+  TransactionalWorkerModule,
   AnalyticsWorkerModule,
   CustomersWorkerModule,
   SegmentsWorkerModule,

@@ -38,6 +38,7 @@ const OWNERS: Record<string, string> = {
   webhook_endpoints: 'webhooks',
   webhook_events: 'webhooks',
   webhook_deliveries: 'webhooks',
+  transactional_messages: 'transactional',
 };
 
 function sourceFiles(dir: string): string[] {

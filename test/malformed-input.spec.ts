@@ -275,6 +275,7 @@ const VALID_BODIES: Record<string, (ids: Record<string, string>) => Record<strin
   'post /v1/track': () => ({ userId: 'fuzz-user', event: 'Fuzzed', properties: { a: 1 } }),
   'post /v1/batch': () => ({ batch: [{ type: 'track', userId: 'fuzz-user', event: 'Fuzzed' }] }),
   'post /v1/webhooks': () => webhookBody(),
+  'post /v1/transactional': (ids) => ({ templateId: ids.template, to: fresh(), subject: 'Order {{data.order}}', data: { order: 1 }, idempotencyKey: fresh() }),
 };
 
 const PARAM_VALUES: Record<string, (ids: Record<string, string>) => string> = {

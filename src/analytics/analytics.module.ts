@@ -16,6 +16,7 @@ import { TrackingModule } from '../tracking/tracking.module';
   imports: [CampaignsModule, TrackingModule],
   controllers: [StatsController],
   providers: [StatsService, StatsRepository],
+  exports: [StatsService],
 })
 export class AnalyticsModule {}
 

@@ -6,6 +6,16 @@ import { CampaignLinks } from '../tracking/campaign-links';
 import { CampaignStatsDto, LinkStatsDto, TimeseriesDto, TimeseriesQuery } from './dto/stats.dto';
 import { StatsRepository } from './stats.repository';
 
+/** A mailing's engagement counters (see StatsService.mailingCounters). */
+export interface MailingCounters {
+  opens: { unique: number; total: number; uniqueHuman: number };
+  clicks: { unique: number; total: number; uniqueHuman: number };
+  conversions: { unique: number; total: number; revenueByCurrency: Record<string, number> };
+  bounces: { hard: number; soft: number };
+  complaints: number;
+  unsubscribes: number;
+}
+
 /**
  * Campaign reports, read from the counters the ingestor keeps (never from raw events). Message
  * counts are the campaign's: counted from the messages' status index while it runs, stored with it
@@ -66,6 +76,24 @@ export class StatsService {
         bounce: per(hard + soft, delivered),
         complaint: per(n(row.complaints), delivered),
       },
+    };
+  }
+
+  /**
+   * The engagement counters of a mailing that is not a campaign row (transactional mail of one
+   * template): the same counters the ingestor keeps for campaigns; message counts are the caller's.
+   */
+  async mailingCounters(mailingId: string): Promise<MailingCounters> {
+    const row = await this.repository.counters(mailingId);
+    const n = (v: string | null) => Number(v ?? 0);
+    const revenueByCurrency = Object.fromEntries(Object.entries(row.revenue ?? {}).map(([c, a]) => [c, Number(a)]));
+    return {
+      opens: { unique: n(row.unique_opens), total: n(row.opens), uniqueHuman: n(row.unique_human_opens) },
+      clicks: { unique: n(row.unique_clicks), total: n(row.clicks), uniqueHuman: n(row.unique_human_clicks) },
+      conversions: { unique: n(row.unique_conversions), total: n(row.conversions), revenueByCurrency },
+      bounces: { hard: n(row.hard_bounces), soft: n(row.soft_bounces) },
+      complaints: n(row.complaints),
+      unsubscribes: n(row.unsubscribes),
     };
   }
 

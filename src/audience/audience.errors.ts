@@ -2,8 +2,9 @@ import { AppError, ErrorDetail } from '../common/errors';
 
 /** The address is on the suppression list: nothing may subscribe it (the reason says why it is there). */
 export class AddressSuppressed extends AppError {
-  constructor(email: string, reason: string) {
-    super('address_suppressed', `${email} is on the suppression list (${reason})`, [{ field: 'email', message: `suppressed: ${reason}` }]);
+  /** `field`: the request field that held the address. */
+  constructor(email: string, reason: string, field = 'email') {
+    super('address_suppressed', `${email} is on the suppression list (${reason})`, [{ field, message: `suppressed: ${reason}` }]);
   }
 }
 

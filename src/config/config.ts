@@ -67,6 +67,8 @@ const envSchema = z.object({
   SEND_RETRY_BASE_MS: z.coerce.number().int().min(10).default(60_000),
   DISPATCH_JOBS: z.coerce.number().int().min(1).max(64).default(4),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  /** Transactional mails sent at once per worker process, on their own queue: campaign dispatch never holds them up. */
+  TRANSACTIONAL_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
   IMPORT_BATCH_SIZE: z.coerce.number().int().min(10).max(50_000).default(10_000),
   IMPORT_MAX_ERRORS: z.coerce.number().int().min(0).default(10_000),
   /** Public sign-up form: posts allowed per client IP and per address within FORM_RATE_WINDOW_SECONDS. */
@@ -142,7 +144,7 @@ export interface AppConfig {
     unsubscribeMailto?: string;
   };
   content: { templatesDir: string; postalAddress: string };
-  sending: { batchSize: number; maxAttempts: number; retryBaseMs: number; dispatchJobs: number; workerConcurrency: number };
+  sending: { batchSize: number; maxAttempts: number; retryBaseMs: number; dispatchJobs: number; workerConcurrency: number; transactionalConcurrency: number };
   audience: {
     confirmTokenTtlHours: number;
     importBatchSize: number;
@@ -234,6 +236,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       retryBaseMs: e.SEND_RETRY_BASE_MS,
       dispatchJobs: e.DISPATCH_JOBS,
       workerConcurrency: e.WORKER_CONCURRENCY,
+      transactionalConcurrency: e.TRANSACTIONAL_CONCURRENCY,
     },
     audience: {
       confirmTokenTtlHours: e.CONFIRM_TOKEN_TTL_HOURS,

@@ -27,6 +27,8 @@ export class ClaimsReaper implements OnModuleInit, OnApplicationShutdown {
   private readonly runs = new Set<string>();
   /** When each other worker's key was first seen missing (and not seen since). */
   private readonly missingSince = new Map<string, number>();
+  /** The same for `isDead`: its callers' workers are not the ones `reap` forgets. */
+  private readonly othersMissingSince = new Map<string, number>();
 
   constructor(
     private readonly sends: CampaignSends,
@@ -78,19 +80,24 @@ export class ClaimsReaper implements OnModuleInit, OnApplicationShutdown {
     return moved;
   }
 
+  /** For other senders' claims (transactional mail): whether a worker that holds some has died (see `dead`). */
+  isDead(worker: string): Promise<boolean> {
+    return worker === this.workerId ? Promise.resolve(false) : this.dead(worker, this.othersMissingSince);
+  }
+
   /**
    * Dead only when the key has been missing for a whole TTL: a Redis restarted without its data
    * (or failed over to an empty replica) has lost every key, and live workers write theirs again
    * only at their next beat. A live worker is never declared dead in that gap.
    */
-  private async dead(worker: string): Promise<boolean> {
+  private async dead(worker: string, missingSince = this.missingSince): Promise<boolean> {
     if (await this.redis.exists(`worker:${worker}`)) {
-      this.missingSince.delete(worker);
+      missingSince.delete(worker);
       return false;
     }
     const now = Date.now();
-    const since = this.missingSince.get(worker) ?? now;
-    this.missingSince.set(worker, since);
+    const since = missingSince.get(worker) ?? now;
+    missingSince.set(worker, since);
     return now - since >= ALIVE_TTL_MS;
   }
 

@@ -31,5 +31,7 @@ export class TestSendsModule {}
 @Module({
   imports: [DeliveryModule, CampaignsWorkerModule, AudienceModule],
   providers: [CampaignProcessor, CampaignDispatcher, SendThrottle, ClaimsReaper, MailProcessor],
+  // Transactional mail goes through the same throttle, and its claims through the same worker liveness.
+  exports: [DeliveryModule, SendThrottle, ClaimsReaper],
 })
 export class DeliveryWorkerModule {}

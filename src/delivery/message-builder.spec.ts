@@ -41,4 +41,25 @@ describe('MessageBuilder', () => {
       }
     }
   });
+
+  it('builds a transactional message: tracked like a campaign mail, without the list headers, with a Message-ID of its own', async () => {
+    const config = loadConfig({ APP_SECRET: 'm'.repeat(40), PUBLIC_URL: 'https://mail.example.com', POSTAL_ADDRESS: campaign.postalAddress });
+    const compiler = new TemplateCompiler(config, new TemplateLibrary(config));
+    const tokens = new MessageTokens(config);
+    const builder = new MessageBuilder(tokens, config);
+    const body = 'Order {{data.order}} <a href="https://shop.example/o">Order</a>';
+    const compiled = await compiler.compile('tx', MJML(body), 'Receipt');
+    const withList = { ...campaign, data: { order: 7 }, list: { id: '7c9e6679-7425-40de-944b-e07fc1f90ae7', name: 'News' } };
+    const urls = tokens.forMessage({ campaignId: campaign.id, subscriberId: to.id }, 1);
+    const a = builder.build(compiled, withList, to, { transactional: { tag: 'aaaa' } });
+    const b = builder.build(compiled, withList, to, { transactional: { tag: 'bbbb' } });
+    expect(Object.keys(a.headers as object)).toEqual(['X-EDM-Campaign']);
+    expect(a.html).toContain('Order 7');
+    expect(a.html).toContain(urls.open);
+    expect(a.messageId).toBe(`<${urls.messageIdToken}@aaaa.shop.example>`);
+    expect(b.messageId).not.toBe(a.messageId);
+    expect(Object.keys(builder.build(compiled, withList, to).headers as object)).toEqual(
+      expect.arrayContaining(['List-Unsubscribe', 'List-Unsubscribe-Post', 'List-Id']),
+    );
+  });
 });

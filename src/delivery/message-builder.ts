@@ -45,7 +45,18 @@ export class MessageBuilder {
     this.trackingUrlsSafe = Handlebars.Utils.escapeExpression(config.http.publicUrl) === config.http.publicUrl;
   }
 
-  build(compiled: CompiledTemplate, campaign: CampaignMessageContext, to: Recipient, opts: { test?: boolean } = {}): SendMailOptions {
+  /**
+   * `transactional`: a message someone asked for (a receipt), not marketing: no List-Unsubscribe,
+   * List-Unsubscribe-Post, List-Id or Precedence: bulk; the tracking stays. Its Message-ID must be
+   * unique per message although the token (mailing, subscriber) repeats, so `tag` (the message's
+   * own id) goes into the right-hand side, leaving the local part the token bounce reports name.
+   */
+  build(
+    compiled: CompiledTemplate,
+    campaign: CampaignMessageContext,
+    to: Recipient,
+    opts: { test?: boolean; transactional?: { tag: string } } = {},
+  ): SendMailOptions {
     const urls = this.tokens.forMessage({ campaignId: campaign.id, subscriberId: to.id }, compiled.links.length);
     const shared = this.campaignShared(campaign);
     const { subject, html, text } = renderMessage(
@@ -62,14 +73,17 @@ export class MessageBuilder {
       to,
     );
     const { domain, mailto, listId } = shared;
-    const headers: Record<string, string | { prepared: boolean; value: string }> = {
-      'List-Unsubscribe': `<${urls.unsubscribe}>, <mailto:${mailto}?subject=unsubscribe%20${urls.unsubscribeToken}>`,
-      'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
-      Precedence: 'bulk',
-      'X-EDM-Campaign': campaign.id,
-    };
+    const tx = opts.transactional;
+    const headers: Record<string, string | { prepared: boolean; value: string }> = tx
+      ? { 'X-EDM-Campaign': campaign.id }
+      : {
+          'List-Unsubscribe': `<${urls.unsubscribe}>, <mailto:${mailto}?subject=unsubscribe%20${urls.unsubscribeToken}>`,
+          'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+          Precedence: 'bulk',
+          'X-EDM-Campaign': campaign.id,
+        };
     // Prepared: nodemailer would otherwise MIME-encode the whole value because of its quotes and brackets.
-    if (listId) headers['List-Id'] = { prepared: true, value: listId };
+    if (listId && !tx) headers['List-Id'] = { prepared: true, value: listId };
     if (opts.test) headers['X-EDM-Test'] = 'yes';
     return {
       from: { name: campaign.fromName, address: campaign.fromEmail },
@@ -78,7 +92,7 @@ export class MessageBuilder {
       subject: opts.test ? `[TEST] ${subject}` : subject,
       html,
       text,
-      messageId: opts.test ? undefined : `<${urls.messageIdToken}@${domain}>`,
+      messageId: opts.test ? undefined : `<${urls.messageIdToken}@${tx ? `${tx.tag}.` : ''}${domain}>`,
       headers,
     };
   }

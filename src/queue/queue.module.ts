@@ -13,6 +13,7 @@ export const QUEUES = {
   customers: 'customers',
   segments: 'segments',
   webhooks: 'webhooks',
+  transactional: 'transactional',
 } as const;
 
 /** Redis for BullMQ (every queue shares REDIS_PREFIX, so deployments and test runs never see each other's jobs). */
