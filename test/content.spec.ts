@@ -271,6 +271,12 @@ describe('content: templates, compile once, standards-correct messages', () => {
       expect(signed).toEqual(expect.arrayContaining(['from', 'subject', 'list-unsubscribe', 'list-unsubscribe-post']));
 
       expect(smtp.mailsTo('someone@example.com')[0].parsed.subject).toBe('[TEST] Spring sale for you');
+
+      // The test copies stored the draft's link slots; deleting the draft removes them with it.
+      const slots = async () => (await t.db.query(`SELECT count(*)::int AS n FROM campaign_links WHERE campaign_id = $1`, [campaign.id])).rows[0].n as number;
+      expect(await slots()).toBeGreaterThan(0);
+      await t.api('delete', `/v1/campaigns/${campaign.id}`).expect(204);
+      expect(await slots()).toBe(0);
     });
 
     it('validates campaigns: unknown template, lists and transport; bad subject; only drafts change', async () => {

@@ -96,8 +96,8 @@ export class CampaignsRepository {
     );
   }
 
-  async delete(id: string): Promise<void> {
-    await this.db.query(`DELETE FROM campaigns WHERE id = $1`, [id]);
+  async delete(id: string, q: Queryable = this.db): Promise<void> {
+    await q.query(`DELETE FROM campaigns WHERE id = $1`, [id]);
   }
 
   /** Campaigns not finished whose audience names the segment. */

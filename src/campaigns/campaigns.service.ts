@@ -1,4 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import { ListsService } from '../audience/lists.service';
 import { normalizeEmail } from '../common/email';
 import { AppError } from '../common/errors';
@@ -33,6 +35,7 @@ export interface CampaignContext {
 @Injectable()
 export class CampaignsService {
   constructor(
+    @InjectDataSource() private readonly db: DataSource,
     private readonly campaigns: CampaignsRepository,
     private readonly messages: MessagesRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -102,9 +105,13 @@ export class CampaignsService {
     return this.get(id);
   }
 
+  /** A draft and its link slots (test copies store them; no foreign key ties them since mailings other than campaigns have slots too). */
   async remove(id: string): Promise<void> {
     assertDraft(await this.row(id), 'deleted');
-    await this.campaigns.delete(id);
+    await this.db.transaction(async (tx) => {
+      await this.links.forget(tx, id);
+      await this.campaigns.delete(id, tx);
+    });
   }
 
   /** The campaign's compiled template (cached by version and subject), its link slots stored with tracking. */

@@ -81,8 +81,11 @@ export class ClaimsReaper implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** For other senders' claims (transactional mail): whether a worker that holds some has died (see `dead`). */
-  isDead(worker: string): Promise<boolean> {
-    return worker === this.workerId ? Promise.resolve(false) : this.dead(worker, this.othersMissingSince);
+  async isDead(worker: string): Promise<boolean> {
+    if (worker === this.workerId) return false;
+    const dead = await this.dead(worker, this.othersMissingSince);
+    if (dead) this.othersMissingSince.delete(worker); // the caller now settles its claims: nothing more to remember
+    return dead;
   }
 
   /**

@@ -39,6 +39,11 @@ export class CampaignLinksRepository {
     );
   }
 
+  /** A deleted draft's slots (its test copies' links stop working). */
+  async forget(q: Queryable, campaignId: string): Promise<void> {
+    await q.query(`DELETE FROM campaign_links WHERE campaign_id = $1`, [campaignId]);
+  }
+
   load(campaignId: string): Promise<LinkRow[]> {
     return this.db.query(`SELECT slot, url, utm FROM campaign_links WHERE campaign_id = $1`, [campaignId]);
   }

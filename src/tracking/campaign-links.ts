@@ -38,6 +38,12 @@ export class CampaignLinks {
     return this.links.store(campaignId, urls, utm);
   }
 
+  /** In the caller's transaction: the campaign is being deleted (a draft; its slots served only test copies). */
+  forget(q: Queryable, campaignId: string): Promise<void> {
+    this.cache.delete(campaignId);
+    return this.links.forget(q, campaignId);
+  }
+
   counts(campaignId: string): Promise<LinkCounts[]> {
     return this.links.counts(campaignId);
   }
