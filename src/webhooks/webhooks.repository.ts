@@ -64,6 +64,16 @@ export class WebhooksRepository {
    * The EXISTS is a one-time filter: when nobody listens, Postgres reads the partial GIN index and
    * nothing else. Each event gets one id (its webhook-id) shared by every endpoint it goes to.
    */
+  /** Whether an active endpoint subscribes to the type (the partial GIN index on active endpoints' events). */
+  async subscribed(q: Queryable, type: string): Promise<boolean> {
+    const [row] = await queryRows<{ yes: boolean }>(
+      q,
+      `SELECT EXISTS (SELECT 1 FROM webhook_endpoints WHERE status = 'active' AND events @> ARRAY[$1::text]) AS yes`,
+      [type],
+    );
+    return row.yes;
+  }
+
   async enqueue(q: Queryable, type: string, payloads: unknown[]): Promise<void> {
     await q.query(
       `WITH e AS MATERIALIZED (SELECT gen_random_uuid() AS event_id, p.payload FROM jsonb_array_elements($2::jsonb) AS p(payload))
