@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import Redis from 'ioredis';
+import { OnePassAtATime } from '../common/one-pass';
 import { REDIS } from '../queue/queue.module';
 import { CampaignLifecycle } from './campaign-lifecycle.service';
 import { CampaignsRepository } from './campaigns.repository';
@@ -16,8 +17,11 @@ const RECONCILE_MS = 10_000;
 export class CampaignReconciler implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(CampaignReconciler.name);
   private timer?: NodeJS.Timeout;
-  private pass?: Promise<void>;
-  private readonly onReconnect = () => this.tick();
+  private readonly passes = new OnePassAtATime(
+    () => this.reconcile(),
+    (e) => this.logger.warn(`reconciliation: ${e.message}`),
+  );
+  private readonly onReconnect = () => this.passes.tick();
 
   constructor(
     private readonly campaigns: CampaignsRepository,
@@ -33,22 +37,14 @@ export class CampaignReconciler implements OnApplicationBootstrap, OnApplication
       else await this.lifecycle.ensureJobs(r.id, r.status, r.started);
     }
     if (rows.length) this.logger.log(`reconciled ${rows.length} scheduled or sending campaigns`);
-    this.timer = setInterval(() => this.tick(), RECONCILE_MS);
+    this.timer = setInterval(() => this.passes.tick(), RECONCILE_MS);
     this.redis.on('ready', this.onReconnect); // the first 'ready' is past: this is every reconnection
   }
 
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
     this.redis.off('ready', this.onReconnect);
-    await this.pass;
-  }
-
-  /** One pass at a time; a failed pass (Postgres or Redis away) is retried by the next tick. */
-  private tick(): void {
-    if (this.pass) return;
-    this.pass = this.reconcile()
-      .catch((e: Error) => this.logger.warn(`reconciliation: ${e.message}`))
-      .finally(() => (this.pass = undefined));
+    await this.passes.settled();
   }
 
   async reconcile(): Promise<void> {

@@ -1,6 +1,7 @@
 import { InjectQueue, OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { DelayedError, Job, Queue } from 'bullmq';
+import { OnePassAtATime } from '../common/one-pass';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { ClaimsReaper } from '../delivery/claims-reaper';
@@ -23,7 +24,10 @@ const OVERDUE_BATCH = 1_000;
 export class TransactionalProcessor extends WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(TransactionalProcessor.name);
   private timer?: NodeJS.Timeout;
-  private pass?: Promise<void>;
+  private readonly passes = new OnePassAtATime(
+    () => this.reconcile(),
+    (e) => this.logger.warn(`reconciliation: ${e.message}`),
+  );
 
   constructor(
     private readonly sender: TransactionalSender,
@@ -55,20 +59,14 @@ export class TransactionalProcessor extends WorkerHost implements OnApplicationB
   /** At start, and every few seconds: what a dead worker or a lost job left behind. */
   async onApplicationBootstrap(): Promise<void> {
     this.worker.concurrency = this.config.sending.transactionalConcurrency;
-    await this.reconcile().catch((e: Error) => this.logger.warn(`reconciliation: ${e.message}`));
-    this.timer = setInterval(() => this.tick(), RECONCILE_MS);
+    this.passes.tick();
+    await this.passes.settled();
+    this.timer = setInterval(() => this.passes.tick(), RECONCILE_MS);
   }
 
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
-    await this.pass;
-  }
-
-  private tick(): void {
-    if (this.pass) return;
-    this.pass = this.reconcile()
-      .catch((e: Error) => this.logger.warn(`reconciliation: ${e.message}`))
-      .finally(() => (this.pass = undefined));
+    await this.passes.settled();
   }
 
   /**
