@@ -5,6 +5,7 @@ import { EngagementFillfactor1732330000000 } from './1732330000000-engagement-fi
 import { ImportEncoding1732350000000 } from './1732350000000-import-encoding';
 import { ImportIndexes1732320000000 } from './1732320000000-import-indexes';
 import { Journeys1765000000000 } from './1765000000000-journeys';
+import { JourneyEngine1765100000000 } from './1765100000000-journey-engine';
 import { Ownership1732360000000 } from './1732360000000-ownership';
 import { PublicForms1732340000000 } from './1732340000000-public-forms';
 import { Segments1764700000000 } from './1764700000000-segments';
@@ -29,4 +30,5 @@ export const migrations = [
   Webhooks1764800000000,
   Transactional1764900000000,
   Journeys1765000000000,
+  JourneyEngine1765100000000,
 ];

@@ -18,7 +18,12 @@ import { DatabaseModule } from './database/database.module';
 import { BounceWebhooksModule } from './delivery/bounces/bounce-webhooks.module';
 import { DeliveryWorkerModule, TestSendsModule } from './delivery/delivery.module';
 import { JourneySegmentUsers } from './journeys/journey-segment-users';
-import { JourneyDirectoryModule, JourneysModule } from './journeys/journeys.module';
+import { JourneySubscriberData } from './journeys/journey-subscriber-data';
+import { JourneyTriggers } from './journeys/journey-triggers';
+import { JourneyDirectoryModule, JourneysModule, JourneysWorkerModule } from './journeys/journeys.module';
+import { ACTIVITY_SIGNALS } from './common/activity-signals';
+import { MESSAGE_DIRECTORY, MessageDirectory } from './audience/pages/message-directory';
+import { CampaignMailLog } from './campaigns/campaign-mail-log';
 import { HealthController } from './observability/health.controller';
 import { MetricsModule } from './observability/metrics';
 import { QueueModule } from './queue/queue.module';
@@ -37,17 +42,39 @@ class HealthModule {}
 /** Every capability that keeps data about a person, for the audience's GDPR erase and export (SUBSCRIBER_DATA). */
 @Global()
 @Module({
-  imports: [AnalyticsDataModule, CustomerDataModule, SegmentDataModule, TransactionalDataModule],
+  imports: [AnalyticsDataModule, CustomerDataModule, SegmentDataModule, TransactionalDataModule, JourneyDirectoryModule],
   providers: [
     {
       provide: SUBSCRIBER_DATA,
-      inject: [SubscriberActivity, SubscriberEvents, SegmentHistory, TransactionalSubscriberData],
+      inject: [SubscriberActivity, SubscriberEvents, SegmentHistory, TransactionalSubscriberData, JourneySubscriberData],
       useFactory: (...sources: SubscriberDataSource[]) => sources,
     },
   ],
   exports: [SUBSCRIBER_DATA],
 })
 class SubscriberDataModule {}
+
+/**
+ * Lower capabilities tell what happened to people (a confirmed subscription, a tracked event, a
+ * segment entered) in the transaction that records it, and ask which list a mail went out for;
+ * journeys react and campaigns and journeys answer, without the lower ones depending on them.
+ */
+@Global()
+@Module({
+  imports: [JourneyDirectoryModule],
+  providers: [
+    { provide: ACTIVITY_SIGNALS, useExisting: JourneyTriggers },
+    {
+      provide: MESSAGE_DIRECTORY,
+      inject: [CampaignMailLog, JourneySubscriberData],
+      useFactory: (campaigns: CampaignMailLog, journeys: JourneySubscriberData): MessageDirectory => ({
+        listOf: async (mailingId, subscriberId) => (await campaigns.listOf(mailingId, subscriberId)) ?? journeys.listOf(mailingId, subscriberId),
+      }),
+    },
+  ],
+  exports: [ACTIVITY_SIGNALS, MESSAGE_DIRECTORY],
+})
+class ActivityModule {}
 
 /**
  * What segments ask of the capabilities above them: the SQL of segment rules, each part from the
@@ -77,6 +104,7 @@ const core = (config: AppConfig): (Type | DynamicModule)[] => [
   QueueModule,
   WebhookOutboxModule,
   CampaignsDirectoryModule,
+  ActivityModule,
   SubscriberDataModule,
   SegmentSourcesModule,
 ];
@@ -106,6 +134,7 @@ const worker: Type[] = [
   CampaignsWorkerModule,
   DeliveryWorkerModule,
   TransactionalWorkerModule,
+  JourneysWorkerModule,
   AnalyticsWorkerModule,
   CustomersWorkerModule,
   SegmentsWorkerModule,

@@ -2,6 +2,7 @@ import { DataSource } from 'typeorm';
 import { ImportRunner } from '../src/audience/import-runner';
 import { ImportsRepository } from '../src/audience/imports.repository';
 import { ListsRepository } from '../src/audience/lists.repository';
+import { ACTIVITY_SIGNALS } from '../src/common/activity-signals';
 import { WebhookOutbox } from '../src/webhooks/webhook-outbox';
 import { eventually, startTestApp, TestApp } from './support/test-app';
 
@@ -216,6 +217,7 @@ describe('CSV import', () => {
         api.app.get(ImportsRepository),
         api.app.get(ListsRepository),
         api.app.get(WebhookOutbox),
+        api.app.get(ACTIVITY_SIGNALS),
       );
       await expect(runner.run(res.body.id)).rejects.toThrow('simulated crash');
       const mid = (await api.api('get', `/v1/imports/${res.body.id}`).expect(200)).body;

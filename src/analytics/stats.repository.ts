@@ -53,4 +53,14 @@ export class StatsRepository {
       [campaignId, interval, timezone],
     );
   }
+
+  /** Of these subscribers, those whose engagement with the mailing includes a human open or click. */
+  async engaged(mailingId: string, subscriberIds: string[], kind: 'opened' | 'clicked'): Promise<string[]> {
+    const column = kind === 'opened' ? 'human_opened_at' : 'human_clicked_at';
+    const rows: { subscriber_id: string }[] = await this.db.query(
+      `SELECT subscriber_id FROM engagements WHERE campaign_id = $1 AND subscriber_id = ANY($2::uuid[]) AND ${column} IS NOT NULL`,
+      [mailingId, subscriberIds],
+    );
+    return rows.map((r) => r.subscriber_id);
+  }
 }

@@ -83,6 +83,14 @@ export class StatsService {
    * The engagement counters of a mailing that is not a campaign row (transactional mail of one
    * template): the same counters the ingestor keeps for campaigns; message counts are the caller's.
    */
+  /**
+   * Of these subscribers, who opened (or clicked) a mailing, as a person — a journey's branch.
+   * Machine opens (mail privacy proxies, scanners) do not count: they would send everyone down "opened".
+   */
+  async engaged(mailingId: string, subscriberIds: string[], kind: 'opened' | 'clicked'): Promise<Set<string>> {
+    return new Set(subscriberIds.length ? await this.repository.engaged(mailingId, subscriberIds, kind) : []);
+  }
+
   async mailingCounters(mailingId: string): Promise<MailingCounters> {
     const row = await this.repository.counters(mailingId);
     const n = (v: string | null) => Number(v ?? 0);

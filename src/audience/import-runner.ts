@@ -8,6 +8,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { ColumnMap, ImportRow, mapColumns, toRow } from './import-columns';
 import { ImportEncoding, toUtf8 } from './import-encoding';
 import { ImportsRepository } from './imports.repository';
+import { ACTIVITY_SIGNALS, ActivitySignals } from '../common/activity-signals';
 import { WebhookOutbox } from '../webhooks/webhook-outbox';
 import { ListsRepository } from './lists.repository';
 
@@ -70,6 +71,7 @@ export class ImportRunner {
     private readonly imports: ImportsRepository,
     private readonly lists: ListsRepository,
     private readonly outbox: WebhookOutbox,
+    @Inject(ACTIVITY_SIGNALS) private readonly signals: ActivitySignals,
   ) {}
 
   async run(importId: string): Promise<void> {
@@ -242,6 +244,11 @@ export class ImportRunner {
       'subscription.confirmed',
       subscribed.map((id) => ({ data: { subscriberId: id, email: emailOf.get(id), listId: job.listId } })),
     );
+    if (subscribed.length)
+      await this.signals.subscriptionsConfirmed(
+        qr,
+        subscribed.map((subscriberId) => ({ subscriberId, listId: job.listId })),
+      );
     return { created: fresh.length, updated: known.length, errors };
   }
 

@@ -220,6 +220,25 @@ export class SubscribersRepository {
     return this.db.query(`SELECT id, email, name, attributes, timezone FROM subscribers WHERE id = ANY($1::uuid[])`, [ids]);
   }
 
+  /**
+   * Subscribers (with an address) whose date attribute falls on one of these month-days
+   * ('MM-DD' of a 'YYYY-MM-DD…' value), by id after `afterId`: a yearly date trigger's candidates.
+   */
+  anniversaries(
+    attribute: string,
+    monthDays: string[],
+    afterId: string | null,
+    limit: number,
+  ): Promise<{ id: string; value: string; timezone: string | null }[]> {
+    return queryRows(
+      this.db,
+      `SELECT id, attributes->>$1 AS value, timezone FROM subscribers
+       WHERE email IS NOT NULL AND substring(attributes->>$1 from 6 for 5) = ANY($2::text[]) AND ($3::uuid IS NULL OR id > $3)
+       ORDER BY id LIMIT $4`,
+      [attribute, monthDays, afterId, limit],
+    );
+  }
+
   profilesByEmail(emails: string[]): Promise<SubscriberProfile[]> {
     return this.db.query(`SELECT id, email, name, attributes, timezone FROM subscribers WHERE email = ANY($1::text[])`, [emails]);
   }

@@ -115,6 +115,21 @@ export class SubscribersService {
     return this.subscribers.profiles(ids);
   }
 
+  /** Subscribers whose date attribute falls on one of these month-days ('MM-DD'), a page at a time by id. */
+  anniversaries(
+    attribute: string,
+    monthDays: string[],
+    afterId: string | null,
+    limit: number,
+  ): Promise<{ id: string; value: string; timezone: string | null }[]> {
+    return this.subscribers.anniversaries(attribute, monthDays, afterId, limit);
+  }
+
+  /** Whether a subscriber exists (erased ones too: their row stays). */
+  async exists(id: string): Promise<boolean> {
+    return (await this.subscribers.find(this.db, id)) !== undefined;
+  }
+
   /** Subscribers' addresses by id (null once erased), in the caller's transaction. */
   emails(q: Queryable, ids: string[]): Promise<Map<string, string | null>> {
     return this.subscribers.emails(q, ids);

@@ -1,5 +1,5 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
@@ -13,6 +13,7 @@ import { ConfirmationJob } from './confirmation-mailer';
 import { ListsRepository } from './lists.repository';
 import { SubscribersRepository } from './subscribers.repository';
 import { SubscriptionsRepository } from './subscriptions.repository';
+import { ACTIVITY_SIGNALS, ActivitySignals } from '../common/activity-signals';
 import { WebhookOutbox } from '../webhooks/webhook-outbox';
 
 export interface SubscribeOutcome {
@@ -38,6 +39,7 @@ export class SubscriptionsService {
     private readonly lists: ListsRepository,
     private readonly subscribers: SubscribersRepository,
     private readonly outbox: WebhookOutbox,
+    @Inject(ACTIVITY_SIGNALS) private readonly signals: ActivitySignals,
   ) {}
 
   async subscribe(tx: Queryable, subscriberId: string, list: Pick<MailingList, 'id' | 'optIn'>, evidence: ConsentEvidence): Promise<SubscribeOutcome> {
@@ -111,6 +113,11 @@ export class SubscriptionsService {
   /** A subscription change for the webhooks, in the transaction that makes it (the address, unless erased, read with it). */
   private async report(tx: Queryable, type: 'subscription.confirmed' | 'subscription.unsubscribed', subscriberId: string, listIds: string[]): Promise<void> {
     if (!listIds.length) return;
+    if (type === 'subscription.confirmed')
+      await this.signals.subscriptionsConfirmed(
+        tx,
+        listIds.map((listId) => ({ subscriberId, listId })),
+      );
     const email = (await this.subscribers.emailOf(tx, subscriberId)) ?? undefined;
     await this.outbox.record(
       tx,

@@ -1,7 +1,7 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Global, Module } from '@nestjs/common';
 import { AudienceModule } from '../audience/audience.module';
-import { MESSAGE_DIRECTORY, MessageDirectory } from '../audience/pages/message-directory';
+import { CampaignMailLog } from './campaign-mail-log';
 import { ContentModule } from '../content/content.module';
 import { QUEUES } from '../queue/queue.module';
 import { DELIVERY_SQL } from '../segments/segment-sql';
@@ -38,22 +38,12 @@ export class CampaignsWorkerModule {}
 
 /**
  * What other capabilities ask of campaigns without depending on them, for every process: the
- * audience's pages (which list a mail went out for), segments (the mail a subscriber received;
+ * audience's pages (which list a mail went out for: the root composes MESSAGE_DIRECTORY), journeys (the frequency cap), segments (the mail a subscriber received;
  * which campaigns still need a segment).
  */
 @Global()
 @Module({
-  providers: [
-    MessagesRepository,
-    CampaignsRepository,
-    { provide: DELIVERY_SQL, useClass: SegmentDeliverySql },
-    CampaignSegmentUsers,
-    {
-      provide: MESSAGE_DIRECTORY,
-      inject: [MessagesRepository],
-      useFactory: (m: MessagesRepository): MessageDirectory => ({ listOf: (c, s) => m.listOf(c, s) }),
-    },
-  ],
-  exports: [MESSAGE_DIRECTORY, DELIVERY_SQL, CampaignSegmentUsers],
+  providers: [MessagesRepository, CampaignsRepository, { provide: DELIVERY_SQL, useClass: SegmentDeliverySql }, CampaignSegmentUsers, CampaignMailLog],
+  exports: [DELIVERY_SQL, CampaignSegmentUsers, CampaignMailLog],
 })
 export class CampaignsDirectoryModule {}

@@ -187,6 +187,14 @@ export class MessagesRepository {
   }
 
   /** The list a recipient got the campaign through; undefined when there is no such message. */
+  /** When these people got campaign mail since `since` (the frequency cap of journeys). */
+  sentSince(subscriberIds: string[], since: Date): Promise<{ subscriber_id: string; at: Date }[]> {
+    return this.db.query(`SELECT subscriber_id, sent_at AS at FROM messages WHERE subscriber_id = ANY($1::uuid[]) AND status = 'sent' AND sent_at > $2`, [
+      subscriberIds,
+      since,
+    ]);
+  }
+
   async listOf(campaignId: string, subscriberId: string): Promise<string | undefined> {
     const [row]: { list_id: string }[] = await this.db.query(`SELECT list_id FROM messages WHERE campaign_id = $1 AND subscriber_id = $2`, [
       campaignId,

@@ -31,7 +31,8 @@ export type ErrorCode =
   | 'segment_in_use'
   // journeys
   | 'invalid_journey'
-  | 'journey_published';
+  | 'journey_published'
+  | 'not_enrolled';
 
 export interface ErrorDetail {
   field?: string;
@@ -77,6 +78,7 @@ export function httpStatusFor(code: ErrorCode): number {
     case 'campaign_not_draft':
     case 'segment_in_use':
     case 'journey_published':
+    case 'not_enrolled':
       return 409;
     case 'invalid_input':
       return 400;

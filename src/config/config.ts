@@ -69,6 +69,9 @@ const envSchema = z.object({
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   /** Transactional mails sent at once per worker process, on their own queue: campaign dispatch never holds them up. */
   TRANSACTIONAL_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+  JOURNEY_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
+  JOURNEY_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  JOURNEY_DATE_SCAN_MINUTES: z.coerce.number().min(0.05).max(1440).default(10),
   IMPORT_BATCH_SIZE: z.coerce.number().int().min(10).max(50_000).default(10_000),
   IMPORT_MAX_ERRORS: z.coerce.number().int().min(0).default(10_000),
   /** Public sign-up form: posts allowed per client IP and per address within FORM_RATE_WINDOW_SECONDS. */
@@ -157,6 +160,8 @@ export interface AppConfig {
   customers: { dedupeDays: number };
   /** Segments: how often saved segments' memberships are refreshed, and which track events are purchases (RFM). */
   segments: { refreshMinutes: number; purchaseEvents: string[] };
+  /** Journeys: enrolments per engine transaction, engine jobs at once per process, and how often yearly date triggers enrol ahead. */
+  journeys: { batchSize: number; concurrency: number; dateScanMinutes: number };
   /** Bounce webhooks: accepted SNS topics (empty: any) and the SendGrid verification key as PEM (unset: unsigned). */
   webhooks: { sesTopicArns: string[]; sendgridPublicKey?: string };
   /** Outgoing webhooks: delivery timing, retries, when an endpoint is disabled, and whether private networks may be called. */
@@ -258,6 +263,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         .map((n) => n.trim())
         .filter(Boolean),
     },
+    journeys: { batchSize: e.JOURNEY_BATCH_SIZE, concurrency: e.JOURNEY_CONCURRENCY, dateScanMinutes: e.JOURNEY_DATE_SCAN_MINUTES },
     webhooks: {
       sesTopicArns: e.SES_TOPIC_ARNS ? e.SES_TOPIC_ARNS.split(',').map((a) => a.trim()) : [],
       sendgridPublicKey: parseSendgridKey(e.SENDGRID_WEBHOOK_PUBLIC_KEY),

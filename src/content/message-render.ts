@@ -15,6 +15,8 @@ export interface MessageFrame {
   /** `{{campaign.id}}`, `{{campaign.name}}`. */
   campaign: { id: string; name: string };
   data: Record<string, unknown>;
+  /** A journey's triggering event (`{{trigger.properties.cartId}}`); empty elsewhere. */
+  trigger?: Record<string, unknown>;
   postalAddress: string;
   unsubscribeUrl: string;
   preferencesUrl: string;
@@ -43,6 +45,7 @@ export function renderMessage(compiled: CompiledTemplate, frame: MessageFrame, t
     subscriber: to,
     campaign: frame.campaign,
     data: frame.data,
+    trigger: frame.trigger ?? EMPTY,
     unsubscribeUrl: frame.unsubscribeUrl,
     preferencesUrl: frame.preferencesUrl,
     postalAddress: frame.postalAddress,
@@ -52,6 +55,8 @@ export function renderMessage(compiled: CompiledTemplate, frame: MessageFrame, t
   parts.subject = oneLine(parts.subject);
   return parts;
 }
+
+const EMPTY: Record<string, unknown> = Object.freeze({});
 
 /** A subject is a header: a line break in personal data must not start a new header. */
 function oneLine(s: string): string {

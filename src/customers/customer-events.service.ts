@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { SubscriberIdentities } from '../audience/subscriber-identities.service';
+import { ACTIVITY_SIGNALS, ActivitySignals } from '../common/activity-signals';
 import { AppError, ErrorDetail } from '../common/errors';
 import { decodeCursor, Page, toPage } from '../common/pagination';
 import type { AppConfig } from '../config/config';
@@ -29,6 +30,7 @@ export class CustomerEventsService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly events: CustomerEventsRepository,
     private readonly identities: SubscriberIdentities,
+    @Inject(ACTIVITY_SIGNALS) private readonly signals: ActivitySignals,
   ) {}
 
   identify(body: unknown): Promise<SegmentAnswerDto> {
@@ -106,10 +108,12 @@ export class CustomerEventsService {
     const live = await this.identities.lockLive(tx, present(wanted));
     const subscriberIds = wanted.map((id) => (id !== null && live.has(id) ? id : null));
 
-    await this.events.insert(
-      tx,
-      messages.map((m, i) => toRow(m, subscriberIds[i])),
+    const rows = messages.map((m, i) => toRow(m, subscriberIds[i]));
+    await this.events.insert(tx, rows);
+    const tracked = rows.flatMap((r) =>
+      r.type === 'track' && r.subscriber_id ? [{ subscriberId: r.subscriber_id, event: r.event!, properties: r.properties }] : [],
     );
+    if (tracked.length) await this.signals.eventsTracked(tx, tracked);
 
     // UserIds this request linked: their earlier events, kept unlinked, join the subscriber.
     const byEmail = new Map(profiles.map((p) => [p.email, p]));

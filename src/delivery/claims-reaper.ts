@@ -61,6 +61,11 @@ export class ClaimsReaper implements OnModuleInit, OnApplicationShutdown {
     this.runs.delete(token);
   }
 
+  /** Whether a run of this process is still under way (other senders settle the claims of ended ones). */
+  isRunning(token: string): boolean {
+    return this.runs.has(token);
+  }
+
   /** Recovers the claims of dead workers and of ended runs; returns how many messages moved. */
   async reap(): Promise<number> {
     const byWorker = new Map<string, string[]>();

@@ -50,12 +50,13 @@ export class MessageBuilder {
    * List-Unsubscribe-Post, List-Id or Precedence: bulk; the tracking stays. Its Message-ID must be
    * unique per message although the token (mailing, subscriber) repeats, so `tag` (the message's
    * own id) goes into the right-hand side, leaving the local part the token bounce reports name.
+   * `personal`: a journey mail's own data (`{{data.x}}` from the enrolment, `{{trigger.properties.x}}`).
    */
   build(
     compiled: CompiledTemplate,
     campaign: CampaignMessageContext,
     to: Recipient,
-    opts: { test?: boolean; transactional?: { tag: string } } = {},
+    opts: { test?: boolean; transactional?: { tag: string }; personal?: { data: Record<string, unknown>; trigger: Record<string, unknown> } } = {},
   ): SendMailOptions {
     const urls = this.tokens.forMessage({ campaignId: campaign.id, subscriberId: to.id }, compiled.links.length);
     const shared = this.campaignShared(campaign);
@@ -63,7 +64,8 @@ export class MessageBuilder {
       compiled,
       {
         campaign: shared.ref,
-        data: campaign.data,
+        data: opts.personal?.data ?? campaign.data,
+        trigger: opts.personal?.trigger,
         postalAddress: campaign.postalAddress,
         unsubscribeUrl: urls.unsubscribe,
         preferencesUrl: urls.preferences,

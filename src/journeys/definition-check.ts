@@ -1,7 +1,7 @@
 import { ZodIssue } from 'zod';
 import { ErrorDetail } from '../common/errors';
 import { parseRules, RuleProblems } from '../segments/rule-parser';
-import { Rule } from '../segments/rules';
+import { PropertyFilter, Rule } from '../segments/rules';
 import { definitionSchema, JourneyDefinition, Step, successors, waits } from './journey-definition';
 
 /** A branch's rules: segment rules, plus `{"step": id, "engagement": "opened"|"clicked"}` about an earlier send step. */
@@ -15,6 +15,8 @@ export interface CheckedDefinition {
   definition: JourneyDefinition;
   /** Each branch step's rules as a tree, by step id. */
   branches: Map<string, BranchRule>;
+  /** An event trigger's property filters, typed (empty for other triggers). */
+  triggerWhere: PropertyFilter[];
 }
 
 /**
@@ -69,11 +71,24 @@ export function checkDefinition(input: unknown): { checked?: CheckedDefinition; 
     if (rule) branches.set(s.id, rule);
   }
 
+  // An event trigger's filters are the segment grammar's (`where` of an event rule).
+  let triggerWhere: PropertyFilter[] = [];
+  const trigger = definition.trigger;
+  if (trigger.type === 'event' && trigger.where.length) {
+    try {
+      const parsed = parseRules({ event: trigger.event, where: trigger.where }, 'trigger');
+      if (parsed.kind === 'event') triggerWhere = parsed.where;
+    } catch (e) {
+      if (!(e instanceof RuleProblems)) throw e;
+      problems.push(...e.details);
+    }
+  }
+
   const needsLists = steps.some((s) => s.type === 'send' && !s.transactional);
   if (needsLists && !definition.settings.lists.length) {
     problems.push(problem('settings.lists', undefined, 'send steps that are not transactional need the lists whose confirmed subscribers may get them'));
   }
-  return problems.length ? { problems } : { checked: { definition, branches }, problems };
+  return problems.length ? { problems } : { checked: { definition, branches, triggerWhere }, problems };
 }
 
 function problem(field: string, step: string | undefined, message: string): ErrorDetail {

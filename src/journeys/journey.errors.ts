@@ -24,3 +24,10 @@ export class JourneyPublished extends AppError {
     ]);
   }
 }
+
+/** Enrolment by API refused: the journey does not enrol now, or the person may not (re-)enter. */
+export class NotEnrolled extends AppError {
+  constructor(journeyId: string, field: string, reason: string) {
+    super('not_enrolled', `not enrolled in journey ${journeyId}: ${reason}`, [{ field, message: reason }]);
+  }
+}

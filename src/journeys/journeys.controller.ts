@@ -2,14 +2,18 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Page, PageQuery } from '../common/pagination';
 import { idParam } from '../common/uuid';
-import { JourneyBodyDto, JourneyDto } from './dto/journey.dto';
+import { EnrolDto, EnrolmentCreatedDto, EnrolmentDto, EnrolmentQuery, JourneyBodyDto, JourneyDto, JourneyStatsDto } from './dto/journey.dto';
+import { EnrolmentsService } from './enrolments.service';
 import { JourneysService } from './journeys.service';
 
 @ApiTags('journeys')
 @ApiBearerAuth()
 @Controller('v1/journeys')
 export class JourneysController {
-  constructor(private readonly journeys: JourneysService) {}
+  constructor(
+    private readonly journeys: JourneysService,
+    private readonly enrolments: EnrolmentsService,
+  ) {}
 
   @Post()
   create(@Body() dto: JourneyBodyDto): Promise<JourneyDto> {
@@ -55,6 +59,24 @@ export class JourneysController {
   @HttpCode(200)
   archive(@Param('id', idParam('Journey')) id: string): Promise<JourneyDto> {
     return this.journeys.transition(id, 'archive');
+  }
+
+  /** Enrols one person in an active journey whose trigger is `api`. */
+  @Post(':id/enrol')
+  enrol(@Param('id', idParam('Journey')) id: string, @Body() dto: EnrolDto): Promise<EnrolmentCreatedDto> {
+    return this.enrolments.enrol(id, dto);
+  }
+
+  /** Per step: entered, waiting, completed, exited; send steps add their mail's stats; the goal's conversions. */
+  @Get(':id/stats')
+  stats(@Param('id', idParam('Journey')) id: string): Promise<JourneyStatsDto> {
+    return this.enrolments.stats(id);
+  }
+
+  /** Where each enrolment is, with the steps behind it (newest first; `subscriber` for one person's). */
+  @Get(':id/enrolments')
+  enrolmentsOf(@Param('id', idParam('Journey')) id: string, @Query() q: EnrolmentQuery): Promise<EnrolmentDto[]> {
+    return this.enrolments.list(id, q);
   }
 
   /** Only a journey never published; a published one is archived. */

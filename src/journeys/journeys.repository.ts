@@ -18,6 +18,19 @@ export interface JourneyRow {
   ts: string;
 }
 
+/** A published version as the engine runs it. */
+export interface RunnableVersionRow {
+  journey_id: string;
+  version: number;
+  definition: unknown;
+  template_versions: Record<string, number>;
+}
+
+export interface LiveJourneyRow extends RunnableVersionRow {
+  status: JourneyStatus;
+  date_cursor: Date | null;
+}
+
 export interface VersionRow {
   journey_id: string;
   version: number;
@@ -79,16 +92,40 @@ export class JourneysRepository {
     );
   }
 
-  /** Freezes the draft as the next version and makes it the one new enrolments get. */
-  async publish(q: Queryable, id: string): Promise<JourneyRow> {
+  /** Freezes the draft (with its send steps' template versions) as the next version and makes it the one new enrolments get. */
+  async publish(q: Queryable, id: string, templateVersions: Record<string, number>): Promise<JourneyRow> {
     const { rows } = await changed<JourneyRow>(
       q,
-      `WITH v AS (INSERT INTO journey_versions (journey_id, version, definition)
-                  SELECT id, COALESCE(version, 0) + 1, draft FROM journeys WHERE id = $1 RETURNING version)
+      `WITH v AS (INSERT INTO journey_versions (journey_id, version, definition, template_versions)
+                  SELECT id, COALESCE(version, 0) + 1, draft, $2 FROM journeys WHERE id = $1 RETURNING version)
        UPDATE journeys SET version = (SELECT version FROM v), status = 'active', updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
-      [id],
+      [id, JSON.stringify(templateVersions)],
     );
     return rows[0];
+  }
+
+  /** One version, to run. */
+  async runnable(journeyId: string, version: number): Promise<RunnableVersionRow | undefined> {
+    const [row] = await queryRows<RunnableVersionRow>(
+      this.db,
+      `SELECT journey_id, version, definition, template_versions FROM journey_versions WHERE journey_id = $1 AND version = $2`,
+      [journeyId, version],
+    );
+    return row;
+  }
+
+  /** Journeys that enrol (active), each with the version new enrolments get. */
+  live(): Promise<LiveJourneyRow[]> {
+    return queryRows<LiveJourneyRow>(
+      this.db,
+      `SELECT j.id AS journey_id, j.version, j.status, j.date_cursor, v.definition, v.template_versions
+       FROM journeys j JOIN journey_versions v ON v.journey_id = j.id AND v.version = j.version WHERE j.status = 'active'`,
+    );
+  }
+
+  /** A yearly date trigger has enrolled every anniversary up to `until`. */
+  async advanceDateCursor(journeyId: string, until: Date): Promise<void> {
+    await this.db.query(`UPDATE journeys SET date_cursor = $2 WHERE id = $1`, [journeyId, until]);
   }
 
   /** One parameterised UPDATE: the journey moves to `to` only from one of `from`. */

@@ -12,6 +12,8 @@ import { SegmentsService } from '../segments/segments.service';
 import { BranchRule, checkDefinition, CheckedDefinition } from './definition-check';
 import { JourneyBodyDto, JourneyDto } from './dto/journey.dto';
 import { InvalidJourney, JourneyPublished, JourneyTransition } from './journey.errors';
+import { JourneyTimers } from './journey-timers';
+import { JourneyVersions } from './journey-versions';
 import { JourneyRow, JourneysRepository, JourneyStatus, VersionRow } from './journeys.repository';
 
 /** The lifecycle: which states each action leaves from, and where it goes. */
@@ -35,6 +37,8 @@ export class JourneysService {
     private readonly compiler: TemplateCompiler,
     private readonly lists: ListsService,
     private readonly segments: SegmentsService,
+    private readonly versions: JourneyVersions,
+    private readonly timers: JourneyTimers,
   ) {}
 
   async create(dto: JourneyBodyDto): Promise<JourneyDto> {
@@ -77,9 +81,13 @@ export class JourneysService {
       const [current] = await this.repository.lockForPublish(tx, id);
       if (!current) throw AppError.notFound('Journey', id);
       if (current.status === 'archived') throw new JourneyTransition(id, 'publish', ['draft', 'active', 'paused'], current.status);
-      await this.checked({ name: current.name, ...(current.draft as object) } as JourneyBodyDto);
-      return this.repository.publish(tx, id);
+      const checked = await this.checked({ name: current.name, ...(current.draft as object) } as JourneyBodyDto);
+      // Each send step's template as it is now: people on this version get what was published.
+      const pinned: Record<string, number> = {};
+      for (const s of checked.definition.steps) if (s.type === 'send') pinned[s.id] = (await this.templates.version(s.templateId)).version;
+      return this.repository.publish(tx, id, pinned);
     });
+    this.versions.changed();
     return this.mapped(row);
   }
 
@@ -87,6 +95,9 @@ export class JourneysService {
     const { from, to } = TRANSITIONS[action];
     const row = await this.repository.transition(id, from, to);
     if (!row) throw new JourneyTransition(id, action, from, (await this.row(id)).status);
+    this.versions.changed();
+    // Resumed: those who fell due while it was paused run now.
+    if (to === 'active') this.timers.wakeSoon();
     return this.mapped(row);
   }
 

@@ -14,6 +14,8 @@ export const QUEUES = {
   segments: 'segments',
   webhooks: 'webhooks',
   transactional: 'transactional',
+  journeys: 'journeys',
+  journeySends: 'journey-sends',
 } as const;
 
 /** Redis for BullMQ (every queue shares REDIS_PREFIX, so deployments and test runs never see each other's jobs). */

@@ -110,12 +110,16 @@ export class SegmentsRepository {
    * longer there leaves, who is new enters. Refreshes of one segment take turns (an advisory lock),
    * so a subscriber never has two open stays.
    */
-  refresh(segmentId: string, members: Compiled): Promise<{ entered: number; exited: number; members: number }> {
+  refresh(
+    segmentId: string,
+    members: Compiled,
+    onEntered: (tx: Queryable, subscriberIds: string[]) => Promise<void>,
+  ): Promise<{ entered: number; exited: number; members: number }> {
     return this.db.transaction(async (tx) => {
       await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('segment-refresh:' || $1, 0))`, [segmentId]);
       const p = members.params;
       const id = p.add(segmentId, 'uuid');
-      const [row] = await queryRows<{ entered: number; exited: number; members: number }>(
+      const [row] = await queryRows<{ entered: string[]; exited: number; members: number }>(
         tx,
         `WITH now_in AS (${members.sql}),
               exited AS (UPDATE segment_memberships m SET left_at = now()
@@ -124,13 +128,21 @@ export class SegmentsRepository {
               entered AS (INSERT INTO segment_memberships (segment_id, subscriber_id, entered_at)
                           SELECT ${id}, now_in.id, now() FROM now_in
                           WHERE NOT EXISTS (SELECT 1 FROM segment_memberships m WHERE m.segment_id = ${id} AND m.subscriber_id = now_in.id AND m.left_at IS NULL)
-                          RETURNING 1),
+                          RETURNING subscriber_id),
               counted AS (UPDATE segments SET member_count = (SELECT count(*) FROM now_in), refreshed_at = now() WHERE id = ${id} RETURNING member_count)
-         SELECT (SELECT count(*) FROM entered)::int AS entered, (SELECT count(*) FROM exited)::int AS exited, (SELECT member_count FROM counted) AS members`,
+         SELECT ARRAY(SELECT subscriber_id FROM entered) AS entered, (SELECT count(*) FROM exited)::int AS exited, (SELECT member_count FROM counted) AS members`,
         p.values,
       );
-      return row;
+      if (row.entered.length) await onEntered(tx, row.entered);
+      return { entered: row.entered.length, exited: row.exited, members: row.members };
     });
+  }
+
+  /** Which of these subscribers the compiled rules hold. */
+  async amongMembers(members: Compiled, subscriberIds: string[]): Promise<string[]> {
+    const p = members.params;
+    const rows = await queryRows<{ id: string }>(this.db, `SELECT m.id FROM (${members.sql}) m WHERE m.id = ANY(${p.add(subscriberIds, 'uuid[]')})`, p.values);
+    return rows.map((r) => r.id);
   }
 
   /** Current members, by subscriber id. */

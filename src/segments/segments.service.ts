@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { ACTIVITY_SIGNALS, ActivitySignals } from '../common/activity-signals';
 import { AppError } from '../common/errors';
 import { decodeCursor, Page, PageQuery, toPage } from '../common/pagination';
 import { CreateSegmentDto, SegmentCountDto, SegmentDto, SegmentMemberDto, SegmentPreviewDto, SegmentRefreshDto } from './dto/segment.dto';
@@ -21,6 +22,7 @@ export class SegmentsService {
     private readonly repository: SegmentsRepository,
     private readonly compiler: SegmentCompiler,
     @Inject(SEGMENT_USERS) private readonly users: SegmentUsers[],
+    @Inject(ACTIVITY_SIGNALS) private readonly signals: ActivitySignals,
   ) {}
 
   async create(dto: CreateSegmentDto): Promise<SegmentDto> {
@@ -69,7 +71,7 @@ export class SegmentsService {
   }
 
   async refresh(id: string): Promise<SegmentRefreshDto> {
-    return this.repository.refresh(id, await this.membersOf(id));
+    return this.repository.refresh(id, await this.membersOf(id), (tx, entered) => this.signals.segmentEntered(tx, id, entered));
   }
 
   /** Every saved segment, one after another (the scheduled refresh); one that fails does not hold up the others. */
@@ -114,6 +116,15 @@ export class SegmentsService {
         ...(include ? [`${id} IN (${this.compiler.members(include.rule, include.others, p)})`] : []),
         ...exclude.map((x) => `${id} NOT IN (${this.compiler.members(x.rule, x.others, p)})`),
       ].join(' AND ');
+  }
+
+  /** Of these subscribers, those the rules (parsed, their references existing) match now: a journey's branch. */
+  async matching(rule: Rule, subscriberIds: string[]): Promise<Set<string>> {
+    if (!subscriberIds.length) return new Set();
+    const others = await this.referenced(rule);
+    const p = new SqlParams();
+    const members = this.compiler.members(rule, others, p);
+    return new Set(await this.repository.amongMembers({ sql: members, params: p }, subscriberIds));
   }
 
   private async row(id: string): Promise<SegmentRow> {

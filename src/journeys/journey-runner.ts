@@ -1,0 +1,342 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { StatsService } from '../analytics/stats.service';
+import { SubscribersService } from '../audience/subscribers.service';
+import { CampaignMailLog } from '../campaigns/campaign-mail-log';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import type { Queryable } from '../database/queryable';
+import { SegmentsService } from '../segments/segments.service';
+import { WebhookOutbox } from '../webhooks/webhook-outbox';
+import { BranchRule } from './definition-check';
+import { EndReason, EnrolmentChange, EnrolmentRow, EnrolmentsRepository, StepChange } from './enrolments.repository';
+import { Step } from './journey-definition';
+import { NewJourneyMessage, JourneyMessagesRepository } from './journey-messages.repository';
+import { journeyMailingId, JourneyVersions, RunnableVersion } from './journey-versions';
+import { localDate, nextLocalTime, quietUntil } from './local-time';
+import { addDuration, capAllows, resolveMatch, splitArm } from './step-rules';
+
+/** One enrolment while the engine works on it: its state as it will be written back. */
+interface Run {
+  row: EnrolmentRow;
+  v: RunnableVersion;
+  tz: string;
+  stepId: string | null;
+  seq: number;
+  waiting: boolean;
+  dueAt: Date | null;
+  waitEvent: string | null;
+  waitMatch: Record<string, unknown> | null;
+  resumedBy: string | null;
+  status: EnrolmentRow['status'];
+  endReason: EndReason | null;
+}
+
+type Progress = 'moved' | 'stopped' | 'branch' | 'send';
+
+export interface BatchResult {
+  /** Enrolments looked at. */
+  processed: number;
+  /** Step executions begun or finished. */
+  transitions: number;
+  /** When the enrolments of the batch that now wait fall due. */
+  wakeups: Date[];
+  /** Messages queued. */
+  sends: number;
+}
+
+/**
+ * Runs due enrolments, a batch at a time, each batch in one transaction: the enrolments are locked
+ * (FOR UPDATE SKIP LOCKED, so processes share the work), every step they can take now is taken —
+ * until each waits, ends, or needs what only the database knows (a branch's rules, the frequency
+ * cap), which is then asked for the whole batch at once — and the outcome is written set-based:
+ * step executions, the enrolments' new state, the mail queued, `journey.completed` webhooks. A step
+ * execution's key is (enrolment, seq), and the enrolment's seq moves with it in the same
+ * transaction: a step runs once, whatever dies when.
+ */
+@Injectable()
+export class JourneyRunner {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly enrolments: EnrolmentsRepository,
+    private readonly messages: JourneyMessagesRepository,
+    private readonly versions: JourneyVersions,
+    private readonly subscribers: SubscribersService,
+    private readonly segments: SegmentsService,
+    private readonly stats: StatsService,
+    private readonly campaignMail: CampaignMailLog,
+    private readonly outbox: WebhookOutbox,
+  ) {}
+
+  runBatch(limit: number): Promise<BatchResult> {
+    return this.db.transaction((tx) => this.run(tx, limit));
+  }
+
+  private async run(tx: Queryable, limit: number): Promise<BatchResult> {
+    const rows = await this.enrolments.due(tx, limit);
+    if (!rows.length) return { processed: 0, transitions: 0, wakeups: [], sends: 0 };
+    const now = new Date();
+    const zones = new Map((await this.subscribers.profiles([...new Set(rows.map((r) => r.subscriber_id))])).map((p) => [p.id, p.timezone]));
+    const runs: Run[] = [];
+    for (const row of rows) {
+      runs.push({
+        row,
+        v: await this.versions.get(row.journey_id, row.version),
+        tz: this.zone(zones.get(row.subscriber_id)),
+        stepId: row.step_id,
+        seq: row.seq,
+        waiting: row.waiting,
+        dueAt: row.due_at,
+        waitEvent: null,
+        waitMatch: null,
+        resumedBy: row.resumed_by,
+        status: row.status,
+        endReason: null,
+      });
+    }
+    const batch = new Batch(now);
+    for (let moving = runs; moving.length;) {
+      const branching: Run[] = [];
+      const capped: Run[] = [];
+      for (const r of moving) {
+        let p: Progress;
+        do p = batch.step(r);
+        while (p === 'moved' && r.status === 'active');
+        if (p === 'branch') branching.push(r);
+        if (p === 'send') capped.push(r);
+      }
+      await this.branch(batch, branching);
+      await this.cap(tx, batch, capped);
+      moving = [...branching, ...capped].filter((r) => r.status === 'active' && !r.waiting);
+    }
+
+    await this.enrolments.apply(tx, [...batch.steps.values()], runs.map(change));
+    await this.messages.insert(tx, batch.queued);
+    const ended = runs.filter((r) => r.status !== 'active');
+    await this.outbox.record(
+      tx,
+      'journey.completed',
+      ended.map((r) => ({ data: { journeyId: r.row.journey_id, subscriberId: r.row.subscriber_id } })),
+    );
+    return {
+      processed: rows.length,
+      transitions: batch.steps.size,
+      wakeups: runs.filter((r) => r.status === 'active' && r.dueAt).map((r) => r.dueAt!),
+      sends: batch.queued.length,
+    };
+  }
+
+  /** Branch steps reached by the batch, asked per step for everyone there at once. */
+  private async branch(batch: Batch, runs: Run[]): Promise<void> {
+    for (const group of groupBy(runs, (r) => `${r.row.journey_id}:${r.row.version}:${r.stepId}`)) {
+      const v = group[0].v;
+      const step = v.steps.get(group[0].stepId!) as Extract<Step, { type: 'branch' }>;
+      const yes = await this.matching(v.branches.get(step.id)!, v, [...new Set(group.map((r) => r.row.subscriber_id))]);
+      for (const r of group) {
+        const taken = yes.has(r.row.subscriber_id);
+        batch.finish(r, step, taken ? 'yes' : 'no', taken ? step.yes : step.no);
+      }
+    }
+  }
+
+  private async matching(rule: BranchRule, v: RunnableVersion, ids: string[]): Promise<Set<string>> {
+    if (!ids.length) return new Set();
+    switch (rule.kind) {
+      case 'and': {
+        let left = ids;
+        for (const r of rule.rules) left = [...(await this.matching(r, v, left))];
+        return new Set(left);
+      }
+      case 'or': {
+        const found = new Set<string>();
+        for (const r of rule.rules)
+          for (const id of await this.matching(
+            r,
+            v,
+            ids.filter((i) => !found.has(i)),
+          ))
+            found.add(id);
+        return found;
+      }
+      case 'not': {
+        const hit = await this.matching(rule.rule, v, ids);
+        return new Set(ids.filter((id) => !hit.has(id)));
+      }
+      case 'stepEngagement':
+        return this.stats.engaged(journeyMailingId(v.journeyId, v.version, rule.step), ids, rule.engagement);
+      case 'segmentRule':
+        return this.segments.matching(rule.rule, ids);
+    }
+  }
+
+  /**
+   * Send steps under a frequency cap: the mail each person got in the window — campaigns' and
+   * journeys', this batch's included — decides whether this one goes now or waits until it may.
+   */
+  private async cap(tx: Queryable, batch: Batch, runs: Run[]): Promise<void> {
+    if (!runs.length) return;
+    const hours = Math.max(...runs.map((r) => r.v.definition.settings.frequencyCap!.perHours));
+    const since = new Date(batch.now.getTime() - hours * 3_600_000);
+    const ids = [...new Set(runs.map((r) => r.row.subscriber_id))];
+    const [journeys, campaigns] = await Promise.all([this.messages.recent(tx, ids, since), this.campaignMail.sentSince(ids, since)]);
+    for (const m of [...journeys, ...campaigns]) batch.sentTo(m.subscriber_id, m.at);
+    for (const r of runs) {
+      const step = r.v.steps.get(r.stepId!) as Extract<Step, { type: 'send' }>;
+      const until = capAllows(batch.sentSoFar(r.row.subscriber_id), r.v.definition.settings.frequencyCap!, batch.now);
+      if (until) batch.wait(r, step, until);
+      else batch.queue(r, step);
+    }
+  }
+
+  /** The subscriber's zone, or the default when it has none (or one this Node does not know). */
+  private zone(tz: string | null | undefined): string {
+    if (tz) {
+      try {
+        localDate(new Date(), tz);
+        return tz;
+      } catch {
+        // An unknown zone name: the default serves.
+      }
+    }
+    return this.config.defaultTimezone;
+  }
+}
+
+/** What one batch decides: step executions by (enrolment, seq), mail to queue, and mail sent lately by person. */
+class Batch {
+  readonly steps = new Map<string, StepChange>();
+  readonly queued: NewJourneyMessage[] = [];
+  private readonly sent = new Map<string, Date[]>();
+
+  constructor(readonly now: Date) {}
+
+  /** Takes the enrolment's current step as far as it goes without the database. */
+  step(r: Run): Progress {
+    const s = r.v.steps.get(r.stepId!)!;
+    const { now } = this;
+    switch (s.type) {
+      case 'wait':
+        if (!r.waiting) return this.wait(r, s, addDuration(now, s.duration));
+        return this.finish(r, s, 'next', s.next);
+      case 'waitUntil':
+        if (!r.waiting) return this.wait(r, s, nextLocalTime(now, s.at, r.tz, s.days));
+        return this.finish(r, s, 'next', s.next);
+      case 'waitForEvent': {
+        if (!r.waiting) return this.wait(r, s, addDuration(now, s.timeout), s.event, resolveMatch(s.match, r.row.trigger));
+        const came = r.resumedBy === 'event';
+        return this.finish(r, s, came ? 'event' : 'timeout', came ? s.next : s.timeoutNext);
+      }
+      case 'branch':
+        return 'branch';
+      case 'split': {
+        const arm = splitArm(r.row.subscriber_id, r.row.journey_id, s.id, s.weights);
+        return this.finish(r, s, `split:${arm}`, s.next[arm]);
+      }
+      case 'exit':
+        return this.finish(r, s, 'exit', undefined, 'exit');
+      case 'send': {
+        // Transactional mail (a receipt) is exempt from quiet hours and the cap.
+        const { quietHours, frequencyCap } = r.v.definition.settings;
+        if (s.transactional) return this.queue(r, s);
+        const quietEnd = quietHours ? quietUntil(now, quietHours, r.tz) : null;
+        if (quietEnd) return this.wait(r, s, quietEnd);
+        return frequencyCap ? 'send' : this.queue(r, s);
+      }
+    }
+  }
+
+  /** The step begins (unless it already has) and waits until `due` — or, for waitForEvent, until the event. */
+  wait(r: Run, s: Step, due: Date, event: string | null = null, match: Record<string, unknown> | null = null): Progress {
+    if (!r.waiting) this.begin(r, s);
+    r.waiting = true;
+    r.dueAt = due;
+    r.waitEvent = event ?? r.waitEvent;
+    r.waitMatch = match ?? r.waitMatch;
+    return 'stopped';
+  }
+
+  /** The step is done: on to `next`, or the journey ends here. */
+  finish(r: Run, s: Step, outcome: string, next: string | undefined, reason: EndReason = 'completed'): Progress {
+    this.steps.set(`${r.row.id}:${r.seq}`, { enrolmentId: r.row.id, seq: r.seq, journeyId: r.row.journey_id, stepId: s.id, done: true, outcome, ended: !next });
+    r.waiting = false;
+    r.waitEvent = null;
+    r.waitMatch = null;
+    r.resumedBy = null;
+    if (next) {
+      r.stepId = next;
+      r.seq += 1;
+      r.dueAt = this.now;
+    } else {
+      r.status = reason === 'exit' ? 'exited' : 'completed';
+      r.endReason = reason;
+      r.stepId = null;
+      r.dueAt = null;
+    }
+    return 'moved';
+  }
+
+  /** The send step's mail, queued in this transaction (one per step execution), and the step done. */
+  queue(r: Run, s: Extract<Step, { type: 'send' }>): Progress {
+    this.queued.push({
+      enrolmentId: r.row.id,
+      seq: r.seq,
+      journeyId: r.row.journey_id,
+      version: r.row.version,
+      stepId: s.id,
+      mailingId: journeyMailingId(r.row.journey_id, r.row.version, s.id),
+      subscriberId: r.row.subscriber_id,
+      transactional: s.transactional,
+    });
+    if (!s.transactional) this.sentTo(r.row.subscriber_id, this.now);
+    return this.finish(r, s, 'sent', s.next);
+  }
+
+  sentTo(subscriberId: string, at: Date): void {
+    const list = this.sent.get(subscriberId);
+    if (list) list.push(at);
+    else this.sent.set(subscriberId, [at]);
+  }
+
+  sentSoFar(subscriberId: string): Date[] {
+    return this.sent.get(subscriberId) ?? [];
+  }
+
+  private begin(r: Run, s: Step): void {
+    this.steps.set(`${r.row.id}:${r.seq}`, {
+      enrolmentId: r.row.id,
+      seq: r.seq,
+      journeyId: r.row.journey_id,
+      stepId: s.id,
+      done: false,
+      outcome: null,
+      ended: false,
+    });
+  }
+}
+
+function change(r: Run): EnrolmentChange {
+  return {
+    id: r.row.id,
+    stepId: r.stepId,
+    seq: r.seq,
+    waiting: r.waiting,
+    dueAt: r.dueAt,
+    waitEvent: r.waitEvent,
+    waitMatch: r.waitMatch,
+    status: r.status,
+    endReason: r.endReason,
+  };
+}
+
+function groupBy<T>(items: T[], key: (t: T) => string): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const i of items) {
+    const k = key(i);
+    const g = groups.get(k);
+    if (g) g.push(i);
+    else groups.set(k, [i]);
+  }
+  return [...groups.values()];
+}

@@ -1,0 +1,94 @@
+import { Injectable } from '@nestjs/common';
+import type { PropertyFilter } from '../segments/rules';
+import { derivedMailingId } from '../tracking/mailing-id';
+import { BranchRule, checkDefinition } from './definition-check';
+import { JourneyDefinition, Step, Trigger } from './journey-definition';
+import { JourneysRepository, LiveJourneyRow, RunnableVersionRow } from './journeys.repository';
+
+/** A published version, parsed once: its steps by id, branch rules as trees, and each send step's mailing. */
+export interface RunnableVersion {
+  journeyId: string;
+  version: number;
+  definition: JourneyDefinition;
+  steps: ReadonlyMap<string, Step>;
+  branches: ReadonlyMap<string, BranchRule>;
+  triggerWhere: readonly PropertyFilter[];
+  /** Send step id → its template version, pinned at publish. */
+  templateVersions: Readonly<Record<string, number>>;
+}
+
+export interface LiveJourney extends RunnableVersion {
+  trigger: Trigger;
+  dateCursor: Date | null;
+}
+
+/** How long the list of enrolling journeys is trusted in another process than the one that changed it. */
+const LIVE_TTL_MS = 1_000;
+
+/**
+ * Mail of a send step is one *mailing* per journey, version and step: its tokens, engagements,
+ * counters and link slots (of the version's pinned template) are keyed by this id.
+ */
+export function journeyMailingId(journeyId: string, version: number, stepId: string): string {
+  return derivedMailingId(`journey:${journeyId.toLowerCase()}:${version}:${stepId}`);
+}
+
+/** Published versions (immutable, so cached for good) and the journeys that enrol now (cached for a second). */
+@Injectable()
+export class JourneyVersions {
+  private readonly versions = new Map<string, Promise<RunnableVersion>>();
+  private live?: { at: number; journeys: Promise<LiveJourney[]> };
+
+  constructor(private readonly repository: JourneysRepository) {}
+
+  get(journeyId: string, version: number): Promise<RunnableVersion> {
+    const key = `${journeyId}:${version}`;
+    let v = this.versions.get(key);
+    if (!v) {
+      v = this.repository.runnable(journeyId, version).then((row) => {
+        if (!row) throw new Error(`journey ${journeyId} has no version ${version}`);
+        return parse(row);
+      });
+      v.catch(() => this.versions.delete(key));
+      this.versions.set(key, v);
+    }
+    return v;
+  }
+
+  /** Active journeys with the version new enrolments get. */
+  enrolling(): Promise<LiveJourney[]> {
+    if (!this.live || Date.now() - this.live.at > LIVE_TTL_MS) {
+      const journeys = this.repository.live().then((rows) => rows.map(parseLive));
+      journeys.catch(() => (this.live = undefined));
+      this.live = { at: Date.now(), journeys };
+    }
+    return this.live.journeys;
+  }
+
+  /** A journey was published, paused, resumed or archived in this process: read again at once. */
+  changed(): void {
+    this.live = undefined;
+  }
+}
+
+function parse(row: RunnableVersionRow): RunnableVersion {
+  const { checked, problems } = checkDefinition(row.definition);
+  // A version was checked when it was published; this can only be a bug or a hand-edited row.
+  if (!checked)
+    throw new Error(`journey ${row.journey_id} version ${row.version} does not parse: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`);
+  const definition = checked.definition;
+  return {
+    journeyId: row.journey_id,
+    version: row.version,
+    definition,
+    steps: new Map(definition.steps.map((s) => [s.id, s])),
+    branches: checked.branches,
+    triggerWhere: checked.triggerWhere,
+    templateVersions: row.template_versions,
+  };
+}
+
+function parseLive(row: LiveJourneyRow): LiveJourney {
+  const v = parse(row);
+  return { ...v, trigger: v.definition.trigger, dateCursor: row.date_cursor };
+}
