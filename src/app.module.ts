@@ -21,7 +21,7 @@ import { JourneySegmentUsers } from './journeys/journey-segment-users';
 import { JourneySubscriberData } from './journeys/journey-subscriber-data';
 import { JourneyTriggers } from './journeys/journey-triggers';
 import { JourneyDirectoryModule, JourneysModule, JourneysWorkerModule } from './journeys/journeys.module';
-import { ACTIVITY_SIGNALS } from './common/activity-signals';
+import { ACTIVITY_SIGNALS } from './activity/activity-signals';
 import { MESSAGE_DIRECTORY, MessageDirectory } from './audience/pages/message-directory';
 import { CampaignMailLog } from './campaigns/campaign-mail-log';
 import { HealthController } from './observability/health.controller';

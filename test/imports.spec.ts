@@ -2,7 +2,7 @@ import { DataSource } from 'typeorm';
 import { ImportRunner } from '../src/audience/import-runner';
 import { ImportsRepository } from '../src/audience/imports.repository';
 import { ListsRepository } from '../src/audience/lists.repository';
-import { ACTIVITY_SIGNALS } from '../src/common/activity-signals';
+import { ACTIVITY_SIGNALS } from '../src/activity/activity-signals';
 import { WebhookOutbox } from '../src/webhooks/webhook-outbox';
 import { eventually, startTestApp, TestApp } from './support/test-app';
 

@@ -8,7 +8,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { ColumnMap, ImportRow, mapColumns, toRow } from './import-columns';
 import { ImportEncoding, toUtf8 } from './import-encoding';
 import { ImportsRepository } from './imports.repository';
-import { ACTIVITY_SIGNALS, ActivitySignals } from '../common/activity-signals';
+import { ACTIVITY_SIGNALS, ActivitySignals } from '../activity/activity-signals';
 import { WebhookOutbox } from '../webhooks/webhook-outbox';
 import { ListsRepository } from './lists.repository';
 

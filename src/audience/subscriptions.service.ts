@@ -13,7 +13,7 @@ import { ConfirmationJob } from './confirmation-mailer';
 import { ListsRepository } from './lists.repository';
 import { SubscribersRepository } from './subscribers.repository';
 import { SubscriptionsRepository } from './subscriptions.repository';
-import { ACTIVITY_SIGNALS, ActivitySignals } from '../common/activity-signals';
+import { ACTIVITY_SIGNALS, ActivitySignals } from '../activity/activity-signals';
 import { WebhookOutbox } from '../webhooks/webhook-outbox';
 
 export interface SubscribeOutcome {

@@ -139,6 +139,16 @@ export class CustomerEventsRepository {
   }
 
   /** Every event of a subscriber, oldest first (GDPR export). */
+  /** Track events of this name these people sent since `since` (received, whatever their own timestamp). */
+  receivedSince(subscriberIds: string[], event: string, since: Date): Promise<{ subscriber_id: string; properties: Record<string, unknown> }[]> {
+    return queryRows(
+      this.db,
+      `SELECT subscriber_id, properties FROM customer_events
+       WHERE subscriber_id = ANY($1::uuid[]) AND event = $2 AND type = 'track' AND received_at >= $3`,
+      [subscriberIds, event, since],
+    );
+  }
+
   ofSubscriber(subscriberId: string): Promise<EventRow[]> {
     return queryRows(this.db, `SELECT ${COLUMNS} FROM customer_events WHERE subscriber_id = $1 ORDER BY at, id`, [subscriberId]);
   }

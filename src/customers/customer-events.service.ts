@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { SubscriberIdentities } from '../audience/subscriber-identities.service';
-import { ACTIVITY_SIGNALS, ActivitySignals } from '../common/activity-signals';
+import { ACTIVITY_SIGNALS, ActivitySignals } from '../activity/activity-signals';
 import { AppError, ErrorDetail } from '../common/errors';
 import { decodeCursor, Page, toPage } from '../common/pagination';
 import type { AppConfig } from '../config/config';
@@ -57,6 +57,11 @@ export class CustomerEventsService {
     if (!(await this.identities.exists(this.db.manager, subscriberId))) throw AppError.notFound('Subscriber', subscriberId);
     const rows = await this.events.page(subscriberId, position && { at: position.createdAt, id: position.id }, q.limit + 1);
     return toPage(rows, q.limit, (r) => ({ createdAt: r.at_text, id: r.id }), toCustomerEventDto);
+  }
+
+  /** Track events of this name these people sent since `since`: a journey step that starts waiting for one may find it came already. */
+  receivedSince(subscriberIds: string[], event: string, since: Date): Promise<{ subscriber_id: string; properties: Record<string, unknown> }[]> {
+    return subscriberIds.length ? this.events.receivedSince(subscriberIds, event, since) : Promise.resolve([]);
   }
 
   /** Message ids past the dedupe window go (the repeatable purge job). */

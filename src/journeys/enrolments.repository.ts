@@ -150,7 +150,7 @@ export class EnrolmentsRepository {
    */
   async reachGoals(q: Queryable, hits: { subscriberId: string; event: string }[]): Promise<{ id: string; journey_id: string; subscriber_id: string }[]> {
     const params = [hits.map((h) => h.subscriberId), hits.map((h) => h.event)];
-    const ended = await queryRows<{ id: string; journey_id: string; subscriber_id: string; seq: number; waiting: boolean; just_ended: boolean }>(
+    const { rows: ended } = await changed<{ id: string; journey_id: string; subscriber_id: string; seq: number; waiting: boolean; just_ended: boolean }>(
       q,
       `WITH hit AS (
          SELECT DISTINCT e.id FROM journey_enrolments e JOIN unnest($1::uuid[], $2::text[]) AS g (subscriber_id, event)

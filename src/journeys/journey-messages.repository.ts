@@ -78,14 +78,16 @@ export class JourneyMessagesRepository {
   }
 
   /** Due queued messages, claimed for the run (FOR UPDATE SKIP LOCKED: runs never take the same row). */
-  claim(run: string, limit: number): Promise<ClaimedJourneyMessage[]> {
-    return queryRows(
+  async claim(run: string, limit: number): Promise<ClaimedJourneyMessage[]> {
+    const { rows } = await changed<ClaimedJourneyMessage>(
       this.db,
       `UPDATE journey_messages m SET status = 'sending', claimed_by = $1, updated_at = now()
        WHERE m.id IN (SELECT id FROM journey_messages WHERE status = 'queued' AND send_at <= now() ORDER BY send_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
        RETURNING m.id::text, m.enrolment_id, m.journey_id, m.version, m.step_id, m.mailing_id, m.subscriber_id, m.transactional, m.attempts`,
       [run, limit],
     );
+    // RETURNING follows no order: oldest first, so that back-to-back steps of one person go out in order.
+    return rows.sort((a, b) => Number(a.id) - Number(b.id));
   }
 
   /**

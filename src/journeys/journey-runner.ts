@@ -7,6 +7,7 @@ import { CampaignMailLog } from '../campaigns/campaign-mail-log';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import type { Queryable } from '../database/queryable';
+import { CustomerEventsService } from '../customers/customer-events.service';
 import { SegmentsService } from '../segments/segments.service';
 import { WebhookOutbox } from '../webhooks/webhook-outbox';
 import { BranchRule } from './definition-check';
@@ -33,7 +34,7 @@ interface Run {
   endReason: EndReason | null;
 }
 
-type Progress = 'moved' | 'stopped' | 'branch' | 'send';
+type Progress = 'moved' | 'stopped' | 'branch' | 'send' | 'await';
 
 export interface BatchResult {
   /** Enrolments looked at. */
@@ -67,6 +68,7 @@ export class JourneyRunner {
     private readonly segments: SegmentsService,
     private readonly stats: StatsService,
     private readonly campaignMail: CampaignMailLog,
+    private readonly events: CustomerEventsService,
     private readonly outbox: WebhookOutbox,
   ) {}
 
@@ -100,16 +102,19 @@ export class JourneyRunner {
     for (let moving = runs; moving.length;) {
       const branching: Run[] = [];
       const capped: Run[] = [];
+      const awaiting: Run[] = [];
       for (const r of moving) {
         let p: Progress;
         do p = batch.step(r);
         while (p === 'moved' && r.status === 'active');
         if (p === 'branch') branching.push(r);
         if (p === 'send') capped.push(r);
+        if (p === 'await') awaiting.push(r);
       }
       await this.branch(batch, branching);
       await this.cap(tx, batch, capped);
-      moving = [...branching, ...capped].filter((r) => r.status === 'active' && !r.waiting);
+      await this.await(batch, awaiting);
+      moving = [...branching, ...capped, ...awaiting].filter((r) => r.status === 'active' && !r.waiting);
     }
 
     await this.enrolments.apply(tx, [...batch.steps.values()], runs.map(change));
@@ -126,6 +131,24 @@ export class JourneyRunner {
       wakeups: runs.filter((r) => r.status === 'active' && r.dueAt).map((r) => r.dueAt!),
       sends: batch.queued.length,
     };
+  }
+
+  /**
+   * waitForEvent steps beginning now: an event that came since the step fell due (while the engine
+   * was busy, or in the same instant as the trigger) counts; otherwise the wait starts.
+   */
+  private async await(batch: Batch, runs: Run[]): Promise<void> {
+    for (const group of groupBy(runs, (r) => `${r.row.journey_id}:${r.row.version}:${r.stepId}`)) {
+      const step = group[0].v.steps.get(group[0].stepId!) as Extract<Step, { type: 'waitForEvent' }>;
+      const since = new Date(Math.min(...group.map((r) => (r.dueAt ?? batch.now).getTime())));
+      const came = await this.events.receivedSince([...new Set(group.map((r) => r.row.subscriber_id))], step.event, since);
+      for (const r of group) {
+        const match = resolveMatch(step.match, r.row.trigger);
+        const hit = came.some((e) => e.subscriber_id === r.row.subscriber_id && contains(e.properties, match));
+        if (hit) batch.finish(r, step, 'event', step.next);
+        else batch.wait(r, step, addDuration(batch.now, step.timeout), step.event, match);
+      }
+    }
   }
 
   /** Branch steps reached by the batch, asked per step for everyone there at once. */
@@ -224,7 +247,7 @@ class Batch {
         if (!r.waiting) return this.wait(r, s, nextLocalTime(now, s.at, r.tz, s.days));
         return this.finish(r, s, 'next', s.next);
       case 'waitForEvent': {
-        if (!r.waiting) return this.wait(r, s, addDuration(now, s.timeout), s.event, resolveMatch(s.match, r.row.trigger));
+        if (!r.waiting) return 'await';
         const came = r.resumedBy === 'event';
         return this.finish(r, s, came ? 'event' : 'timeout', came ? s.next : s.timeoutNext);
       }
@@ -328,6 +351,11 @@ function change(r: Run): EnrolmentChange {
     status: r.status,
     endReason: r.endReason,
   };
+}
+
+/** Whether an event's properties carry every awaited one (JSON containment, as Postgres' @> decides for events that come later). */
+function contains(properties: Record<string, unknown>, match: Record<string, unknown>): boolean {
+  return Object.entries(match).every(([k, v]) => JSON.stringify(properties[k]) === JSON.stringify(v));
 }
 
 function groupBy<T>(items: T[], key: (t: T) => string): T[][] {

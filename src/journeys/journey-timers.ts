@@ -31,7 +31,11 @@ export class JourneyTimers {
 
   /** A tick shortly: something became due in a transaction about to commit. */
   wakeSoon(): void {
-    this.wake([new Date(Date.now() + SOON_MS)]).catch((e: Error) => this.logger.warn(`journey timer not added (the periodic check will): ${e.message}`));
+    // Its own id per tenth of a second: a tick already running under the second's id would not see this change.
+    const at = Date.now() + SOON_MS;
+    this.queue
+      .add('tick', { kind: 'tick' }, { jobId: `soon-${Math.floor(at / 100)}`, delay: SOON_MS, removeOnComplete: true, removeOnFail: true })
+      .catch((e: Error) => this.logger.warn(`journey timer not added (the periodic check will): ${e.message}`));
   }
 
   /** Journey mail to send at these moments. */

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { ActivitySignals, TrackedEvent } from '../common/activity-signals';
+import { ActivitySignals, TrackedEvent } from '../activity/activity-signals';
 import type { Queryable } from '../database/queryable';
 import { WebhookOutbox } from '../webhooks/webhook-outbox';
 import { Entrant, EnrolmentsRepository } from './enrolments.repository';

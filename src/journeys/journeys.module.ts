@@ -3,6 +3,7 @@ import { Module } from '@nestjs/common';
 import { AnalyticsModule } from '../analytics/analytics.module';
 import { AudienceModule } from '../audience/audience.module';
 import { ContentModule } from '../content/content.module';
+import { CustomersModule } from '../customers/customers.module';
 import { DeliveryWorkerModule } from '../delivery/delivery.module';
 import { QUEUES } from '../queue/queue.module';
 import { SegmentsModule } from '../segments/segments.module';
@@ -69,6 +70,7 @@ export class JourneysModule {}
     JourneyDirectoryModule,
     AudienceModule,
     ContentModule,
+    CustomersModule,
     SegmentsModule,
     AnalyticsModule,
     TrackingModule,

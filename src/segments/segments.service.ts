@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ACTIVITY_SIGNALS, ActivitySignals } from '../common/activity-signals';
+import { ACTIVITY_SIGNALS, ActivitySignals } from '../activity/activity-signals';
 import { AppError } from '../common/errors';
 import { decodeCursor, Page, PageQuery, toPage } from '../common/pagination';
 import { CreateSegmentDto, SegmentCountDto, SegmentDto, SegmentMemberDto, SegmentPreviewDto, SegmentRefreshDto } from './dto/segment.dto';
