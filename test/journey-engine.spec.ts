@@ -1,7 +1,9 @@
 import { DateTriggers } from '../src/journeys/date-triggers';
 import { localDate, nextLocalTime, zonedInstant } from '../src/journeys/local-time';
+import { Webhook } from 'standardwebhooks';
 import { SmtpCapture } from './support/smtp-capture';
 import { eventually, startTestApp, TestApp } from './support/test-app';
+import { WebhookReceiver } from './support/webhook-receiver';
 
 const PERSON = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15';
 const FROM = { fromName: 'Shop', fromEmail: 'news@shop.example' };
@@ -14,13 +16,22 @@ const FROM = { fromName: 'Shop', fromEmail: 'news@shop.example' };
  */
 describe('journeys: the engine', () => {
   const smtp = new SmtpCapture();
+  const receiver = new WebhookReceiver();
   let t: TestApp;
   let template: string;
   let n = 0;
 
   beforeAll(async () => {
     await smtp.start();
-    t = await startTestApp({ SMTP_URL: smtp.url, SMTP_POOL_SIZE: '5', SMTP_RATE: '5000', SEGMENT_REFRESH_MINUTES: '1440' });
+    await receiver.start();
+    t = await startTestApp({
+      SMTP_URL: smtp.url,
+      SMTP_POOL_SIZE: '5',
+      SMTP_RATE: '5000',
+      SEGMENT_REFRESH_MINUTES: '1440',
+      WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+      WEBHOOK_POLL_MS: '100',
+    });
     template = (
       await t
         .api('post', '/v1/templates')
@@ -37,6 +48,7 @@ describe('journeys: the engine', () => {
   afterAll(async () => {
     await t.close();
     await smtp.stop();
+    await receiver.stop();
   });
 
   const list = async () =>
@@ -74,7 +86,7 @@ describe('journeys: the engine', () => {
       waiting: boolean;
       dueAt: string | null;
       endReason: string | null;
-      history: { stepId: string; outcome: string | null; message?: { status: string } }[];
+      history: { stepId: string; enteredAt: string; outcome: string | null; message?: { status: string } }[];
     }[];
   const track = (userId: string, event: string, properties: object) => t.api('post', '/v1/track').send({ userId, event, properties }).expect(200);
   /** What the clock would do: the enrolment's moment is now. */
@@ -362,5 +374,62 @@ describe('journeys: the engine', () => {
     await bringForward(e.id);
     await eventually(() => (subjects('busy@example.com').length === 2 ? true : undefined), 10_000);
     expect(subjects('busy@example.com')).toEqual(['Other journey', 'Capped']);
+  });
+
+  it('segment entered → a deterministic split → wait until a local time of day; journey.completed reaches a webhook, signed', async () => {
+    const hook = (
+      await t
+        .api('post', '/v1/webhooks')
+        .send({ url: `${receiver.url}/journeys`, events: ['journey.completed'] })
+        .expect(201)
+    ).body;
+    const segment = (
+      await t
+        .api('post', '/v1/segments')
+        .send({ name: 'vip', rules: { attribute: 'tier', op: 'eq', value: 'vip' } })
+        .expect(201)
+    ).body.id;
+    const id = await journey({
+      trigger: { type: 'segmentEntered', segmentId: segment },
+      steps: [
+        { id: 'ab', type: 'split', weights: [1, 1], next: ['morning', 'now'] },
+        { id: 'morning', type: 'waitUntil', at: '09:30', days: ['mon', 'wed'], next: 'm' },
+        send('now', 'VIP now', { transactional: true }),
+        send('m', 'VIP morning', { transactional: true }),
+      ],
+    });
+    const people: string[] = [];
+    for (let i = 0; i < 12; i++) people.push(await person(`vip${i}@example.com`, [], { attributes: { tier: 'vip' }, timezone: 'Europe/Paris' }));
+    await t.api('post', `/v1/segments/${segment}/refresh`).expect(200);
+    const all = await eventually(async () => {
+      const es = await enrolments(id);
+      return es.length === 12 && es.every((e) => e.status === 'completed' || e.waiting) ? es : undefined;
+    });
+    const waiting = all.filter((e) => e.waiting);
+    // Both arms are taken, and the same person always takes the same arm (a hash, not a coin).
+    expect(waiting.length).toBeGreaterThan(0);
+    expect(waiting.length).toBeLessThan(12);
+    for (const e of waiting) {
+      expect(e.stepId).toBe('morning');
+      const local = localDate(new Date(e.dueAt!), 'Europe/Paris');
+      expect([local.weekday, local.minutes]).toEqual([expect.stringMatching(/^(mon|wed)$/), 9 * 60 + 30]);
+      expect(e.dueAt).toBe(nextLocalTime(new Date(e.history[1].enteredAt), '09:30', 'Europe/Paris', ['mon', 'wed']).toISOString());
+    }
+    // Refreshing again enrols nobody twice (they are still members); the morning comes.
+    await t.api('post', `/v1/segments/${segment}/refresh`).expect(200);
+    expect(await enrolments(id)).toHaveLength(12);
+    for (const e of waiting) await bringForward(e.id);
+    await eventually(async () => ((await enrolments(id)).every((e) => e.status === 'completed') ? true : undefined), 10_000);
+    const morning = waiting.length;
+    expect(smtp.mails.filter((m) => m.parsed.subject === 'VIP morning')).toHaveLength(morning);
+    expect(smtp.mails.filter((m) => m.parsed.subject === 'VIP now')).toHaveLength(12 - morning);
+    // journey.completed, once per enrolment, verified with the standardwebhooks package.
+    const delivered = await eventually(() => (receiver.to('/journeys').length >= 12 ? receiver.to('/journeys') : undefined), 15_000);
+    const verifier = new Webhook(hook.secret);
+    const payloads = delivered.map(
+      (r) => verifier.verify(r.body, r.headers as Record<string, string>) as { type: string; data: { journeyId: string; subscriberId: string } },
+    );
+    expect(payloads.every((p) => p.type === 'journey.completed' && p.data.journeyId === id)).toBe(true);
+    expect(new Set(payloads.map((p) => p.data.subscriberId))).toEqual(new Set(people));
   });
 });
