@@ -421,6 +421,7 @@ describe('journeys: the engine', () => {
     for (const e of waiting) await bringForward(e.id);
     await eventually(async () => ((await enrolments(id)).every((e) => e.status === 'completed') ? true : undefined), 10_000);
     const morning = waiting.length;
+    await eventually(() => (smtp.mails.filter((m) => m.parsed.subject?.startsWith('VIP')).length === 12 ? true : undefined), 10_000);
     expect(smtp.mails.filter((m) => m.parsed.subject === 'VIP morning')).toHaveLength(morning);
     expect(smtp.mails.filter((m) => m.parsed.subject === 'VIP now')).toHaveLength(12 - morning);
     // journey.completed, once per enrolment, verified with the standardwebhooks package.

@@ -27,7 +27,7 @@ export class JourneyTriggers implements ActivitySignals {
   ) {}
 
   async subscriptionsConfirmed(q: Queryable, confirmed: { subscriberId: string; listId: string }[]): Promise<void> {
-    for (const j of await this.versions.enrolling()) {
+    for (const j of await this.versions.enrolling(q)) {
       const t = j.trigger;
       if (t.type !== 'listJoined') continue;
       const who = confirmed.filter((c) => c.listId === t.listId);
@@ -40,7 +40,7 @@ export class JourneyTriggers implements ActivitySignals {
   }
 
   async eventsTracked(q: Queryable, events: TrackedEvent[]): Promise<void> {
-    for (const j of await this.versions.enrolling()) {
+    for (const j of await this.versions.enrolling(q)) {
       const t = j.trigger;
       if (t.type !== 'event') continue;
       const where = j.triggerWhere;
@@ -61,7 +61,7 @@ export class JourneyTriggers implements ActivitySignals {
   }
 
   async segmentEntered(q: Queryable, segmentId: string, subscriberIds: string[]): Promise<void> {
-    for (const j of await this.versions.enrolling()) {
+    for (const j of await this.versions.enrolling(q)) {
       if (j.trigger.type === 'segmentEntered' && j.trigger.segmentId === segmentId)
         await this.enrol(
           q,

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { PropertyFilter } from '../segments/rules';
+import type { Queryable } from '../database/queryable';
 import { derivedMailingId } from '../tracking/mailing-id';
 import { BranchRule, checkDefinition } from './definition-check';
 import { JourneyDefinition, Step, Trigger } from './journey-definition';
@@ -55,10 +56,14 @@ export class JourneyVersions {
     return v;
   }
 
-  /** Active journeys with the version new enrolments get. */
-  enrolling(): Promise<LiveJourney[]> {
+  /**
+   * Active journeys with the version new enrolments get. `q`: the caller's transaction, which reads
+   * them when they must be read again — a caller holding a connection never waits for another from
+   * the pool (thirty concurrent ingestion transactions would otherwise hold them all and wait).
+   */
+  enrolling(q?: Queryable): Promise<LiveJourney[]> {
     if (!this.live || Date.now() - this.live.at > LIVE_TTL_MS) {
-      const journeys = this.repository.live().then((rows) => rows.map(parseLive));
+      const journeys = this.repository.live(q).then((rows) => rows.map(parseLive));
       journeys.catch(() => (this.live = undefined));
       this.live = { at: Date.now(), journeys };
     }

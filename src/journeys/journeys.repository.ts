@@ -115,9 +115,9 @@ export class JourneysRepository {
   }
 
   /** Journeys that enrol (active), each with the version new enrolments get. */
-  live(): Promise<LiveJourneyRow[]> {
+  live(q: Queryable = this.db): Promise<LiveJourneyRow[]> {
     return queryRows<LiveJourneyRow>(
-      this.db,
+      q,
       `SELECT j.id AS journey_id, j.version, j.status, j.date_cursor, v.definition, v.template_versions
        FROM journeys j JOIN journey_versions v ON v.journey_id = j.id AND v.version = j.version WHERE j.status = 'active'`,
     );
