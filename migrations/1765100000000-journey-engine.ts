@@ -11,8 +11,6 @@ export class JourneyEngine1765100000000 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`
-      -- Yearly date triggers enrol ahead of time: anniversaries up to this instant are enrolled.
-      ALTER TABLE journeys ADD COLUMN date_cursor timestamptz;
       -- Each send step's template version, pinned when the version is published.
       ALTER TABLE journey_versions ADD COLUMN template_versions jsonb NOT NULL DEFAULT '{}';
 
@@ -112,7 +110,6 @@ export class JourneyEngine1765100000000 implements MigrationInterface {
       DROP TABLE journey_enrolments;
       DROP FUNCTION audience_consenting_list(uuid[], uuid[]);
       ALTER TABLE journey_versions DROP COLUMN template_versions;
-      ALTER TABLE journeys DROP COLUMN date_cursor;
     `);
   }
 }

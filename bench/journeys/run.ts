@@ -175,6 +175,7 @@ async function main(): Promise<void> {
     const jRate = journeySends.sent / Math.max(0.001, Number(journeySends.span));
     const cRate = campaignSends.sent / Math.max(0.001, Number(campaignSends.span));
     const platform = BENCH_PLATFORM === 'start' ? '`npm start` (one supervisor: API and worker processes)' : 'one API and one worker process';
+    if (process.env.PROFILE) console.log(worker.output.split('\n').filter((l) => l.includes('PROFILE')).join('\n'));
     console.log(`journeys: ${N.toLocaleString('en-US')} enrolments, trigger (track event) → wait ${WAIT_S} s → branch (attribute) → send; ${platform}`);
     console.log(
       `trigger events accepted in ${(ingestMs / 1000).toFixed(1)} s (${Math.round(N / (ingestMs / 1000))} events/s, each enrolling in its transaction)`,

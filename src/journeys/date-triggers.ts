@@ -7,7 +7,6 @@ import { APP_CONFIG } from '../config/config.module';
 import { Entrant } from './enrolments.repository';
 import { JourneyTriggers } from './journey-triggers';
 import { JourneyVersions } from './journey-versions';
-import { JourneysRepository } from './journeys.repository';
 import { nextAnniversary } from './local-time';
 
 /** How far ahead a yearly date trigger enrols (the enrolment then starts at the anniversary's moment). */
@@ -22,24 +21,23 @@ export class DateTriggers {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly versions: JourneyVersions,
     private readonly triggers: JourneyTriggers,
-    private readonly journeys: JourneysRepository,
     private readonly subscribers: SubscribersService,
   ) {}
 
   /**
    * Yearly date triggers: everyone whose anniversary moment (the attribute's month and day, plus
-   * offsetDays, at `at` in their own time zone) falls between the journey's cursor and a day and a
-   * half ahead is enrolled now, to start at that moment; the cursor then moves on.
+   * offsetDays, at `at` in their own time zone) falls within the next day and a half is enrolled
+   * now, to start at that moment. Each scan looks at the whole window again, so that a subscriber
+   * added (or whose date changed) since the last one is not missed; the one active enrolment per
+   * person, and past moments counting for next year, keep anyone from entering twice for one date.
    */
   async scanDates(): Promise<number> {
     let enrolled = 0;
     for (const j of await this.versions.enrolling()) {
       const t = j.trigger;
       if (t.type !== 'date') continue;
-      const now = new Date();
-      const from = j.dateCursor && j.dateCursor > now ? j.dateCursor : now;
-      const until = new Date(now.getTime() + DATE_HORIZON_MS);
-      if (until <= from) continue;
+      const from = new Date();
+      const until = new Date(from.getTime() + DATE_HORIZON_MS);
       const days = monthDays(from, until, t.offsetDays);
       for (let after: string | null = null; ;) {
         const page = await this.subscribers.anniversaries(t.attribute, days, after, DATE_PAGE);
@@ -52,7 +50,6 @@ export class DateTriggers {
         if (page.length < DATE_PAGE) break;
         after = page[page.length - 1].id;
       }
-      await this.journeys.advanceDateCursor(j.journeyId, until);
     }
     return enrolled;
   }

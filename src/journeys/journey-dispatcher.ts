@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { ListsService } from '../audience/lists.service';
-import { SubscribersService } from '../audience/subscribers.service';
+import { SubscriberProfile, SubscribersService } from '../audience/subscribers.service';
 import { SuppressionsService } from '../audience/suppressions.service';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
@@ -34,6 +34,12 @@ interface Mailing {
   compiled: CompiledTemplate;
   /** The context per list it goes out for (List-Id), and without a list (transactional steps). */
   contexts: Map<string | null, CampaignMessageContext>;
+}
+
+/** A claimed batch's recipients and their enrolments' data. */
+interface People {
+  profiles: Map<string, SubscriberProfile>;
+  enrolments: Map<string, { data: Record<string, unknown>; trigger: Record<string, unknown> }>;
 }
 
 export type JourneySendResult = { kind: 'idle'; next: Date | null } | { kind: 'stopped' };
@@ -84,10 +90,15 @@ export class JourneyDispatcher implements OnModuleDestroy {
       try {
         const batch = await this.persist(() => this.messages.claim(run, this.config.sending.batchSize));
         if (!batch.length) break;
+        // Who they are and what their enrolments carry, read once per batch (an erased profile has no address: the re-check skips it).
+        const people: People = {
+          profiles: new Map((await this.subscribers.profiles([...new Set(batch.map((m) => m.subscriber_id))])).map((p) => [p.id, p])),
+          enrolments: new Map((await this.enrolments.personal(batch.map((m) => m.enrolment_id))).map((e) => [e.id, e])),
+        };
         for (const group of byMailing(batch)) {
           for (let i = 0; i < group.length; i += transport.pool) {
             if (this.draining) return { kind: 'stopped' };
-            await this.sendChunk(group.slice(i, i + transport.pool), run, limit);
+            await this.sendChunk(group.slice(i, i + transport.pool), run, limit, people);
           }
         }
       } finally {
@@ -99,10 +110,13 @@ export class JourneyDispatcher implements OnModuleDestroy {
     return { kind: 'idle', next: await this.messages.nextDue() };
   }
 
-  private async sendChunk(chunk: ClaimedJourneyMessage[], run: string, limits: { key: string; rate: number }[]): Promise<void> {
+  private async sendChunk(
+    chunk: ClaimedJourneyMessage[],
+    run: string,
+    limits: { key: string; rate: number }[],
+    { profiles, enrolments }: People,
+  ): Promise<void> {
     const mailing = await this.mailing(chunk[0]);
-    const profiles = new Map((await this.subscribers.profiles(chunk.map((m) => m.subscriber_id))).map((p) => [p.id, p]));
-    const enrolments = new Map((await this.enrolments.personal(chunk.map((m) => m.enrolment_id))).map((e) => [e.id, e]));
     await this.throttle.acquire(chunk.length, limits);
     const { transactional, id: stepId } = mailing.step;
     const blocked = transactional ? await this.blockedForTransactional(chunk, profiles) : [];
@@ -119,8 +133,14 @@ export class JourneyDispatcher implements OnModuleDestroy {
       chunk
         .filter((m) => owned.has(m.id))
         .map(async (m) => {
-          const p = profiles.get(m.subscriber_id)!;
-          const to: Recipient = { id: m.subscriber_id, email: p.email ?? '', name: p.name, attributes: p.attributes ?? {}, timezone: p.timezone };
+          const p = profiles.get(m.subscriber_id);
+          const to: Recipient = {
+            id: m.subscriber_id,
+            email: p?.email ?? '',
+            name: p?.name ?? null,
+            attributes: p?.attributes ?? {},
+            timezone: p?.timezone ?? null,
+          };
           const e = enrolments.get(m.enrolment_id);
           const ctx = await this.context(mailing, owned.get(m.id) ?? null);
           const personal = { data: e?.data ?? {}, trigger: e?.trigger ?? {} };

@@ -1,6 +1,8 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Queue } from 'bullmq';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
 import { QUEUES } from '../queue/queue.module';
 
 export type JourneyJob = { kind: 'tick' } | { kind: 'dates' };
@@ -22,6 +24,7 @@ export class JourneyTimers {
   constructor(
     @InjectQueue(QUEUES.journeys) private readonly queue: Queue<JourneyJob>,
     @InjectQueue(QUEUES.journeySends) private readonly sends: Queue<JourneySendJob>,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /** Ticks at these moments (rounded up to the second). */

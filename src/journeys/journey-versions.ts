@@ -20,7 +20,6 @@ export interface RunnableVersion {
 
 export interface LiveJourney extends RunnableVersion {
   trigger: Trigger;
-  dateCursor: Date | null;
 }
 
 /** How long the list of enrolling journeys is trusted in another process than the one that changed it. */
@@ -95,5 +94,5 @@ function parse(row: RunnableVersionRow): RunnableVersion {
 
 function parseLive(row: LiveJourneyRow): LiveJourney {
   const v = parse(row);
-  return { ...v, trigger: v.definition.trigger, dateCursor: row.date_cursor };
+  return { ...v, trigger: v.definition.trigger };
 }

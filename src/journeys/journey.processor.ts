@@ -125,16 +125,25 @@ export class JourneyProcessor extends WorkerHost implements OnApplicationBootstr
   }
 }
 
-/** Journey mail due: one job at a time per process (the claims share the work between processes); the next due time becomes the next job. */
-@Processor(QUEUES.journeySends, { concurrency: 1 })
-export class JourneySendProcessor extends WorkerHost {
+/**
+ * Journey mail due: as many runs at once per process as campaign dispatch has (DISPATCH_JOBS); the
+ * claims share the work between runs and processes. When nothing is due, the next due time
+ * becomes the next job.
+ */
+@Processor(QUEUES.journeySends)
+export class JourneySendProcessor extends WorkerHost implements OnApplicationBootstrap {
   private readonly logger = new Logger(JourneySendProcessor.name);
 
   constructor(
     private readonly dispatcher: JourneyDispatcher,
     private readonly timers: JourneyTimers,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     super();
+  }
+
+  onApplicationBootstrap(): void {
+    this.worker.concurrency = this.config.sending.dispatchJobs;
   }
 
   async process(): Promise<void> {

@@ -28,7 +28,6 @@ export interface RunnableVersionRow {
 
 export interface LiveJourneyRow extends RunnableVersionRow {
   status: JourneyStatus;
-  date_cursor: Date | null;
 }
 
 export interface VersionRow {
@@ -118,14 +117,9 @@ export class JourneysRepository {
   live(q: Queryable = this.db): Promise<LiveJourneyRow[]> {
     return queryRows<LiveJourneyRow>(
       q,
-      `SELECT j.id AS journey_id, j.version, j.status, j.date_cursor, v.definition, v.template_versions
+      `SELECT j.id AS journey_id, j.version, j.status, v.definition, v.template_versions
        FROM journeys j JOIN journey_versions v ON v.journey_id = j.id AND v.version = j.version WHERE j.status = 'active'`,
     );
-  }
-
-  /** A yearly date trigger has enrolled every anniversary up to `until`. */
-  async advanceDateCursor(journeyId: string, until: Date): Promise<void> {
-    await this.db.query(`UPDATE journeys SET date_cursor = $2 WHERE id = $1`, [journeyId, until]);
   }
 
   /** One parameterised UPDATE: the journey moves to `to` only from one of `from`. */
