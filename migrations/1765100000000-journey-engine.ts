@@ -49,8 +49,11 @@ export class JourneyEngine1765100000000 implements MigrationInterface {
       CREATE UNIQUE INDEX journey_enrolments_active_idx ON journey_enrolments (journey_id, subscriber_id) WHERE status = 'active';
       -- The engine's batch: active enrolments due, oldest first; also the timers rebuilt at start.
       CREATE INDEX journey_enrolments_due_idx ON journey_enrolments (due_at) WHERE status = 'active';
-      -- Events: enrolments of the person waiting for it, or whose goal it is; re-entry; enrolment history.
+      -- Re-entry, enrolment history, GDPR: a person's enrolments.
       CREATE INDEX journey_enrolments_subscriber_idx ON journey_enrolments (subscriber_id, journey_id);
+      -- Tracked events: the few enrolments waiting for an event, and those with a goal not reached yet.
+      CREATE INDEX journey_enrolments_awaiting_idx ON journey_enrolments (subscriber_id) WHERE status = 'active' AND waiting AND wait_event IS NOT NULL;
+      CREATE INDEX journey_enrolments_goal_idx ON journey_enrolments (subscriber_id) WHERE goal_event IS NOT NULL AND goal_at IS NULL;
 
       CREATE TABLE journey_steps (
         enrolment_id uuid NOT NULL REFERENCES journey_enrolments (id) ON DELETE CASCADE,

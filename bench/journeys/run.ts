@@ -3,7 +3,7 @@
  * Postfix's smtp-sink, next to a plain campaign to the same number of people in the same run.
  * Prints the engine's transitions/s, the lateness of its timers (due → run, p50 and p99), and
  * journey sends/s next to campaign sends/s. Needs smtp-sink (apt-get install postfix).
- * Run: npm run bench:journeys (BENCH_PLATFORM=start for `npm start` as users run it).
+ * Run: npm run bench:journeys (BENCH_PLATFORM=start for `npm start` as users run it; RATE=0 for a burst).
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,6 +15,8 @@ import { ADMIN_KEY, api, BENCH_PLATFORM, build, dropRedisPrefix, freePort, healt
 const N = Number(process.env.ENROLMENTS ?? 100_000);
 const WAIT_S = Number(process.env.WAIT_SECONDS ?? 5);
 const POOL = Number(process.env.POOL ?? 10);
+/** Trigger events per second, steady (0: as fast as the API takes them, a burst). */
+const RATE = Number(process.env.RATE ?? 2_000);
 const CLIENTS = 8;
 const BATCH = 500;
 const DB = 'edm_bench_journeys';
@@ -94,7 +96,8 @@ async function main(): Promise<void> {
     });
     await api(base, 'POST', `/v1/journeys/${journey.id}/publish`);
 
-    // The trigger: N track events through /v1/batch, CLIENTS requests at a time.
+    // The trigger: N track events through /v1/batch, CLIENTS requests at a time, each batch sent no
+    // earlier than its turn at RATE events/s.
     const t0 = Date.now();
     let next = 0;
     await Promise.all(
@@ -102,6 +105,8 @@ async function main(): Promise<void> {
         while (next < N) {
           const from = next;
           next += BATCH;
+          const turn = RATE > 0 ? t0 + (from / RATE) * 1000 - Date.now() : 0;
+          if (turn > 0) await new Promise((r) => setTimeout(r, turn));
           const batch = [];
           for (let i = from; i < Math.min(from + BATCH, N); i++)
             batch.push({ type: 'track', userId: `u${i + 1}`, event: 'Trial Started', properties: { n: i }, messageId: `t-${i}` });
@@ -175,10 +180,16 @@ async function main(): Promise<void> {
     const jRate = journeySends.sent / Math.max(0.001, Number(journeySends.span));
     const cRate = campaignSends.sent / Math.max(0.001, Number(campaignSends.span));
     const platform = BENCH_PLATFORM === 'start' ? '`npm start` (one supervisor: API and worker processes)' : 'one API and one worker process';
-    if (process.env.PROFILE) console.log(worker.output.split('\n').filter((l) => l.includes('PROFILE')).join('\n'));
+    if (process.env.PROFILE)
+      console.log(
+        worker.output
+          .split('\n')
+          .filter((l) => l.includes('PROFILE'))
+          .join('\n'),
+      );
     console.log(`journeys: ${N.toLocaleString('en-US')} enrolments, trigger (track event) → wait ${WAIT_S} s → branch (attribute) → send; ${platform}`);
     console.log(
-      `trigger events accepted in ${(ingestMs / 1000).toFixed(1)} s (${Math.round(N / (ingestMs / 1000))} events/s, each enrolling in its transaction)`,
+      `trigger events accepted in ${(ingestMs / 1000).toFixed(1)} s (${Math.round(N / (ingestMs / 1000))} events/s, ${RATE > 0 ? `paced at ${RATE}/s` : 'a burst: as fast as the API takes them'}; each enrols in its transaction)`,
     );
     console.log(
       `engine: ${transitions.toLocaleString('en-US')} transitions in ${engineSeconds.toFixed(1)} s = ${Math.round(transitionRate)}/s (target ≥ 2,000) ${transitionRate >= 2000 ? 'PASS' : 'FAIL'}; all enrolments finished ${((engineDone - t0) / 1000).toFixed(1)} s after the first event`,

@@ -101,15 +101,18 @@ export class EnrolmentsRepository {
     const days = typeof rules.reentry === 'object' ? rules.reentry.afterDays : null;
     return queryRows(
       q,
-      `INSERT INTO journey_enrolments (journey_id, version, subscriber_id, step_id, due_at, trigger, data, goal_event, goal_until, entered_at)
+      // Earlier enrolments are looked up by `= ANY` on the index, then anti-joined: the plan stays
+      // one index probe per person even while the table's statistics still say it is empty.
+      `WITH earlier AS (
+         SELECT DISTINCT e.subscriber_id, max(e.entered_at) OVER (PARTITION BY e.subscriber_id) AS last_entry
+         FROM journey_enrolments e WHERE e.subscriber_id = ANY($6::uuid[]) AND e.journey_id = $1 AND $10::text <> 'afterExit'
+       )
+       INSERT INTO journey_enrolments (journey_id, version, subscriber_id, step_id, due_at, trigger, data, goal_event, goal_until, entered_at)
        SELECT $1, $2, p.subscriber_id, $3, COALESCE(p.due_at, now()), p.trigger, p.data, $4,
               CASE WHEN $5::int IS NULL THEN NULL ELSE COALESCE(p.due_at, now()) + make_interval(days => $5::int) END, COALESCE(p.due_at, now())
        FROM unnest($6::uuid[], $7::jsonb[], $8::jsonb[], $9::timestamptz[]) AS p (subscriber_id, trigger, data, due_at)
-       WHERE CASE $10::text
-         WHEN 'never' THEN NOT EXISTS (SELECT 1 FROM journey_enrolments e WHERE e.journey_id = $1 AND e.subscriber_id = p.subscriber_id)
-         WHEN 'afterDays' THEN NOT EXISTS (SELECT 1 FROM journey_enrolments e WHERE e.journey_id = $1 AND e.subscriber_id = p.subscriber_id
-                                             AND e.entered_at > COALESCE(p.due_at, now()) - make_interval(days => $11::int))
-         ELSE true END
+       WHERE NOT EXISTS (SELECT 1 FROM earlier x WHERE x.subscriber_id = p.subscriber_id
+                           AND ($10::text = 'never' OR x.last_entry > COALESCE(p.due_at, now()) - make_interval(days => $11::int)))
        ON CONFLICT (journey_id, subscriber_id) WHERE status = 'active' DO NOTHING
        RETURNING id, subscriber_id, due_at`,
       [
@@ -136,9 +139,9 @@ export class EnrolmentsRepository {
     const { affected } = await changed(
       q,
       `UPDATE journey_enrolments e SET due_at = now(), resumed_by = 'event'
-       FROM unnest($1::uuid[], $2::text[], $3::jsonb[]) AS ev (subscriber_id, event, properties)
-       WHERE e.subscriber_id = ev.subscriber_id AND e.status = 'active' AND e.waiting AND e.resumed_by IS NULL
-         AND e.wait_event = ev.event AND ev.properties @> COALESCE(e.wait_match, '{}')`,
+       WHERE e.subscriber_id = ANY($1::uuid[]) AND e.status = 'active' AND e.waiting AND e.wait_event IS NOT NULL AND e.resumed_by IS NULL
+         AND EXISTS (SELECT 1 FROM unnest($1::uuid[], $2::text[], $3::jsonb[]) AS ev (subscriber_id, event, properties)
+                     WHERE ev.subscriber_id = e.subscriber_id AND ev.event = e.wait_event AND ev.properties @> COALESCE(e.wait_match, '{}'))`,
       [events.map((e) => e.subscriberId), events.map((e) => e.event), events.map((e) => JSON.stringify(e.properties))],
     );
     return affected;
@@ -153,9 +156,10 @@ export class EnrolmentsRepository {
     const { rows: ended } = await changed<{ id: string; journey_id: string; subscriber_id: string; seq: number; waiting: boolean; just_ended: boolean }>(
       q,
       `WITH hit AS (
-         SELECT DISTINCT e.id FROM journey_enrolments e JOIN unnest($1::uuid[], $2::text[]) AS g (subscriber_id, event)
-           ON e.subscriber_id = g.subscriber_id AND e.goal_event = g.event
-         WHERE e.goal_at IS NULL AND (e.goal_until IS NULL OR e.goal_until >= now()) AND (e.status = 'active' OR e.goal_until IS NOT NULL)
+         SELECT e.id FROM journey_enrolments e
+         WHERE e.subscriber_id = ANY($1::uuid[]) AND e.goal_event IS NOT NULL AND e.goal_at IS NULL
+           AND (e.goal_until IS NULL OR e.goal_until >= now()) AND (e.status = 'active' OR e.goal_until IS NOT NULL)
+           AND EXISTS (SELECT 1 FROM unnest($1::uuid[], $2::text[]) AS g (subscriber_id, event) WHERE g.subscriber_id = e.subscriber_id AND g.event = e.goal_event)
        )
        UPDATE journey_enrolments e SET goal_at = now(),
               status = CASE WHEN e.status = 'active' THEN 'completed' ELSE e.status END,
@@ -170,7 +174,8 @@ export class EnrolmentsRepository {
     if (waiting.length)
       await q.query(
         `UPDATE journey_steps s SET done_at = now(), outcome = 'goal', ended = true
-         FROM unnest($1::uuid[], $2::int[]) AS w (enrolment_id, seq) WHERE s.enrolment_id = w.enrolment_id AND s.seq = w.seq AND s.done_at IS NULL`,
+         FROM unnest($1::uuid[], $2::int[]) AS w (enrolment_id, seq)
+         WHERE s.enrolment_id = w.enrolment_id AND s.seq = w.seq AND s.enrolment_id = ANY($1::uuid[]) AND s.done_at IS NULL`,
         [waiting.map((w) => w.id), waiting.map((w) => w.seq)],
       );
     return justEnded.map(({ id, journey_id, subscriber_id }) => ({ id, journey_id, subscriber_id }));
@@ -249,7 +254,7 @@ export class EnrolmentsRepository {
                 ended_at = CASE WHEN v.status <> 'active' THEN now() END
          FROM unnest($1::uuid[], $2::text[], $3::int[], $4::bool[], $5::timestamptz[], $6::text[], $7::jsonb[], $8::text[], $9::text[])
            AS v (id, step_id, seq, waiting, due_at, wait_event, wait_match, status, end_reason)
-         WHERE e.id = v.id`,
+         WHERE e.id = v.id AND e.id = ANY($1::uuid[])`,
         [
           enrolments.map((e) => e.id),
           enrolments.map((e) => e.stepId),

@@ -126,7 +126,7 @@ export class JourneyMessagesRepository {
       `UPDATE journey_messages m SET status = v.status, smtp_response = v.response, bounce = v.bounce, attempts = v.attempt,
          send_at = COALESCE(v.retry_at, m.send_at), sent_at = CASE WHEN v.status = 'sent' THEN now() END, claimed_by = NULL, updated_at = now()
        FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::int[], $6::timestamptz[]) AS v (id, status, response, bounce, attempt, retry_at)
-       WHERE m.id = v.id AND m.claimed_by = $7 AND m.status = 'submitting'`,
+       WHERE m.id = v.id AND m.id = ANY($1::bigint[]) AND m.claimed_by = $7 AND m.status = 'submitting'`,
       [
         outcomes.map((o) => o.id),
         outcomes.map((o) => o.status),

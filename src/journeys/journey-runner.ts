@@ -80,12 +80,15 @@ export class JourneyRunner {
     const rows = await this.enrolments.due(tx, limit);
     if (!rows.length) return { processed: 0, transitions: 0, wakeups: [], sends: 0 };
     const now = new Date();
-    const zones = new Map((await this.subscribers.profiles([...new Set(rows.map((r) => r.subscriber_id))])).map((p) => [p.id, p.timezone]));
+    const versions = await Promise.all(rows.map((row) => this.versions.get(row.journey_id, row.version)));
+    // Time zones only for versions that wait for a local time or keep quiet hours.
+    const local = [...new Set(rows.filter((_, i) => versions[i].usesLocalTime).map((r) => r.subscriber_id))];
+    const zones = new Map((await this.subscribers.profiles(local)).map((p) => [p.id, p.timezone]));
     const runs: Run[] = [];
-    for (const row of rows) {
+    for (const [i, row] of rows.entries()) {
       runs.push({
         row,
-        v: await this.versions.get(row.journey_id, row.version),
+        v: versions[i],
         tz: this.zone(zones.get(row.subscriber_id)),
         stepId: row.step_id,
         seq: row.seq,

@@ -14,6 +14,8 @@ export interface RunnableVersion {
   steps: ReadonlyMap<string, Step>;
   branches: ReadonlyMap<string, BranchRule>;
   triggerWhere: readonly PropertyFilter[];
+  /** Whether a step needs the person's time zone (waitUntil, quiet hours). */
+  usesLocalTime: boolean;
   /** Send step id → its template version, pinned at publish. */
   templateVersions: Readonly<Record<string, number>>;
 }
@@ -88,6 +90,7 @@ function parse(row: RunnableVersionRow): RunnableVersion {
     steps: new Map(definition.steps.map((s) => [s.id, s])),
     branches: checked.branches,
     triggerWhere: checked.triggerWhere,
+    usesLocalTime: definition.steps.some((s) => s.type === 'waitUntil') || definition.settings.quietHours !== undefined,
     templateVersions: row.template_versions,
   };
 }
