@@ -13,6 +13,7 @@ export interface ClaimedMessage {
 }
 
 /** The SMTP outcome of one message, as the dispatcher records it. */
+/** One message's SMTP outcome (see delivery's `afterFailure`). */
 export interface SendOutcome {
   id: string;
   status: 'sent' | 'failed' | 'queued';

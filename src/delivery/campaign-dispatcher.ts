@@ -12,7 +12,7 @@ import { ClaimsReaper } from './claims-reaper';
 import { retryTransient } from './db-retry';
 import { MailTransport } from './mail-transport';
 import { CampaignMessageContext, MessageBuilder } from './message-builder';
-import { classify } from './smtp-outcome';
+import { afterFailure } from './smtp-outcome';
 import { SendThrottle } from './throttle';
 
 /** A claimed message with its recipient's profile. */
@@ -206,24 +206,13 @@ export class CampaignDispatcher implements OnModuleDestroy {
       const info = await this.transport.send(this.builder.build(compiled, ctx, m.to), transport);
       return { id, status: 'sent', response: info.response, bounce: null, attempt, retryAt: null };
     } catch (e) {
-      const outcome = classify(e);
-      switch (outcome.kind) {
-        case 'hard_bounce':
-          return { id, status: 'failed', response: outcome.response, bounce: 'hard', attempt, retryAt: null };
-        case 'throttled':
-          // Best effort: sendOne must not throw while other messages of the chunk are in SMTP.
-          await Promise.all(limitKeys.map((k) => this.throttle.slowDown(k))).catch((e: Error) => this.logger.warn(`slow-down not stored: ${e.message}`));
-          // The server's pace, not the message's fault: no attempt is used up.
-          return { id, status: 'queued', response: outcome.response, bounce: null, attempt: m.attempts, retryAt: new Date(Date.now() + 1_000) };
-        case 'retry': {
-          this.logger.warn(`message ${id}: ${outcome.response}; attempt ${attempt} of ${this.config.sending.maxAttempts}`);
-          if (attempt >= this.config.sending.maxAttempts) {
-            return { id, status: 'failed', response: outcome.response, bounce: 'soft', attempt, retryAt: null };
-          }
-          const delay = this.config.sending.retryBaseMs * 2 ** (attempt - 1);
-          return { id, status: 'queued', response: outcome.response, bounce: null, attempt, retryAt: new Date(Date.now() + delay) };
-        }
-      }
+      const { throttled, ...outcome } = afterFailure(e, m.attempts, this.config.sending);
+      // Best effort: sendOne must not throw while other messages of the chunk are in SMTP.
+      if (throttled)
+        await Promise.all(limitKeys.map((k) => this.throttle.slowDown(k))).catch((e: Error) => this.logger.warn(`slow-down not stored: ${e.message}`));
+      else if (!outcome.bounce || outcome.bounce === 'soft')
+        this.logger.warn(`message ${id}: ${outcome.response}; attempt ${attempt} of ${this.config.sending.maxAttempts}`);
+      return { id, ...outcome };
     }
   }
 

@@ -13,7 +13,7 @@ import { ClaimsReaper } from '../delivery/claims-reaper';
 import { retryTransient } from '../delivery/db-retry';
 import { MailTransport } from '../delivery/mail-transport';
 import { CampaignMessageContext, MessageBuilder, Recipient } from '../delivery/message-builder';
-import { classify } from '../delivery/smtp-outcome';
+import { afterFailure } from '../delivery/smtp-outcome';
 import { SendThrottle } from '../delivery/throttle';
 import { CampaignLinks } from '../tracking/campaign-links';
 import { TransactionalService } from '../transactional/transactional.service';
@@ -164,20 +164,14 @@ export class JourneyDispatcher implements OnModuleDestroy {
   }
 
   private async attempt(m: ClaimedJourneyMessage, mail: ReturnType<MessageBuilder['build']>, limits: { key: string }[]): Promise<JourneySendOutcome> {
-    const attempt = m.attempts + 1;
     try {
       const info = await this.transport.send(mail, TRANSPORT);
-      return { id: m.id, status: 'sent', response: info.response, bounce: null, attempt, retryAt: null };
+      return { id: m.id, status: 'sent', response: info.response, bounce: null, attempt: m.attempts + 1, retryAt: null };
     } catch (e) {
-      const outcome = classify(e);
-      if (outcome.kind === 'hard_bounce') return { id: m.id, status: 'failed', response: outcome.response, bounce: 'hard', attempt, retryAt: null };
-      if (outcome.kind === 'throttled') {
+      const { throttled, ...outcome } = afterFailure(e, m.attempts, this.config.sending);
+      if (throttled)
         await Promise.all(limits.map((l) => this.throttle.slowDown(l.key))).catch((err: Error) => this.logger.warn(`slow-down not stored: ${err.message}`));
-        return { id: m.id, status: 'queued', response: outcome.response, bounce: null, attempt: m.attempts, retryAt: new Date(Date.now() + 1_000) };
-      }
-      if (attempt >= this.config.sending.maxAttempts) return { id: m.id, status: 'failed', response: outcome.response, bounce: 'soft', attempt, retryAt: null };
-      const retryAt = new Date(Date.now() + this.config.sending.retryBaseMs * 2 ** (attempt - 1));
-      return { id: m.id, status: 'queued', response: outcome.response, bounce: null, attempt, retryAt };
+      return { id: m.id, ...outcome };
     }
   }
 

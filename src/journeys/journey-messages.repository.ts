@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import type { SendOutcome } from '../campaigns/campaign-sends';
 import { changed, Queryable, queryRows } from '../database/queryable';
 
 export type JourneyMessageStatus = 'queued' | 'sending' | 'submitting' | 'sent' | 'failed' | 'unknown' | 'skipped';
@@ -28,14 +29,8 @@ export interface ClaimedJourneyMessage {
   attempts: number;
 }
 
-export interface JourneySendOutcome {
-  id: string;
-  status: 'sent' | 'failed' | 'queued';
-  response: string;
-  bounce: 'hard' | 'soft' | null;
-  attempt: number;
-  retryAt: Date | null;
-}
+/** One journey message's SMTP outcome, as campaigns record theirs. */
+export type JourneySendOutcome = SendOutcome;
 
 /**
  * `journey_messages`: the mail of send steps, sent like campaign messages — claimed by a run
