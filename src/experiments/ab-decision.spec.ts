@@ -206,7 +206,7 @@ describe('decide: decisions and their wording', () => {
     const d = decide([counts('A', 20_000, 600), counts('B', 20_000, 640)], settings, 10);
     expect(d.state).toBe('testing');
     expect(d.winner).toBeUndefined();
-    expect(d.reason).toMatch(/^No significant difference on unique human clicks yet; B vs A: 3\.2 % vs 3\.0 %, always-valid 95 % interval of the lift -\d/);
+    expect(d.reason).toMatch(/^No winner on unique human clicks yet; B vs A: 3\.2 % vs 3\.0 %, always-valid 95 % interval of the lift -\d/);
   });
 
   it('makes no decision before the minimum sample per variant, however large the difference', () => {
@@ -312,13 +312,13 @@ describe('decide: decisions and their wording', () => {
     it("'control' sends the control", () => {
       const d = decide(vs, { ...settings, fallback: 'control' }, 24);
       expect(d).toMatchObject({ state: 'decided', winner: 'A', basis: 'fallback' });
-      expect(d.reason).toMatch(/^No significant difference on unique human clicks after 24 h; falling back to the control A\./);
+      expect(d.reason).toMatch(/^No winner on unique human clicks after 24 h; falling back to the control A\./);
     });
 
     it("'leader' sends the best estimate among the variants that pass the guardrails", () => {
       const d = decide(vs, { ...settings, fallback: 'leader' }, 25);
       expect(d).toMatchObject({ state: 'decided', winner: 'B', basis: 'fallback' });
-      expect(d.reason).toContain('falling back to the leader B (3.2 % vs 3.0 %, not a significant difference)');
+      expect(d.reason).toContain('falling back to the leader B (3.2 % vs 3.0 %, not a significant result)');
       expect(d.reason).toContain('C cannot win');
     });
 

@@ -16,7 +16,9 @@
  *   standard error sqrt(v_B/(n_B·m_B²) + v_A/(n_A·m_A²)); its interval, mapped back with exp − 1, is
  *   the printed interval of the relative lift, so the words and the decision always agree.
  * - Several variants: Holm's step-down procedure over the always-valid p-values of the
- *   comparisons with the control (Holm 1979, Scand. J. Statist. 6:65–70). We compare with the
+ *   comparisons with the control (Holm 1979, Scand. J. Statist. 6:65–70). Running Holm at every
+ *   look stays valid: wrongly rejecting a true null needs one of the m₀ true-null p-values to fall
+ *   below α/m₀ at some time, and each does so with probability at most α/m₀. We compare with the
  *   control rather than pairwise against the leader because (a) the control is what is sent when
  *   nothing is shown, so "beats the control" is the claim a marketer acts on, (b) k − 1
  *   comparisons instead of a leader-vs-all family that changes with the data keep the test
@@ -364,7 +366,7 @@ export function decide(variants: VariantCounts[], settings: AbSettings, elapsedH
   return {
     ...base,
     state: 'testing',
-    reason: withNotes(`No significant difference on ${label} yet${liftText} ${after}; the test runs up to ${settings.maxHours} h.`),
+    reason: withNotes(`No winner on ${label} yet${liftText} ${after}; the test runs up to ${settings.maxHours} h.`),
   };
 }
 
@@ -378,7 +380,7 @@ function fallback(
   maxHours: number,
   withNotes: (s: string) => string,
 ): Pick<AbDecision, 'state' | 'winner' | 'basis' | 'reason'> {
-  const intro = `No significant difference on ${label} after ${maxHours} h`;
+  const intro = `No winner on ${label} after ${maxHours} h`;
   switch (kind) {
     case 'hold':
       return { state: 'inconclusive', reason: withNotes(`${intro}; the result is inconclusive and the rest of the audience is held.`) };
@@ -388,7 +390,7 @@ function fallback(
       // Only variants that pass the guardrails may be sent; the control always does.
       const eligible = [0, ...challengers.filter((c) => c.failed.length === 0).map((c) => c.i)];
       const lead = eligible.reduce((a, b) => (mom[b].mean > mom[a].mean ? b : a));
-      const vs = lead === 0 ? '' : ` (${formatValue(metric, mom[lead].mean)} vs ${formatValue(metric, mom[0].mean)}, not a significant difference)`;
+      const vs = lead === 0 ? '' : ` (${formatValue(metric, mom[lead].mean)} vs ${formatValue(metric, mom[0].mean)}, not a significant result)`;
       return {
         state: 'decided',
         winner: variants[lead].id,

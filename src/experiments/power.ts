@@ -7,7 +7,9 @@
  * expected z statistic of the lift clears the always-valid boundary by z_{power}:
  *   n = (b + z_β)² · (q₁/p₁ + q₂/p₂) / ln(1 + L)²,   b = mixtureHalfWidthFactor(α/(k − 1), c(α)),
  * the variance being that of the log ratio of the rates (delta method), as in decide(). It ignores the
- * chance of stopping at an earlier look, so it errs on the side of too many recipients.
+ * chance of stopping at an earlier look, so it errs on the side of too many recipients: for 3 % vs
+ * 3.6 % it asks 26,727 per variant, where 24 hourly looks reached 84 % power in simulation (the
+ * spec), against 71 % at 20,000.
  * The fixed-horizon number is the usual two-proportion formula (Fleiss, Statistical Methods for
  * Rates and Proportions, 3rd ed., §4.2, without continuity correction):
  *   n = (z_{α/2}·sqrt(2p̄q̄) + z_β·sqrt(p₁q₁ + p₂q₂))² / (p₂ − p₁)².
