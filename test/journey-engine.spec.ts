@@ -355,25 +355,35 @@ describe('journeys: the engine', () => {
     const id = await journey({
       trigger: { type: 'api' },
       steps: [send('m', 'Capped')],
-      settings: { lists: [capped], frequencyCap: { max: 1, perHours: 24 } },
+      settings: { lists: [capped], frequencyCap: { max: 2, perHours: 24 } },
     });
     const who = await person('busy@example.com', [capped]);
+    // Two marketing mails within the day: a campaign's, then another journey's.
+    const campaign = (
+      await t
+        .api('post', '/v1/campaigns')
+        .send({ name: 'news', subject: 'Campaign news', templateId: template, ...FROM, audience: { lists: [capped] } })
+        .expect(201)
+    ).body.id;
+    await t.api('post', `/v1/campaigns/${campaign}/send`).expect(200);
+    await eventually(() => (subjects('busy@example.com').length === 1 ? true : undefined), 15_000);
     await t.api('post', `/v1/journeys/${other}/enrol`).send({ subscriberId: who }).expect(201);
-    await eventually(() => (subjects('busy@example.com').length === 1 ? true : undefined));
+    await eventually(() => (subjects('busy@example.com').length === 2 ? true : undefined));
     await t.api('post', `/v1/journeys/${id}/enrol`).send({ subscriberId: who }).expect(201);
     const [e] = await eventually(async () => {
       const es = await enrolments(id, who);
       return es[0]?.waiting ? es : undefined;
     });
-    const [sent] = (await t.db.query(`SELECT send_at FROM journey_messages WHERE subscriber_id = $1`, [who])).rows;
-    expect(new Date(e.dueAt!).getTime()).toBe(new Date(sent.send_at).getTime() + 24 * 3_600_000);
+    // It may go when the older of the two (the campaign's) leaves the 24-hour window.
+    const [campaignMail] = (await t.db.query(`SELECT sent_at FROM messages WHERE subscriber_id = $1`, [who])).rows;
+    expect(new Date(e.dueAt!).getTime()).toBe(new Date(campaignMail.sent_at).getTime() + 24 * 3_600_000);
     await new Promise((r) => setTimeout(r, 1_000));
-    expect(subjects('busy@example.com')).toEqual(['Other journey']);
-    // A day passes: the earlier mail leaves the window.
-    await t.db.query(`UPDATE journey_messages SET send_at = send_at - interval '1 day' WHERE subscriber_id = $1`, [who]);
+    expect(subjects('busy@example.com')).toEqual(['Campaign news', 'Other journey']);
+    // A day passes: the campaign mail leaves the window.
+    await t.db.query(`UPDATE messages SET sent_at = sent_at - interval '1 day' WHERE subscriber_id = $1`, [who]);
     await bringForward(e.id);
-    await eventually(() => (subjects('busy@example.com').length === 2 ? true : undefined), 10_000);
-    expect(subjects('busy@example.com')).toEqual(['Other journey', 'Capped']);
+    await eventually(() => (subjects('busy@example.com').length === 3 ? true : undefined), 10_000);
+    expect(subjects('busy@example.com')).toEqual(['Campaign news', 'Other journey', 'Capped']);
   });
 
   it('segment entered → a deterministic split → wait until a local time of day; journey.completed reaches a webhook, signed', async () => {
