@@ -42,7 +42,7 @@ export class JourneyEngine1765100000000 implements MigrationInterface {
         data jsonb NOT NULL DEFAULT '{}',      -- enrol's data ({{data.x}})
         entered_at timestamptz NOT NULL DEFAULT now(),
         ended_at timestamptz,
-        end_reason text CHECK (end_reason IN ('completed', 'exit', 'goal')),
+        end_reason text CHECK (end_reason IN ('completed', 'exit', 'goal', 'error')),
         goal_at timestamptz
       );
       -- At most one active enrolment per person and journey (ON CONFLICT DO NOTHING at every trigger).

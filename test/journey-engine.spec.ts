@@ -443,4 +443,37 @@ describe('journeys: the engine', () => {
     expect(payloads.every((p) => p.type === 'journey.completed' && p.data.journeyId === id)).toBe(true);
     expect(new Set(payloads.map((p) => p.data.subscriberId))).toEqual(new Set(people));
   });
+
+  it('an enrolment that cannot run ends with its error, and the others of its batch go on', async () => {
+    const id = await journey({
+      trigger: { type: 'api' },
+      steps: [{ id: 'w', type: 'wait', duration: 'PT2S', next: 'm' }, send('m', 'Went on', { transactional: true })],
+    });
+    const enrolled: string[] = [];
+    for (const who of ['fine1', 'broken', 'fine2'])
+      enrolled.push(
+        (
+          await t
+            .api('post', `/v1/journeys/${id}/enrol`)
+            .send({ email: `${who}@example.com` })
+            .expect(201)
+        ).body.enrolmentId,
+      );
+    // The database refuses to finish the wait of one of them, as a fault of that enrolment would.
+    await t.db.query(`CREATE FUNCTION refuse_one() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.enrolment_id = '${enrolled[1]}' AND NEW.outcome = 'next' THEN RAISE EXCEPTION 'simulated fault'; END IF; RETURN NEW; END $$`);
+    await t.db.query(`CREATE TRIGGER refuse_one BEFORE INSERT OR UPDATE ON journey_steps FOR EACH ROW EXECUTE FUNCTION refuse_one()`);
+    try {
+      await eventually(() => (subjects('fine1@example.com').length && subjects('fine2@example.com').length ? true : undefined), 15_000);
+      const broken = await eventually(async () => {
+        const [e] = await enrolments(id, (await t.api('get', '/v1/subscribers?email=broken@example.com').expect(200)).body.items[0].id);
+        return e?.status === 'exited' ? e : undefined;
+      });
+      expect(broken).toMatchObject({ endReason: 'error', stepId: null });
+      expect(broken.history[0]).toMatchObject({ stepId: 'w', outcome: expect.stringContaining('simulated fault') });
+      expect(subjects('broken@example.com')).toEqual([]);
+    } finally {
+      await t.db.query(`DROP TRIGGER refuse_one ON journey_steps; DROP FUNCTION refuse_one()`);
+    }
+  });
 });

@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { changed, Queryable, queryRows } from '../database/queryable';
 
 export type EnrolmentStatus = 'active' | 'completed' | 'exited';
-export type EndReason = 'completed' | 'exit' | 'goal';
+export type EndReason = 'completed' | 'exit' | 'goal' | 'error';
 
 export interface EnrolmentRow {
   id: string;
@@ -187,17 +187,42 @@ export class EnrolmentsRepository {
    * due index is walked in order and the walk stops at `limit` — however many are due (an anti-join
    * there made Postgres sort every due row on each batch).
    */
-  async due(q: Queryable, limit: number): Promise<EnrolmentRow[]> {
+  async due(q: Queryable, limit: number, only?: string): Promise<EnrolmentRow[]> {
     return queryRows<EnrolmentRow>(
       q,
       `SELECT ${ENROLMENT.split(', ')
         .map((c) => `e.${c}`)
         .join(', ')}
        FROM journey_enrolments e
-       WHERE e.status = 'active' AND e.due_at <= now() AND e.journey_id <> ALL($2::uuid[])
+       WHERE e.status = 'active' AND e.due_at <= now() AND e.journey_id <> ALL($2::uuid[]) AND ($3::uuid IS NULL OR e.id = $3)
        ORDER BY e.due_at LIMIT $1
        FOR UPDATE OF e SKIP LOCKED`,
-      [limit, await this.paused(q)],
+      [limit, await this.paused(q), only ?? null],
+    );
+  }
+
+  /** The ids `due` would take, without locking them (a failed batch, run again one by one). */
+  async dueIds(limit: number): Promise<string[]> {
+    const rows = await queryRows<{ id: string }>(
+      this.db,
+      `SELECT id FROM journey_enrolments WHERE status = 'active' AND due_at <= now() AND journey_id <> ALL($2::uuid[]) ORDER BY due_at LIMIT $1`,
+      [limit, await this.paused(this.db)],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** An enrolment that cannot run ends here, the error on the step it was at. */
+  async fail(q: Queryable, id: string, reason: string): Promise<void> {
+    await q.query(
+      `INSERT INTO journey_steps (enrolment_id, seq, journey_id, step_id, done_at, outcome, ended)
+       SELECT id, seq, journey_id, step_id, now(), $2, true FROM journey_enrolments WHERE id = $1 AND status = 'active' AND step_id IS NOT NULL
+       ON CONFLICT (enrolment_id, seq) DO UPDATE SET done_at = EXCLUDED.done_at, outcome = EXCLUDED.outcome, ended = true`,
+      [id, reason],
+    );
+    await q.query(
+      `UPDATE journey_enrolments SET status = 'exited', end_reason = 'error', ended_at = now(), due_at = NULL, step_id = NULL, waiting = false
+       WHERE id = $1 AND status = 'active'`,
+      [id],
     );
   }
 

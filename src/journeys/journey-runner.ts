@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { StatsService } from '../analytics/stats.service';
@@ -8,6 +8,7 @@ import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import type { Queryable } from '../database/queryable';
 import { CustomerEventsService } from '../customers/customer-events.service';
+import { isTransientDbError } from '../delivery/db-retry';
 import { SegmentsService } from '../segments/segments.service';
 import { WebhookOutbox } from '../webhooks/webhook-outbox';
 import { BranchRule } from './definition-check';
@@ -58,6 +59,8 @@ export interface BatchResult {
  */
 @Injectable()
 export class JourneyRunner {
+  private readonly logger = new Logger(JourneyRunner.name);
+
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -72,12 +75,53 @@ export class JourneyRunner {
     private readonly outbox: WebhookOutbox,
   ) {}
 
-  runBatch(limit: number): Promise<BatchResult> {
-    return this.db.transaction((tx) => this.run(tx, limit));
+  /**
+   * One batch. When it fails for a reason of its own (not Postgres being away, which only calls for
+   * running it again), its enrolments run one by one, and one that fails alone ends with
+   * `endReason: "error"` and the error on its step: one bad enrolment never holds up the rest.
+   */
+  async runBatch(limit: number): Promise<BatchResult> {
+    try {
+      return await this.db.transaction((tx) => this.run(tx, limit));
+    } catch (e) {
+      if (isTransientDbError(e)) throw e;
+      this.logger.error(`journey batch failed, running its enrolments one by one: ${(e as Error).message}`);
+      return this.isolate(limit);
+    }
   }
 
-  private async run(tx: Queryable, limit: number): Promise<BatchResult> {
-    const rows = await this.enrolments.due(tx, limit);
+  /**
+   * Only when some enrolments of the round run does a failing one count as its own fault; when
+   * none does, the fault is everyone's (a bug, not a bad enrolment): nothing is ended, the error
+   * goes up, and the round is tried again later.
+   */
+  private async isolate(limit: number): Promise<BatchResult> {
+    const total: BatchResult = { processed: 0, transitions: 0, wakeups: [], sends: 0 };
+    const failed: { id: string; error: Error }[] = [];
+    for (const id of await this.enrolments.dueIds(limit)) {
+      try {
+        const r = await this.db.transaction((tx) => this.run(tx, 1, id));
+        total.processed += r.processed;
+        total.transitions += r.transitions;
+        total.wakeups.push(...r.wakeups);
+        total.sends += r.sends;
+      } catch (e) {
+        if (isTransientDbError(e)) throw e;
+        failed.push({ id, error: e as Error });
+      }
+    }
+    if (failed.length && !total.processed) throw failed[0].error;
+    for (const { id, error } of failed) {
+      const reason = `error: ${error.message}`.slice(0, 500);
+      this.logger.error(`journey enrolment ${id} ended: ${reason}`);
+      await this.db.transaction((tx) => this.enrolments.fail(tx, id, reason));
+      total.processed += 1;
+    }
+    return total;
+  }
+
+  private async run(tx: Queryable, limit: number, only?: string): Promise<BatchResult> {
+    const rows = await this.enrolments.due(tx, limit, only);
     if (!rows.length) return { processed: 0, transitions: 0, wakeups: [], sends: 0 };
     const now = new Date();
     const versions = await Promise.all(rows.map((row) => this.versions.get(row.journey_id, row.version)));

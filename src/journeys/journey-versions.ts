@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import type { PropertyFilter } from '../segments/rules';
 import type { Queryable } from '../database/queryable';
 import { derivedMailingId } from '../tracking/mailing-id';
@@ -40,6 +40,7 @@ export function journeyMailingId(journeyId: string, version: number, stepId: str
 export class JourneyVersions {
   private readonly versions = new Map<string, Promise<RunnableVersion>>();
   private live?: { at: number; journeys: Promise<LiveJourney[]> };
+  private readonly logger = new Logger(JourneyVersions.name);
 
   constructor(private readonly repository: JourneysRepository) {}
 
@@ -64,11 +65,22 @@ export class JourneyVersions {
    */
   enrolling(q?: Queryable): Promise<LiveJourney[]> {
     if (!this.live || Date.now() - this.live.at > LIVE_TTL_MS) {
-      const journeys = this.repository.live(q).then((rows) => rows.map(parseLive));
+      const journeys = this.repository.live(q).then((rows) => rows.flatMap((row) => this.parseLive(row)));
       journeys.catch(() => (this.live = undefined));
       this.live = { at: Date.now(), journeys };
     }
     return this.live.journeys;
+  }
+
+  /** One version that cannot be parsed (only a hand-edited row could be) enrols no one, and keeps no other journey from enrolling. */
+  private parseLive(row: LiveJourneyRow): LiveJourney[] {
+    try {
+      const v = parse(row);
+      return [{ ...v, trigger: v.definition.trigger }];
+    } catch (e) {
+      this.logger.error((e as Error).message);
+      return [];
+    }
   }
 
   /** A journey was published, paused, resumed or archived in this process: read again at once. */
@@ -93,9 +105,4 @@ function parse(row: RunnableVersionRow): RunnableVersion {
     usesLocalTime: definition.steps.some((s) => s.type === 'waitUntil') || definition.settings.quietHours !== undefined,
     templateVersions: row.template_versions,
   };
-}
-
-function parseLive(row: LiveJourneyRow): LiveJourney {
-  const v = parse(row);
-  return { ...v, trigger: v.definition.trigger };
 }
