@@ -53,12 +53,14 @@
  * - No decision before `minPerVariant` recipients per variant (the normal approximation needs a few
  *   dozen events); at `maxHours` without a decision the fallback applies.
  */
-import { chiSquareSurvival } from './distributions';
-import { linearBoundary, linearPValue, linearScale, mixtureHalfWidthFactor, mixtureScale, oneSidedAlwaysValidPValue } from './mixture';
+import { holm, sampleRatioMismatch, SRM_THRESHOLD } from './checks';
+import { failedGuardrails, guardrailSentence } from './guardrails';
+import { linearBoundary, linearPValue, linearScale, mixtureHalfWidthFactor, mixtureScale } from './mixture';
 import { afterPhrase, formatCount, formatLevel, formatLift, formatValue, metricLabel } from './wording';
 
 export { testShareNeeded } from './power';
 export type { PowerInput, PowerResult } from './power';
+export { holm, sampleRatioMismatch, SRM_THRESHOLD };
 
 export type AbMetric = 'click' | 'conversion' | 'revenue' | 'open';
 export type AbFallback = 'control' | 'leader' | 'hold';
@@ -141,7 +143,6 @@ export interface AbDecision {
   warnings: string[];
 }
 
-export const SRM_THRESHOLD = 0.001;
 const DEFAULTS = { alpha: 0.05, minPerVariant: 1_000, expectedPerVariant: 10_000 };
 
 interface Moments {
@@ -178,31 +179,6 @@ function check(variants: VariantCounts[], settings: AbSettings, alpha: number): 
   }
 }
 
-/** Chi-square goodness of fit of the assigned counts against an even split. */
-export function sampleRatioMismatch(assigned: number[]): { chiSquare: number; pValue: number; mismatch: boolean } {
-  const total = assigned.reduce((a, b) => a + b, 0);
-  if (total === 0) return { chiSquare: 0, pValue: 1, mismatch: false };
-  const expected = total / assigned.length;
-  const chiSquare = assigned.reduce((s, o) => s + (o - expected) ** 2 / expected, 0);
-  const pValue = chiSquareSurvival(chiSquare, assigned.length - 1);
-  return { chiSquare, pValue, mismatch: pValue < SRM_THRESHOLD };
-}
-
-/** Holm's step-down: which of the p-values are rejected at family-wise level α, and the level each was judged at. */
-export function holm(pValues: number[], alpha: number): { rejected: boolean[]; levels: number[] } {
-  const m = pValues.length;
-  const order = pValues.map((p, i) => [p, i] as const).sort((a, b) => a[0] - b[0]);
-  const rejected = new Array<boolean>(m).fill(false);
-  const levels = new Array<number>(m).fill(alpha / m);
-  let stillRejecting = true;
-  order.forEach(([p, i], step) => {
-    levels[i] = alpha / (m - step);
-    stillRejecting = stillRejecting && p <= levels[i];
-    rejected[i] = stillRejecting;
-  });
-  return { rejected, levels };
-}
-
 function metricInterval(m: Moments, metric: AbMetric, alpha: number, expected: number): Interval {
   if (m.n === 0) return { value: 0, low: metric === 'revenue' ? -Infinity : 0, high: metric === 'revenue' ? Infinity : 1 };
   const half = mixtureHalfWidthFactor(alpha, mixtureScale(m.n, expected, alpha)) * Math.sqrt(m.variance / m.n);
@@ -233,35 +209,6 @@ function logLift(a: Moments, b: Moments, metric: AbMetric, alpha: number, expect
   const se = Math.sqrt(cb.variance / (cb.n * cb.mean ** 2) + ca.variance / (ca.n * ca.mean ** 2));
   const x = linearScale(a.n + b.n, 2 * expected, alpha);
   return { log, se, z: se > 0 ? log / se : 0, x };
-}
-
-const GUARDRAILS: { name: Guardrail; label: string; rate: (v: VariantCounts) => [number, number] }[] = [
-  { name: 'unsubscribes', label: 'unsubscribes', rate: (v) => [v.unsubscribes, v.recipients] },
-  { name: 'complaints', label: 'spam complaints', rate: (v) => [v.complaints, v.recipients] },
-  { name: 'bounces', label: 'bounces', rate: (v) => [v.bounces, v.assigned] },
-];
-
-function failedGuardrails(control: VariantCounts, v: VariantCounts, alpha: number, expected: number): Guardrail[] {
-  return GUARDRAILS.filter(({ rate }) => {
-    const [ka, na] = rate(control);
-    const [kb, nb] = rate(v);
-    if (na === 0 || nb === 0) return false;
-    const pa = ka / na;
-    const pb = kb / nb;
-    const se = Math.sqrt((pa * (1 - pa)) / na + (pb * (1 - pb)) / nb);
-    if (!(se > 0)) return false;
-    return oneSidedAlwaysValidPValue((pb - pa) / se, mixtureScale(na + nb, 2 * expected, alpha)) <= alpha;
-  }).map((g) => g.name);
-}
-
-function guardrailSentence(control: VariantCounts, v: VariantCounts, failed: Guardrail[]): string {
-  const parts = failed.map((name) => {
-    const g = GUARDRAILS.find((x) => x.name === name)!;
-    const [ka, na] = g.rate(control);
-    const [kb, nb] = g.rate(v);
-    return `${g.label} (${formatValue('click', kb / nb)} vs ${formatValue('click', ka / na)})`;
-  });
-  return `${v.id} cannot win: significantly more ${parts.join(' and ')} than ${control.id}.`;
 }
 
 /**
