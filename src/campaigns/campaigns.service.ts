@@ -70,6 +70,11 @@ export class CampaignsService {
     });
   }
 
+  /** Sent messages by recipient address domain: stored once the campaign finished, counted while it runs. */
+  mailboxDomains(row: CampaignRow): Promise<Record<string, number>> {
+    return row.mailbox_domains ? Promise.resolve(row.mailbox_domains) : this.campaigns.mailboxDomains(row.id);
+  }
+
   async list(q: PageQuery): Promise<Page<CampaignDto>> {
     const rows = await this.campaigns.page(decodeCursor(q.cursor), q.limit + 1);
     const progress = await this.progress(rows.slice(0, q.limit));
