@@ -3,9 +3,9 @@ import type { EChartsOption } from 'echarts';
 
 /** Charts as inline SVG, drawn on the server by ECharts' SSR renderer: the page needs no script. */
 
-const WIDTH = 720;
+const WIDTH = 640;
 const PALETTE = ['#2463eb', '#16a34a', '#f59e0b', '#db2777', '#7c3aed', '#0891b2', '#dc2626', '#65a30d', '#94a3b8'];
-const TEXT = { fontFamily: 'system-ui, sans-serif', fontSize: 13 };
+const TEXT = { fontFamily: 'system-ui, sans-serif', fontSize: 14 };
 
 export interface Slice {
   name: string;
@@ -29,9 +29,15 @@ export function barChart(bars: Slice[], format: (b: Slice) => string): string {
   const height = 60 + bars.length * 36;
   return renderSvg(
     {
-      grid: { left: 8, right: 110, top: 10, bottom: 10, containLabel: true },
+      grid: { left: 24, right: 110, top: 10, bottom: 10, containLabel: true },
       xAxis: { type: 'value', show: false },
-      yAxis: { type: 'category', inverse: true, data: bars.map((b) => b.name), axisTick: { show: false }, axisLabel: { width: 220, overflow: 'truncate' } },
+      yAxis: {
+        type: 'category',
+        inverse: true,
+        data: bars.map((b) => b.name),
+        axisTick: { show: false },
+        axisLabel: { width: 200, overflow: 'truncate', fontSize: 14 },
+      },
       series: [
         {
           type: 'bar',

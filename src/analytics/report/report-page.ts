@@ -22,7 +22,7 @@ main{max-width:60rem;margin:0 auto;padding:1.5rem 1rem 3rem}h1{font-size:1.6rem;
 svg{display:block;width:100%;height:auto}table{width:100%;border-collapse:collapse;font-size:.9rem}
 th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #e4e7eb;vertical-align:top}td.n,th.n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 td.url{word-break:break-all}.note{color:#52606d;font-size:.85rem}.tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(9rem,1fr));gap:.6rem}
-.tile{border:1px solid #e4e7eb;border-radius:.4rem;padding:.6rem}.tile b{display:block;font-size:1.4rem}.tile span{color:#52606d;font-size:.85rem}
+.tile{border:1px solid #e4e7eb;border-radius:.4rem;padding:.6rem}.tile b{display:block;font-size:1.4rem}.tile>span{color:#52606d;font-size:.85rem}
 @media (max-width:40rem){main{padding:1rem .5rem}section{padding:.7rem}th,td{padding:.3rem}.hide-narrow{display:none}}
 @media print{body{background:#fff;font-size:11pt}main{max-width:none;padding:0}section{border:0;padding:0;margin:0 0 1.2rem}a{color:inherit}}`;
 
