@@ -1,5 +1,5 @@
 import { CampaignsRepository } from '../src/campaigns/campaigns.repository';
-import { startTestApp, TestApp } from './support/test-app';
+import { eventually, startTestApp, TestApp } from './support/test-app';
 
 /**
  * The report of a large campaign (REPORT_SCALE messages, e.g. 1000000), while it sends and once
@@ -70,11 +70,13 @@ const DOMAINS = ['gmail.com', 'outlook.com', 'hotmail.com', 'yahoo.com', 'icloud
     return median;
   };
 
-  it('counts the providers live while the campaign sends, and reads them stored once it has finished', async () => {
-    await time('report while sending (providers counted live)', 3);
+  it('answers fast while the campaign sends and once it has finished, its providers then stored', async () => {
+    await time('report while sending (providers left for the end past 50,000 sent)', 3);
+    // The reconciler may complete it first; either way the counts are stored once.
     const start = performance.now();
-    expect(await t.app.get(CampaignsRepository).complete(campaign)).toBe(true);
-    console.log(`completion (message counts and providers stored): ${(performance.now() - start).toFixed(0)} ms`);
+    const now = await t.app.get(CampaignsRepository).complete(campaign);
+    if (now) console.log(`completion (message counts and providers stored): ${(performance.now() - start).toFixed(0)} ms`);
+    await eventually(async () => ((await t.api('get', `/v1/campaigns/${campaign}`)).body.status === 'sent' ? true : undefined), 60_000);
     const finished = await time('report of the finished campaign', 7);
     expect(finished).toBeLessThan(500);
     const stats = (await t.api('get', `/v1/campaigns/${campaign}/stats`).expect(200)).body;

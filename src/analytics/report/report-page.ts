@@ -10,8 +10,8 @@ export interface ReportData {
   /** Hourly, UTC. */
   timeseries: TimeseriesDto;
   links: LinkStatsDto[];
-  /** Sent messages by mailbox provider: the largest eight, then the rest as one. */
-  providers: Slice[];
+  /** Sent messages by mailbox provider: the largest eight, then the rest as one; null while a large campaign sends. */
+  providers: Slice[] | null;
   /** Set on a shared link's page: when the link stops working. */
   sharedUntil: string | null;
 }
@@ -117,7 +117,10 @@ function links(list: LinkStatsDto[]): string {
 <p class="note">By messages with a human click on the link; “Clicks” counts every click, “Share” is of all clicks.</p></section>`;
 }
 
-function providers(slices: Slice[]): string {
+function providers(slices: Slice[] | null): string {
+  if (!slices) {
+    return `<section id="providers"><h2>Mailbox providers</h2><p class="note">Counted once the campaign has finished sending (a large campaign’s recipients are not counted at every view).</p></section>`;
+  }
   const total = slices.reduce((sum, s) => sum + s.value, 0);
   if (!total) return `<section id="providers"><h2>Mailbox providers</h2><p class="note">Nothing sent yet.</p></section>`;
   const chart = barChart(slices, (b) => `${int(b.value)} · ${pct(b.value / total)}`);

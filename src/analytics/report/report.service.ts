@@ -33,7 +33,7 @@ export class ReportService {
     const [timeseries, links, domains] = await Promise.all([
       this.stats.timeseries(id, { interval: 'hour', timezone: 'UTC' }),
       this.stats.links(id),
-      this.campaigns.mailboxDomains(row),
+      this.campaigns.mailboxDomains(row, stats.sent),
     ]);
     return reportPage({
       campaign: {
@@ -46,7 +46,7 @@ export class ReportService {
       stats,
       timeseries,
       links,
-      providers: mailboxProviders(domains, [ERASED_DOMAIN, OTHER_DOMAINS]),
+      providers: domains && mailboxProviders(domains, [ERASED_DOMAIN, OTHER_DOMAINS]),
       sharedUntil: sharedUntil?.toISOString() ?? null,
     });
   }
