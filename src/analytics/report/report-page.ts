@@ -19,7 +19,7 @@ export interface ReportData {
 const STYLE = `*{box-sizing:border-box}body{font:15px/1.5 system-ui,sans-serif;color:#1f2933;margin:0;padding:0;max-width:none;background:#f5f7fa}
 main{max-width:60rem;margin:0 auto;padding:1.5rem 1rem 3rem}h1{font-size:1.6rem;margin:.2rem 0}h2{font-size:1.15rem;margin:0 0 .6rem}
 .meta{color:#52606d;margin:0 0 1rem}section{background:#fff;border:1px solid #e4e7eb;border-radius:.5rem;padding:1rem;margin:1rem 0;break-inside:avoid}
-svg{display:block;width:100%;height:auto}table{width:100%;border-collapse:collapse;font-size:.9rem}
+svg{display:block;width:100%;max-width:46rem;height:auto;margin:0 auto}table{width:100%;border-collapse:collapse;font-size:.9rem}
 th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #e4e7eb;vertical-align:top}td.n,th.n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 td.url{word-break:break-all}.note{color:#52606d;font-size:.85rem}.tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(9rem,1fr));gap:.6rem}
 .tile{border:1px solid #e4e7eb;border-radius:.4rem;padding:.6rem}.tile b{display:block;font-size:1.4rem}.tile>span{color:#52606d;font-size:.85rem}
