@@ -13,6 +13,7 @@ import { Sending1732300000000 } from './1732300000000-sending';
 import { Tracking1732310000000 } from './1732310000000-tracking';
 import { Webhooks1764800000000 } from './1764800000000-webhooks';
 import { Transactional1764900000000 } from './1764900000000-transactional';
+import { CampaignReport1765200000000 } from './1765200000000-campaign-report';
 
 /** Every migration, in order. Listed explicitly so that sources and builds load the same set. */
 export const migrations = [
@@ -31,4 +32,5 @@ export const migrations = [
   Transactional1764900000000,
   Journeys1765000000000,
   JourneyEngine1765100000000,
+  CampaignReport1765200000000,
 ];

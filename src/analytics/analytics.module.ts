@@ -1,21 +1,24 @@
 import { Module } from '@nestjs/common';
 import { CampaignsModule } from '../campaigns/campaigns.module';
+import { TokenSigner } from '../common/tokens';
 import { AudienceModule } from '../audience/audience.module';
 import { CountersRepository } from './ingestion/counters.repository';
 import { EventApplier } from './ingestion/event-applier';
 import { EventsRepository } from './ingestion/events.repository';
 import { EventIngestor } from './ingestion/event-ingestor';
+import { ReportController, SharedReportController } from './report/report.controller';
+import { ReportService } from './report/report.service';
 import { StatsController } from './stats.controller';
 import { SubscriberActivity } from './subscriber-activity';
 import { StatsRepository } from './stats.repository';
 import { StatsService } from './stats.service';
 import { TrackingModule } from '../tracking/tracking.module';
 
-/** Campaign reports: counters, time series, links (HTTP side). */
+/** Campaign reports: counters, time series, links, the report page and its shared links (HTTP side). */
 @Module({
   imports: [CampaignsModule, TrackingModule],
-  controllers: [StatsController],
-  providers: [StatsService, StatsRepository],
+  controllers: [StatsController, ReportController, SharedReportController],
+  providers: [StatsService, StatsRepository, ReportService, TokenSigner],
   exports: [StatsService],
 })
 export class AnalyticsModule {}

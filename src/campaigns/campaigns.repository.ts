@@ -36,6 +36,8 @@ export interface CampaignRow {
   finished_at: Date | null;
   /** Messages by status ({"sent": n, …}), stored when the campaign finished. */
   message_counts: Record<string, number> | null;
+  /** Sent messages by recipient domain (see MAILBOX_DOMAINS), stored with message_counts. */
+  mailbox_domains: Record<string, number> | null;
   created_at: Date;
   updated_at: Date;
   /** created_at as Postgres text: a JS Date would drop the microseconds the keyset compares. */
@@ -71,6 +73,22 @@ export interface TransitionChanges {
 }
 
 const COLUMNS = `*, created_at::text AS ts`;
+
+/** The key of sent messages whose recipient has been erased since, and of the domains past the largest 50. */
+export const ERASED_DOMAIN = '(erased)';
+export const OTHER_DOMAINS = '(other)';
+
+/**
+ * The sent messages of campaign $1 by recipient address domain, as a JSON object: the 50 largest
+ * domains and the rest summed under OTHER_DOMAINS (enough for a report's top eight after aliases
+ * are merged, and small whatever the audience). The domains come from the audience's published
+ * `audience_email_domains`.
+ */
+const MAILBOX_DOMAINS = `(SELECT jsonb_object_agg(d.key, d.n) FROM (
+    SELECT CASE WHEN r.rank <= 50 THEN COALESCE(r.domain, '${ERASED_DOMAIN}') ELSE '${OTHER_DOMAINS}' END AS key, sum(r.n) AS n
+    FROM (SELECT domain, n, row_number() OVER (ORDER BY n DESC, domain) AS rank
+          FROM audience_email_domains(ARRAY(SELECT subscriber_id FROM messages WHERE campaign_id = $1 AND status = 'sent'))) r
+    GROUP BY 1) d)`;
 
 /** `campaigns`: their settings and their place in the state machine. */
 @Injectable()
@@ -174,7 +192,8 @@ export class CampaignsRepository {
     const { affected } = await changed(
       this.db,
       `UPDATE campaigns c SET status = 'sent', finished_at = now(), updated_at = now(),
-         message_counts = (SELECT jsonb_object_agg(status, n) FROM (SELECT status, count(*) AS n FROM messages WHERE campaign_id = $1 GROUP BY status) m)
+         message_counts = (SELECT jsonb_object_agg(status, n) FROM (SELECT status, count(*) AS n FROM messages WHERE campaign_id = $1 GROUP BY status) m),
+         mailbox_domains = ${MAILBOX_DOMAINS}
        WHERE c.id = $1 AND c.status = 'sending' AND c.started_at IS NOT NULL
          AND NOT EXISTS (SELECT 1 FROM messages WHERE campaign_id = $1 AND status IN ('queued', 'sending', 'submitting'))
        RETURNING c.id`,
@@ -190,11 +209,18 @@ export class CampaignsRepository {
    */
   async keepCancelledCounts(id: string, q: Queryable = this.db): Promise<void> {
     await q.query(
-      `UPDATE campaigns c SET message_counts = (SELECT jsonb_object_agg(status, n) FROM (SELECT status, count(*) AS n FROM messages WHERE campaign_id = $1 GROUP BY status) m)
+      `UPDATE campaigns c SET message_counts = (SELECT jsonb_object_agg(status, n) FROM (SELECT status, count(*) AS n FROM messages WHERE campaign_id = $1 GROUP BY status) m),
+         mailbox_domains = ${MAILBOX_DOMAINS}
        WHERE c.id = $1 AND c.status = 'cancelled' AND c.message_counts IS NULL
          AND NOT EXISTS (SELECT 1 FROM messages WHERE campaign_id = $1 AND status IN ('queued', 'sending', 'submitting'))`,
       [id],
     );
+  }
+
+  /** A campaign's sent messages by recipient domain, counted now (one that has not finished). */
+  async mailboxDomains(id: string): Promise<Record<string, number>> {
+    const [row]: { domains: Record<string, number> | null }[] = await this.db.query(`SELECT ${MAILBOX_DOMAINS} AS domains`, [id]);
+    return row.domains ?? {};
   }
 
   /** Scheduled and sending campaigns, for the jobs they need. */

@@ -8,8 +8,8 @@ export function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (c) => ESCAPES[c]);
 }
 
-/** The paths of the pages people (not programs) see: sign-up form, double opt-in, unsubscribe, preferences. */
-const HUMAN_PAGES = /^\/(subscribe|confirm|u|p)\//;
+/** The paths of the pages people (not programs) see: sign-up form, double opt-in, unsubscribe, preferences, shared reports. */
+const HUMAN_PAGES = /^\/(subscribe|confirm|u|p|r)\//;
 
 export function isHumanPage(url: string): boolean {
   return HUMAN_PAGES.test(url);

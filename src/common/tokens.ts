@@ -4,7 +4,7 @@ import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
 
 /** Each purpose signs with its own derived key, so a token minted for one use is worthless for another. */
-export type TokenPurpose = 'confirm';
+export type TokenPurpose = 'confirm' | 'report';
 
 const MAC_BYTES = 16;
 
