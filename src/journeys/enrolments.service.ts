@@ -6,9 +6,11 @@ import { SubscriberIdentities } from '../audience/subscriber-identities.service'
 import { SubscribersService } from '../audience/subscribers.service';
 import { normalizeEmail } from '../common/email';
 import { AppError } from '../common/errors';
+import type { HtmlPage } from '../common/html';
 import { EnrolDto, EnrolmentCreatedDto, EnrolmentDto, EnrolmentQuery, JourneyStatsDto, JourneyStepStatsDto } from './dto/journey.dto';
 import { EnrolmentRow, EnrolmentsRepository } from './enrolments.repository';
 import { NotEnrolled } from './journey.errors';
+import { journeyReportPage } from './journey-report';
 import { JourneyMessagesRepository } from './journey-messages.repository';
 import { JourneyTriggers } from './journey-triggers';
 import { journeyMailingId, JourneyVersions } from './journey-versions';
@@ -128,6 +130,14 @@ export class EnrolmentsService {
       steps,
       goal: hasGoal ? { reached: totals.goals, rate: totals.enrolled ? totals.goals / totals.enrolled : 0 } : null,
     };
+  }
+
+  /** The stats as an HTML page, with each step's funnel drawn in as SVG: every figure is the stats'. */
+  async report(journeyId: string): Promise<HtmlPage> {
+    const row = await this.journeys.find(journeyId);
+    if (!row) throw AppError.notFound('Journey', journeyId);
+    const stats = await this.stats(journeyId);
+    return journeyReportPage({ journey: { name: row.name, status: row.status, version: row.version }, stats });
   }
 }
 

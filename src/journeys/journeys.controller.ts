@@ -1,5 +1,7 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { sendPage } from '../common/html';
 import { Page, PageQuery } from '../common/pagination';
 import { idParam } from '../common/uuid';
 import { EnrolDto, EnrolmentCreatedDto, EnrolmentDto, EnrolmentQuery, JourneyBodyDto, JourneyDto, JourneyStatsDto } from './dto/journey.dto';
@@ -71,6 +73,14 @@ export class JourneysController {
   @Get(':id/stats')
   stats(@Param('id', idParam('Journey')) id: string): Promise<JourneyStatsDto> {
     return this.enrolments.stats(id);
+  }
+
+  /** The stats as an HTML page: totals, the goal, each step's funnel and send steps' mail, charts drawn in (inline SVG, no script). */
+  @Get(':id/report')
+  @ApiProduces('text/html')
+  @ApiOkResponse({ description: 'the report page', content: { 'text/html': { schema: { type: 'string' } } } })
+  async report(@Param('id', idParam('Journey')) id: string, @Res() reply: FastifyReply): Promise<void> {
+    return sendPage(reply, await this.enrolments.report(id));
   }
 
   /** Where each enrolment is, with the steps behind it (newest first; `subscriber` for one person's). */

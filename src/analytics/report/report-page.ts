@@ -26,13 +26,22 @@ td.url{word-break:break-all}.note{color:#52606d;font-size:.85rem}.tiles{display:
 @media (max-width:40rem){main{padding:1rem .5rem}section{padding:.7rem}th,td{padding:.3rem}.hide-narrow{display:none}}
 @media print{body{background:#fff;font-size:11pt}main{max-width:none;padding:0}section{border:0;padding:0;margin:0 0 1.2rem}a{color:inherit}}`;
 
-const int = (n: number) => n.toLocaleString('en-US');
-const pct = (r: number) => `${(r * 100).toFixed(1)} %`;
+export const int = (n: number) => n.toLocaleString('en-US');
+export const pct = (r: number) => `${(r * 100).toFixed(1)} %`;
 /** A figure the tests (and anyone scripting the page) can read back exactly. */
-const figure = (name: string, n: number) => `<span data-figure="${name}">${int(n)}</span>`;
+export const figure = (name: string, n: number) => `<span data-figure="${escapeHtml(name)}">${int(n)}</span>`;
+
+/**
+ * A report page around its sections: the report styles, and a CSP allowing exactly those styles and
+ * the style attributes of the inline SVG charts. Shared by the campaign and journey reports.
+ */
+export function renderReportShell(title: string, sections: string[]): HtmlPage {
+  const html = page(title, sections.join('\n'), { head: `<style>${STYLE}</style>` });
+  return { status: 200, html, csp: { 'style-src': [hashOf(STYLE), ...styleAttributeHashes(html)] } };
+}
 
 export function reportPage(d: ReportData): HtmlPage {
-  const body = [
+  return renderReportShell(`Report: ${d.campaign.name}`, [
     header(d),
     funnel(d.stats),
     overTime(d.timeseries),
@@ -41,9 +50,7 @@ export function reportPage(d: ReportData): HtmlPage {
     providers(d.providers),
     problems(d.stats),
     variants(),
-  ].join('\n');
-  const html = page(`Report: ${d.campaign.name}`, body, { head: `<style>${STYLE}</style>` });
-  return { status: 200, html, csp: { 'style-src': [hashOf(STYLE), ...styleAttributeHashes(html)] } };
+  ]);
 }
 
 function header(d: ReportData): string {
