@@ -61,9 +61,18 @@ export class ClaimsReaper implements OnModuleInit, OnApplicationShutdown {
     this.runs.delete(token);
   }
 
-  /** Whether a run of this process is still under way (other senders settle the claims of ended ones). */
-  isRunning(token: string): boolean {
-    return this.runs.has(token);
+  /**
+   * For other senders' claims (transactional and journey mail): of these claim tokens, the ones
+   * whose run has stopped — an ended run of this process (`running` says which are under way;
+   * by default the runs started here), or any run of a dead worker (see `isDead`).
+   */
+  async stopped(tokens: string[], running: (token: string) => boolean = (t) => this.runs.has(t)): Promise<string[]> {
+    const stale: string[] = [];
+    for (const token of tokens) {
+      const worker = token.split('/')[0];
+      if (worker === this.workerId ? !running(token) : await this.isDead(worker)) stale.push(token);
+    }
+    return stale;
   }
 
   /** Recovers the claims of dead workers and of ended runs; returns how many messages moved. */

@@ -111,11 +111,7 @@ export class JourneyProcessor extends WorkerHost implements OnApplicationBootstr
   /** Lost timers; mail claims of runs that stopped (this process's ended runs, dead workers' runs). */
   async reconcile(): Promise<void> {
     if (await this.enrolments.overdue(OVERDUE_MS)) this.timers.wakeSoon();
-    const stale: string[] = [];
-    for (const token of await this.messages.claimTokens()) {
-      const worker = token.split('/')[0];
-      if (worker === this.reaper.workerId ? !this.reaper.isRunning(token) : await this.reaper.isDead(worker)) stale.push(token);
-    }
+    const stale = await this.reaper.stopped(await this.messages.claimTokens());
     if (stale.length) {
       const n = await this.messages.handBack(stale);
       if (n) this.logger.warn(`${n} journey messages of stopped sends settled (claimed: queued again; in SMTP: unknown)`);

@@ -76,11 +76,7 @@ export class TransactionalProcessor extends WorkerHost implements OnApplicationB
    * takes only a queued row.
    */
   async reconcile(): Promise<void> {
-    const stale: string[] = [];
-    for (const token of await this.messages.claimTokens()) {
-      const worker = token.split('/')[0];
-      if (worker === this.reaper.workerId ? !this.sender.runs.has(token) : await this.reaper.isDead(worker)) stale.push(token);
-    }
+    const stale = await this.reaper.stopped(await this.messages.claimTokens(), (t) => this.sender.runs.has(t));
     if (stale.length) {
       const n = await this.messages.markUnknown(stale);
       if (n) this.logger.warn(`${n} transactional messages left in SMTP by stopped sends are now unknown`);
