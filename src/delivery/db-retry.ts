@@ -21,8 +21,12 @@ const TRANSIENT = new Set([
   'EAI_AGAIN',
 ]);
 
-/** What pg says when a connection dies under a query or is used after it died: errors without a code. */
-const CONNECTION_LOST = /Connection terminated|connection error|not queryable|Connection ended/i;
+/**
+ * What pg says when a connection dies under a query or is used after it died, and what TypeORM
+ * says when a transaction's connection died under it (its rollback then finds the query runner
+ * released): errors without a code.
+ */
+const CONNECTION_LOST = /Connection terminated|connection error|not queryable|Connection ended|query runner was already released/i;
 
 export function isTransientDbError(e: unknown): boolean {
   const pg = postgresError(e);
