@@ -152,15 +152,18 @@ async function explained(p: Platform, work: () => Promise<void>): Promise<void> 
     await work();
   } catch (e) {
     const states = await p.t.db
-      .query(`SELECT campaign_id, status, claimed_by, count(*)::int AS n FROM messages GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`)
+      .query(
+        `SELECT campaign_id, status, claimed_by, CASE WHEN status = 'unknown' THEN smtp_response END AS why, count(*)::int AS n
+         FROM messages GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`,
+      )
       .catch((x: Error) => ({ rows: x.message }));
     console.log(`messages: ${JSON.stringify(states.rows)}`);
     for (const w of p.workers)
       console.log(
         `worker ${w.pid}:\n${w.output
           .split('\n')
-          .filter((l) => l.startsWith('{'))
-          .slice(-40)
+          .filter((l) => l.startsWith('{') && !l.includes('"level":30'))
+          .slice(-60)
           .join('\n')}`,
       );
     throw e;

@@ -23,10 +23,12 @@ const TRANSIENT = new Set([
 
 /**
  * What pg says when a connection dies under a query or is used after it died, and what TypeORM
- * says when a transaction's connection died under it (its rollback then finds the query runner
- * released): errors without a code.
+ * says when a transaction's connection died under it: the query runner releases itself on the
+ * connection's 'error' event, so the transaction's next statement finds it released
+ * ("Query runner already released", "… provided by a query runner was already released").
+ * Errors without a code.
  */
-const CONNECTION_LOST = /Connection terminated|connection error|not queryable|Connection ended|query runner was already released/i;
+const CONNECTION_LOST = /Connection terminated|connection error|not queryable|Connection ended|already released/i;
 
 export function isTransientDbError(e: unknown): boolean {
   const pg = postgresError(e);
