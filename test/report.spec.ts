@@ -5,7 +5,7 @@ import { TokenSigner } from '../src/common/tokens';
 import { REDIS_URL } from './support/databases';
 import { campaignWithEvents, expectedFigures, figuresOf } from './support/report-campaign';
 import { SmtpCapture } from './support/smtp-capture';
-import { startTestApp, TestApp } from './support/test-app';
+import { eventually, startTestApp, TestApp } from './support/test-app';
 
 describe('campaign report', () => {
   const smtp = new SmtpCapture();
@@ -73,6 +73,28 @@ describe('campaign report', () => {
     const rows = [...section.matchAll(/<tr><td>([^<]+)<\/td><td class="n"><span data-figure="provider-\d+">(\d+)</g)].map((m) => [m[1], Number(m[2])]);
     expect(Object.fromEntries(rows)).toEqual({ 'gmail.com': 2, 'outlook.com': 2, 'example.com': 1, 'yahoo.com': 1 });
     expect(rows.reduce((sum, [, n]) => sum + (n as number), 0)).toBe(stats.sent);
+  });
+
+  it('shows a sending campaign’s providers as those of its audience frozen at the start, without the addresses suppressed since', async () => {
+    const first = (await t.api('get', `/v1/campaigns/${campaign}`).expect(200)).body;
+    const later = (
+      await t
+        .api('post', '/v1/campaigns')
+        .send({ name: 'Later', subject: 'Later', templateId: first.templateId, fromName: 'Shop', fromEmail: 'news@shop.example', audience: first.audience })
+        .expect(201)
+    ).body.id;
+    // 13 hours from now in each recipient's zone: sending starts at once (the earliest zone is UTC+14) and nothing is due yet.
+    const at = new Date(Date.now() + 13 * 3600_000).toISOString().slice(0, 19);
+    await t.api('post', `/v1/campaigns/${later}/schedule`).send({ at, localTime: true, timezone: 'UTC' }).expect(200);
+    await eventually(async () => ((await t.api('get', `/v1/campaigns/${later}`)).body.startedAt ? true : undefined), 30_000);
+    const html = (await t.api('get', `/v1/campaigns/${later}/report`).expect(200)).text;
+    expect(html).toContain('data-figure-text="status">sending<');
+    const section = html.slice(html.indexOf('<section id="providers">'), html.indexOf('<section id="problems">'));
+    expect(section).toContain('Mailbox providers of the audience');
+    const rows = [...section.matchAll(/<tr><td>([^<]+)<\/td><td class="n"><span data-figure="provider-\d+">(\d+)</g)].map((m) => [m[1], Number(m[2])]);
+    // Unsubscribed (eve), hard-bounced (fay) and complained (dan) after the first campaign: not in the audience.
+    expect(Object.fromEntries(rows)).toEqual({ 'gmail.com': 2, 'outlook.com': 1 });
+    expect(figuresOf(html)).toMatchObject({ 'providers-of': 3, sent: 0, queued: 3 });
   });
 
   it('escapes the campaign’s name and subject', async () => {

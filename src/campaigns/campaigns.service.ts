@@ -19,8 +19,12 @@ import { MessagesRepository } from './messages.repository';
 
 export type { CampaignRow };
 
-/** Up to how many sent messages a campaign's providers are counted live (about 100 ms). */
-export const LIVE_DOMAINS_LIMIT = 50_000;
+/** A campaign's recipients by address domain, for its report: of its sent messages, or of its frozen audience. */
+export interface RecipientDomains {
+  /** `sent`: the sent messages, once the campaign has finished; `audience`: every recipient frozen when sending started. */
+  of: 'sent' | 'audience';
+  domains: Record<string, number>;
+}
 
 /** What every message of a campaign shares, for the message builder. */
 export interface CampaignContext {
@@ -74,13 +78,15 @@ export class CampaignsService {
   }
 
   /**
-   * Sent messages by recipient address domain: stored once the campaign finished; counted now while
-   * it has sent at most LIVE_DOMAINS_LIMIT (a join of its messages to their subscribers, over a
-   * second at a million); null past that, until it finishes.
+   * Recipients by address domain, both stored with the campaign (counting them at a view would join
+   * its messages to their subscribers, over a second at a million): the sent messages once it has
+   * finished (kept with its message counts), before that the audience frozen when sending started;
+   * null before it starts.
    */
-  async mailboxDomains(row: CampaignRow, sent: number): Promise<Record<string, number> | null> {
-    if (row.mailbox_domains) return row.mailbox_domains;
-    return sent <= LIVE_DOMAINS_LIMIT ? this.campaigns.mailboxDomains(row.id) : null;
+  mailboxDomains(row: CampaignRow): RecipientDomains | null {
+    if (row.message_counts) return { of: 'sent', domains: row.mailbox_domains ?? {} };
+    if (row.audience_domains) return { of: 'audience', domains: row.audience_domains };
+    return null;
   }
 
   async list(q: PageQuery): Promise<Page<CampaignDto>> {

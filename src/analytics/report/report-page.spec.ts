@@ -43,9 +43,23 @@ describe('reportPage', () => {
     expect(html).not.toContain('<style >');
   });
 
-  it('says when the providers are counted, while a large campaign sends', () => {
-    const { html } = reportPage(data);
-    expect(html).toContain('Counted once the campaign has finished');
-    expect(html).toContain('data-figure="sent">1,234,567<');
+  it('shows a sending campaign’s providers as its audience’s, a finished one’s as its sent messages', () => {
+    const slices = [
+      { name: 'gmail.com', value: 700000 },
+      { name: 'other', value: 534567 },
+    ];
+    const sending = reportPage({ ...data, providers: { of: 'audience', slices } }).html;
+    expect(sending).toContain('Mailbox providers of the audience');
+    expect(sending).toContain('data-figure="providers-of">1,234,567<');
+    expect(sending).toContain('<th class="n">Recipients</th>');
+    expect(sending).toContain('data-figure="sent">1,234,567<');
+    const finished = reportPage({ ...data, providers: { of: 'sent', slices } }).html;
+    expect(finished).toContain('<th class="n">Sent</th>');
+    expect(finished).not.toContain('providers-of');
+    expect(finished).toContain('data-figure="provider-0">700,000<');
+  });
+
+  it('says when the providers are counted, before the campaign starts', () => {
+    expect(reportPage(data).html).toContain('Counted when the campaign starts sending');
   });
 });

@@ -10,8 +10,11 @@ export interface ReportData {
   /** Hourly, UTC. */
   timeseries: TimeseriesDto;
   links: LinkStatsDto[];
-  /** Sent messages by mailbox provider: the largest eight, then the rest as one; null while a large campaign sends. */
-  providers: Slice[] | null;
+  /**
+   * Recipients by mailbox provider, the largest eight, then the rest as one: of the sent messages
+   * once the campaign has finished, of the audience frozen when it started before that; null before it starts.
+   */
+  providers: { of: 'sent' | 'audience'; slices: Slice[] } | null;
   /** Set on a shared link's page: when the link stops working. */
   sharedUntil: string | null;
 }
@@ -124,19 +127,25 @@ function links(list: LinkStatsDto[]): string {
 <p class="note">By messages with a human click on the link; “Clicks” counts every click, “Share” is of all clicks.</p></section>`;
 }
 
-function providers(slices: Slice[] | null): string {
-  if (!slices) {
-    return `<section id="providers"><h2>Mailbox providers</h2><p class="note">Counted once the campaign has finished sending (a large campaign’s recipients are not counted at every view).</p></section>`;
-  }
-  const total = slices.reduce((sum, s) => sum + s.value, 0);
+function providers(p: ReportData['providers']): string {
+  if (!p) return `<section id="providers"><h2>Mailbox providers</h2><p class="note">Counted when the campaign starts sending.</p></section>`;
+  const total = p.slices.reduce((sum, s) => sum + s.value, 0);
   if (!total) return `<section id="providers"><h2>Mailbox providers</h2><p class="note">Nothing sent yet.</p></section>`;
-  const chart = barChart(slices, (b) => `${int(b.value)} · ${pct(b.value / total)}`);
-  const rows = slices
+  const chart = barChart(p.slices, (b) => `${int(b.value)} · ${pct(b.value / total)}`);
+  const rows = p.slices
     .map((s, i) => `<tr><td>${escapeHtml(s.name)}</td><td class="n">${figure(`provider-${i}`, s.value)}</td><td class="n">${pct(s.value / total)}</td></tr>`)
     .join('');
-  return `<section id="providers"><h2>Mailbox providers</h2>${chart}
-<table><thead><tr><th>Recipient domain</th><th class="n">Sent</th><th class="n">Share</th></tr></thead><tbody>${rows}</tbody></table>
-<p class="note">Sent messages by the domain of the recipient’s address (googlemail.com counted as gmail.com; hotmail.com, live.com and msn.com as outlook.com).</p></section>`;
+  const aliases = 'googlemail.com counted as gmail.com; hotmail.com, live.com and msn.com as outlook.com';
+  const [column, note] =
+    p.of === 'sent'
+      ? ['Sent', `Sent messages by the domain of the recipient’s address (${aliases}).`]
+      : [
+          'Recipients',
+          `The campaign’s audience as frozen when sending started: its ${figure('providers-of', total)} recipients by the domain of their address (${aliases}). Once the campaign has finished, its sent messages are shown instead.`,
+        ];
+  return `<section id="providers"><h2>Mailbox providers${p.of === 'audience' ? ' of the audience' : ''}</h2>${chart}
+<table><thead><tr><th>Recipient domain</th><th class="n">${column}</th><th class="n">Share</th></tr></thead><tbody>${rows}</tbody></table>
+<p class="note">${note}</p></section>`;
 }
 
 function problems(s: CampaignStatsDto): string {

@@ -29,12 +29,13 @@ export class ReportService {
   ) {}
 
   async page(id: string, sharedUntil: Date | null = null): Promise<HtmlPage> {
-    const [stats, row] = await Promise.all([this.stats.stats(id), this.campaigns.row(id)]);
-    const [timeseries, links, domains] = await Promise.all([
+    const [stats, row, timeseries, links] = await Promise.all([
+      this.stats.stats(id),
+      this.campaigns.row(id),
       this.stats.timeseries(id, { interval: 'hour', timezone: 'UTC' }),
       this.stats.links(id),
-      this.campaigns.mailboxDomains(row, stats.sent),
     ]);
+    const domains = this.campaigns.mailboxDomains(row);
     return reportPage({
       campaign: {
         name: row.name,
@@ -46,7 +47,7 @@ export class ReportService {
       stats,
       timeseries,
       links,
-      providers: domains && mailboxProviders(domains, [ERASED_DOMAIN, OTHER_DOMAINS]),
+      providers: domains && { of: domains.of, slices: mailboxProviders(domains.domains, [ERASED_DOMAIN, OTHER_DOMAINS]) },
       sharedUntil: sharedUntil?.toISOString() ?? null,
     });
   }
