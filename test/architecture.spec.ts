@@ -21,6 +21,7 @@ const OWNERS: Record<string, string> = {
   template_versions: 'content',
   campaigns: 'campaigns',
   messages: 'campaigns',
+  message_outcomes: 'campaigns',
   campaign_links: 'tracking',
   events: 'analytics',
   engagements: 'analytics',

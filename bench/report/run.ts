@@ -354,6 +354,7 @@ async function run(): Promise<void> {
      WHERE campaign_id = $1 AND status = 'queued'`,
     [campaign],
   );
+  await c.query(`INSERT INTO message_outcomes (campaign_id, run, sent) VALUES ($1, 'bench/last', $2)`, [campaign, QUEUED]);
   const ds = await new DataSource({ type: 'postgres', url: `${PG}/${DB}` }).initialize();
   const c0 = performance.now();
   const completed = await new CampaignsRepository(ds).complete(campaign);

@@ -25,15 +25,13 @@ const userAgentOf = (agent: string, k: string) =>
 
 /** `n` subscribers, confirmed on the list; recipient i's domain is model.domainOf(i) (the same per-mille bounds). */
 export async function seedAudience(c: Client, list: string, n: number): Promise<void> {
-  const names = PROVIDERS.map(([d]) => d);
-  const bounds = PROVIDERS.map((_, i) => PROVIDERS.slice(0, i + 1).reduce((s, [, w]) => s + w, 0));
+  const hi = PROVIDERS.map((_, i) => PROVIDERS.slice(0, i + 1).reduce((s, [, w]) => s + w, 0));
   await c.query(
     `INSERT INTO subscribers (email, name)
-     SELECT 'reader' || i || '@' || COALESCE((SELECT ($1::text[])[x] FROM generate_subscripts($2::int[], 1) x WHERE (i * 4099) % 1000 < ($2::int[])[x] ORDER BY x LIMIT 1),
-                                             'corp' || (i % 25000) || '.example'),
-            'Reader ' || i
-     FROM generate_series(1, $3::int) i`,
-    [names, bounds, n],
+     SELECT 'reader' || i || '@' || COALESCE(p.name, 'corp' || (i % 25000) || '.example'), 'Reader ' || i
+     FROM generate_series(1, $4::int8) i
+     LEFT JOIN unnest($1::text[], $2::int[], $3::int[]) AS p(name, lo, hi) ON (i * 4099) % 1000 >= p.lo AND (i * 4099) % 1000 < p.hi`,
+    [PROVIDERS.map(([d]) => d), hi.map((x, i) => x - PROVIDERS[i][1]), hi, n],
   );
   await c.query(`INSERT INTO subscriptions (subscriber_id, list_id, status, confirmed_at) SELECT id, $1, 'confirmed', now() FROM subscribers`, [list]);
 }
@@ -41,7 +39,7 @@ export async function seedAudience(c: Client, list: string, n: number): Promise<
 /**
  * The campaign's messages in id order get their rank k (bench_msg, with each one's send time s and
  * class h, and its first open fo); the first `sent` of them are sent over SEND_SPAN_MS from t0, as
- * the dispatcher records them; the rest stay queued for later (their send time is the local time
+ * the dispatcher records them (and tallies them); the rest stay queued for later (their send time is the local time
  * the campaign was scheduled at).
  */
 export async function markSent(c: Client, campaign: string, n: number, sent: number, t0: number): Promise<void> {
@@ -60,6 +58,7 @@ export async function markSent(c: Client, campaign: string, n: number, sent: num
      FROM bench_msg b WHERE m.id = b.message_id AND b.k <= $1`,
     [sent],
   );
+  await c.query(`INSERT INTO message_outcomes (campaign_id, run, sent) VALUES ($1, 'bench/seed', $2)`, [campaign, sent]); // the runs' tallies
   await c.query(`UPDATE campaigns SET started_at = to_timestamp($2 / 1000.0) WHERE id = $1`, [campaign, t0]);
 }
 

@@ -40,6 +40,8 @@ export interface CampaignRow {
   mailbox_domains: Record<string, number> | null;
   /** The frozen audience's recipients by domain (see AUDIENCE_DOMAINS), stored with started_at. */
   audience_domains: Record<string, number> | null;
+  /** How many messages the frozen audience has, stored with started_at (null: started before it was kept). */
+  message_total: number | null;
   created_at: Date;
   updated_at: Date;
   /** created_at as Postgres text: a JS Date would drop the microseconds the keyset compares. */
@@ -189,11 +191,15 @@ export class CampaignsRepository {
   }
 
   /**
-   * Once its audience is frozen: started, with its recipients by domain kept for the report while it
-   * sends (one join of its messages to their subscribers, here rather than at every view).
+   * Once its audience is frozen: started, with its size and its recipients by domain kept for the
+   * report while it sends (a count and a join of its messages, here rather than at every view).
    */
   async markStarted(q: Queryable, id: string): Promise<void> {
-    await q.query(`UPDATE campaigns SET started_at = now(), audience_domains = ${AUDIENCE_DOMAINS} WHERE id = $1`, [id]);
+    await q.query(
+      `UPDATE campaigns SET started_at = now(), message_total = (SELECT count(*) FROM messages WHERE campaign_id = $1), audience_domains = ${AUDIENCE_DOMAINS}
+       WHERE id = $1`,
+      [id],
+    );
   }
 
   /** Sent, once nothing of it is queued or in flight; its message counts are kept with it. True when it was completed now. */

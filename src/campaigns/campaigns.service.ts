@@ -68,11 +68,22 @@ export class CampaignsService {
     return map(row, (await this.progress([row]))[0]);
   }
 
-  /** Counts by message status: stored once the campaign finished, counted index-only while it runs. */
-  async progress(rows: Pick<CampaignRow, 'id' | 'message_counts'>[]): Promise<ProgressDto[]> {
-    const live = await this.messages.countsByStatus(rows.filter((r) => !r.message_counts).map((r) => r.id));
+  /**
+   * Counts by message status: stored once the campaign finished; while it sends, from the runs'
+   * tallies and the rare statuses (queued: the rest of its frozen total), a few rows at any size;
+   * counted index-only for a campaign started before its total was kept.
+   */
+  async progress(rows: Pick<CampaignRow, 'id' | 'message_counts' | 'message_total'>[]): Promise<ProgressDto[]> {
+    const open = rows.filter((r) => !r.message_counts);
+    const [tallied, counted] = await Promise.all([
+      this.messages.liveCounts(open.filter((r) => r.message_total !== null).map((r) => r.id)),
+      this.messages.countsByStatus(open.filter((r) => r.message_total === null).map((r) => r.id)),
+    ]);
     return rows.map((r) => {
-      const counts = r.message_counts ?? Object.fromEntries(live.filter((l) => l.campaign_id === r.id).map((l) => [l.status, l.n]));
+      if (r.message_counts) return progressOf(r.message_counts);
+      const counts: Record<string, number> = {};
+      for (const l of r.message_total === null ? counted : tallied) if (l.campaign_id === r.id) counts[l.status] = l.n;
+      if (r.message_total !== null) counts.queued = r.message_total - Object.values(counts).reduce((a, b) => a + b, 0);
       return progressOf(counts);
     });
   }
