@@ -34,6 +34,7 @@ export async function aggregate(c: Client, campaignId: string, windowHours: numb
   });
   for (const [sid, at] of sent.rows as [string, string][]) sentAt.set(sid, Number(at));
 
+  await c.query(`SET work_mem = '512MB'`); // the sort of every event by message, in memory
   const deltas = new CounterDeltas();
   const ctx = { campaignId, attributionWindowMs: windowHours * 3_600_000, defaultCurrency };
   const engagements: string[] = [];
@@ -97,6 +98,7 @@ export async function aggregate(c: Client, campaignId: string, windowHours: numb
   if (rows.revenue) await counters.addRevenue(q, rows.revenue);
   // addClicks runs on the connection it is given; the repository's own data source is not used.
   if (rows.links) await new CampaignLinksRepository(undefined as never).addClicks(q, rows.links);
+  await c.query(`RESET work_mem`);
   return { events, engagements: engagements.length, orders: orders.length };
 }
 

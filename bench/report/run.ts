@@ -27,7 +27,20 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { CampaignsRepository } from '../../src/campaigns/campaigns.repository';
-import { ADMIN_KEY, api, build, createDatabase, dropRedisPrefix, freePort, healthy, PG, Platform, resetDatabase, runBenchmark } from '../support/platform';
+import {
+  ADMIN_KEY,
+  api,
+  BENCH_PLATFORM,
+  build,
+  createDatabase,
+  dropRedisPrefix,
+  freePort,
+  healthy,
+  PG,
+  Platform,
+  resetDatabase,
+  runBenchmark,
+} from '../support/platform';
 import { aggregate } from './aggregate';
 import { domainOf, LINKS, Truth, truth, WINDOW_HOURS } from './model';
 import { dropHelpers, indexOpeners, markSent, seedAudience, seedRepeatOpens, seedStructuredEvents, startTime } from './seed';
@@ -222,9 +235,10 @@ async function stopBare(): Promise<void> {
   });
 }
 
+/** Under BENCH_PLATFORM=start both are `npm start` with its defaults (bench/support/platform.ts). */
 const ROLES = [
-  { role: 'all', label: 'one process (ROLE=all)' },
-  { role: 'api', label: 'API only (ROLE=api)' },
+  { role: 'all', label: BENCH_PLATFORM === 'start' ? '`npm start` (supervisor, for ROLE=all)' : 'one process (ROLE=all)' },
+  { role: 'api', label: BENCH_PLATFORM === 'start' ? '`npm start` (supervisor, for ROLE=api)' : 'API only (ROLE=api)' },
 ] as const;
 
 type Results = Record<string, Timing>;
