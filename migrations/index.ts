@@ -14,7 +14,7 @@ import { Tracking1732310000000 } from './1732310000000-tracking';
 import { Webhooks1764800000000 } from './1764800000000-webhooks';
 import { Transactional1764900000000 } from './1764900000000-transactional';
 import { CampaignReport1765200000000 } from './1765200000000-campaign-report';
-import { AudienceDomains1765300000000 } from './1765300000000-audience-domains';
+import { AudienceDomains1765500000000 } from './1765500000000-audience-domains';
 
 /** Every migration, in order. Listed explicitly so that sources and builds load the same set. */
 export const migrations = [
@@ -34,5 +34,5 @@ export const migrations = [
   Journeys1765000000000,
   JourneyEngine1765100000000,
   CampaignReport1765200000000,
-  AudienceDomains1765300000000,
+  AudienceDomains1765500000000,
 ];

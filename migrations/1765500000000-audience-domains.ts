@@ -12,8 +12,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  *   kept) is counted from its messages as before. Workers of the previous version do not tally:
  *   stop them before starting campaigns with this one.
  */
-export class AudienceDomains1765300000000 implements MigrationInterface {
-  name = 'AudienceDomains1765300000000';
+export class AudienceDomains1765500000000 implements MigrationInterface {
+  name = 'AudienceDomains1765500000000';
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`
