@@ -1,4 +1,5 @@
 import { DynamicModule, Global, Module, Type } from '@nestjs/common';
+import { AbTestsModule, AbTestsWorkerModule } from './ab-tests/ab-tests.module';
 import { AnalyticsDataModule, AnalyticsModule, AnalyticsWorkerModule } from './analytics/analytics.module';
 import { SubscriberActivity } from './analytics/subscriber-activity';
 import { SegmentEngagementSql } from './analytics/segment-engagement.repository';
@@ -117,6 +118,7 @@ const api: Type[] = [
   CampaignsModule,
   TrackingModule,
   AnalyticsModule,
+  AbTestsModule,
   CustomersModule,
   SegmentsModule,
   JourneysModule,
@@ -136,6 +138,7 @@ const worker: Type[] = [
   TransactionalWorkerModule,
   JourneysWorkerModule,
   AnalyticsWorkerModule,
+  AbTestsWorkerModule,
   CustomersWorkerModule,
   SegmentsWorkerModule,
   WebhooksWorkerModule,
