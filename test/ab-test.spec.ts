@@ -1,4 +1,5 @@
 import type { CampaignStatsDto } from '../src/analytics/dto/stats.dto';
+import { figuresOf } from './support/report-campaign';
 import { SmtpCapture } from './support/smtp-capture';
 import { eventually, startTestApp, TestApp } from './support/test-app';
 
@@ -117,6 +118,7 @@ describe('A/B tests', () => {
     }, 30_000);
     expect(s.abTest).toMatchObject({ state: 'decided', winner: 'B', basis: 'significance' });
     expect(s.abTest!.reason).toMatch(/^B beat A on unique human clicks/);
+    console.log(`A/B test decided: ${s.abTest!.reason}`);
     expect(s.abTest!.decidedAt).toBeDefined();
     expect(s.abTest!.srm.mismatch).toBe(false);
     const [a, b] = s.variants!;
@@ -137,6 +139,19 @@ describe('A/B tests', () => {
     const heldEmails = new Set(held.map((r) => r.email));
     for (const m of mails.filter((x) => heldEmails.has(x.to[0]))) expect(String(m.parsed.subject)).toMatch(/^B: Spring sale ends tonight, R\d+$/);
     expect(all.filter((r) => heldEmails.has(r.email)).every((r) => r.variant === 1)).toBe(true);
+
+    // The report compares the variants with the same figures.
+    const html = (await t.api('get', `/v1/campaigns/${id}/report`).expect(200)).text;
+    const section = html.slice(html.indexOf('<section id="variants">'));
+    expect(section).toContain('<svg');
+    expect(section).toContain('data-figure-text="ab-state">decided<');
+    expect(section).toContain('data-figure-text="ab-winner">B<');
+    const figures = figuresOf(section);
+    const now = await stats(id);
+    for (const v of now.variants!) {
+      expect(figures[`variant-${v.id}-sent`]).toBe(v.sent);
+      expect(figures[`variant-${v.id}-delivered`]).toBe(v.delivered);
+    }
 
     // Decided once: a manual decision now is refused.
     const again = await t.api('post', `/v1/campaigns/${id}/ab/decide`).send({ variantId: 'A' }).expect(409);

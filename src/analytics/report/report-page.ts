@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { escapeHtml, HtmlPage, page } from '../../common/html';
 import type { CampaignStatsDto, LinkStatsDto, TimeseriesDto } from '../dto/stats.dto';
 import { barChart, donutChart, lineChart, Slice } from './report-charts';
+import { variantsSection } from './report-variants';
 
 /** Everything a campaign's report shows; every figure is the stats endpoint's. */
 export interface ReportData {
@@ -49,7 +50,7 @@ export function reportPage(d: ReportData): HtmlPage {
     links(d.links),
     providers(d.providers),
     problems(d.stats),
-    variants(),
+    variantsSection(d.stats),
   ]);
 }
 
@@ -148,10 +149,6 @@ ${tile('bounces-hard', 'hard bounces', s.bounces.hard, s.delivered ? s.bounces.h
 ${tile('bounces-soft', 'soft bounces', s.bounces.soft, s.delivered ? s.bounces.soft / s.delivered : 0)}
 ${tile('complaints', 'spam complaints', s.complaints, s.rates.complaint)}
 </div><p class="note">Bounces reported after the SMTP server accepted the mail; delivered = sent − bounces.</p></section>`;
-}
-
-function variants(): string {
-  return `<section id="variants"><h2>Variants</h2><p class="note">This campaign has no A/B variants.</p></section>`;
 }
 
 /** Host and path, for a chart label (the table below has the whole URL). */
