@@ -30,8 +30,8 @@ export function variantsSection(s: CampaignStatsDto): string {
   );
   const rows = variants.map((v) => row(v, metric)).join('');
   return `<section id="variants"><h2>Variants</h2>${head}${chart}
-<table><thead><tr><th>Variant</th><th class="n">Sent</th><th class="n hide-narrow">Delivered</th><th class="n">${escapeHtml(capitalised(label))}</th><th class="n">Lift vs A</th><th class="n hide-narrow">Human opens</th><th class="n hide-narrow">Unsubscribes</th></tr></thead><tbody>${rows}</tbody></table>
-<p class="note">Intervals are always valid: they keep their confidence however often the results are looked at, so they are wider than a one-look interval. ${
+<table><thead><tr><th>Variant</th><th class="n">Sent</th><th class="n hide-narrow">Delivered</th><th class="n">${metric === 'revenue' ? 'Per recipient' : 'Rate'}</th><th class="n">vs A</th><th class="n hide-narrow">Human opens</th><th class="n hide-narrow">Unsubscribes</th></tr></thead><tbody>${rows}</tbody></table>
+<p class="note">“Rate”: ${escapeHtml(label)} per delivered recipient; “vs A”: the relative lift over the control. Intervals are always valid: they keep their confidence however often the results are looked at, so they are wider than a one-look interval. ${
     test ? 'With an A/B test these are the test’s recipients; the rest of the audience, given the winner, is in the totals above.' : ''
   } A variant whose unsubscribes, complaints or bounces are significantly above A’s cannot win (marked ⚠).</p></section>`;
 }
@@ -57,8 +57,6 @@ function row(v: VariantStatsDto, metric: AbMetric): string {
 function basisWords(basis: string): string {
   return basis === 'significance' ? 'shown by the test' : basis === 'fallback' ? 'by the fallback at the deadline' : 'chosen by hand';
 }
-
-const capitalised = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 /** An unbounded end (revenue without data yet) drawn at the value range's edge. */
 const bounded = (x: number) => (Math.abs(x) >= Number.MAX_VALUE ? 0 : x);
