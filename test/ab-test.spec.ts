@@ -261,6 +261,18 @@ describe('A/B tests', () => {
     expect(mailsOf('Held').filter((m) => String(m.parsed.subject) === 'B: Held').length).toBeGreaterThanOrEqual(held);
   }, 90_000);
 
+  it('sizes a test: recipients per variant and the test share for a base rate and the smallest lift worth finding', async () => {
+    const res = await t.api('get', '/v1/ab-tests/power?baseRate=0.03&relativeLift=0.2&audience=200000').expect(200);
+    expect(res.body).toEqual({ perVariant: 19241, testShare: 0.19241, feasible: true, fixedHorizonPerVariant: expect.any(Number) });
+    expect(res.body.fixedHorizonPerVariant).toBeLessThan(res.body.perVariant);
+    const small = (await t.api('get', '/v1/ab-tests/power?baseRate=0.03&relativeLift=0.2&audience=20000&variants=3').expect(200)).body;
+    expect(small).toMatchObject({ testShare: 1, feasible: false });
+    const field = async (query: string) => (await t.api('get', `/v1/ab-tests/power?${query}`).expect(400)).body.details[0].field;
+    expect(await field('relativeLift=0.2&audience=1000')).toBe('baseRate');
+    expect(await field('baseRate=0.6&relativeLift=1&audience=1000')).toBe('relativeLift');
+    expect(await field('baseRate=0.03&relativeLift=0.2&audience=1000&variants=9')).toBe('variants');
+  });
+
   it('refuses bad variants and tests, naming the field', async () => {
     const base = { name: 'bad', subject: 'Bad', templateId: template, fromName: 'Shop', fromEmail: 'news@shop.example', audience: { lists: [list] } };
     const field = async (body: object, status: number) => (await t.api('post', '/v1/campaigns').send(body).expect(status)).body.details[0].field;

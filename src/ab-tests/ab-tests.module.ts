@@ -3,14 +3,14 @@ import { Module } from '@nestjs/common';
 import { AnalyticsModule } from '../analytics/analytics.module';
 import { CampaignsModule } from '../campaigns/campaigns.module';
 import { QUEUES } from '../queue/queue.module';
-import { AbTestsController } from './ab-tests.controller';
+import { AbTestPowerController, AbTestsController } from './ab-tests.controller';
 import { AbTestsProcessor } from './ab-tests.processor';
 import { AbTestsService } from './ab-tests.service';
 
-/** A/B tests of campaigns: the manual decision (HTTP side). */
+/** A/B tests of campaigns: the manual decision and the test-size helper (HTTP side). */
 @Module({
   imports: [CampaignsModule, AnalyticsModule],
-  controllers: [AbTestsController],
+  controllers: [AbTestsController, AbTestPowerController],
   providers: [AbTestsService],
   exports: [AbTestsService],
 })

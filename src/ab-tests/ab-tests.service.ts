@@ -4,7 +4,9 @@ import { CampaignLifecycle } from '../campaigns/campaign-lifecycle.service';
 import { CampaignRow, CampaignsService } from '../campaigns/campaigns.service';
 import { AbBasis, AbState, variantId, variantIndex } from '../campaigns/variants';
 import { AppError } from '../common/errors';
+import { testShareNeeded } from '../experiments/ab-decision';
 import { AbTestDecided, NoAbTest } from './ab-test.errors';
+import { PowerDto, PowerQuery } from './dto/power.dto';
 
 /**
  * Runs campaigns' A/B tests: looks at each running test (the statistics of ./experiments stay
@@ -55,6 +57,12 @@ export class AbTestsService {
       const now = await this.campaigns.row(id);
       throw new AbTestDecided(id, variantId(now.ab_winner!));
     }
+  }
+
+  /** The test size for a base rate and the smallest lift worth finding (see experiments/power.ts). */
+  power(q: PowerQuery): PowerDto {
+    if (q.baseRate * (1 + q.relativeLift) >= 1) throw AppError.invalid('relativeLift', 'the lifted rate baseRate × (1 + relativeLift) must stay below 1');
+    return testShareNeeded({ baseRate: q.baseRate, relativeLift: q.relativeLift, variants: q.variants ?? 2, audience: q.audience, power: q.power });
   }
 
   private async conclude(row: CampaignRow, from: AbState[], winner: number | null, basis: AbBasis | null, reason: string): Promise<boolean> {
