@@ -37,28 +37,27 @@ describe('A/B tests', () => {
         [id],
       )
     ).rows;
+  /** A campaign to the list, from the shop, with these fields; returns the created campaign. */
+  const create = async (fields: object) =>
+    (
+      await t
+        .api('post', '/v1/campaigns')
+        .send({ templateId: template, fromName: 'Shop', fromEmail: 'news@shop.example', audience: { lists: [list] }, ...fields })
+        .expect(201)
+    ).body;
   const mailsOf = (subjectPrefix: string) =>
     smtp.mails.filter((m) => ['A: ', 'B: ', 'C: '].some((p) => String(m.parsed.subject).startsWith(p + subjectPrefix)));
 
   it('tests two subjects on half the audience, finds B better on human clicks, and sends B to the rest: each recipient once', async () => {
-    const campaign = (
-      await t
-        .api('post', '/v1/campaigns')
-        .send({
-          name: 'Spring sale test',
-          subject: 'Spring sale',
-          templateId: template,
-          fromName: 'Shop',
-          fromEmail: 'news@shop.example',
-          audience: { lists: [list] },
-          variants: [
-            { name: 'Plain', subject: 'A: Spring sale' },
-            { name: 'Urgent', subject: 'B: Spring sale ends tonight, {{name}}', preheader: 'Only until midnight' },
-          ],
-          abTest: { testShare: 0.5, metric: 'click', maxHours: 2, fallback: 'control', minPerVariant: 50 },
-        })
-        .expect(201)
-    ).body;
+    const campaign = await create({
+      name: 'Spring sale test',
+      subject: 'Spring sale',
+      variants: [
+        { name: 'Plain', subject: 'A: Spring sale' },
+        { name: 'Urgent', subject: 'B: Spring sale ends tonight, {{name}}', preheader: 'Only until midnight' },
+      ],
+      abTest: { testShare: 0.5, metric: 'click', maxHours: 2, fallback: 'control', minPerVariant: 50 },
+    });
     expect(campaign.variants.map((v: { id: string; name: string }) => [v.id, v.name])).toEqual([
       ['A', 'Plain'],
       ['B', 'Urgent'],
@@ -161,23 +160,16 @@ describe('A/B tests', () => {
   it('splits the whole audience between variants without a test, each variant with its own template, links and stats', async () => {
     const other = await templateLinkingTo(t, 'https://shop.example/other');
     const id = (
-      await t
-        .api('post', '/v1/campaigns')
-        .send({
-          name: 'Three ways',
-          subject: 'Three ways',
-          templateId: template,
-          fromName: 'Shop',
-          fromEmail: 'news@shop.example',
-          audience: { lists: [list] },
-          variants: [
-            { name: 'one', subject: 'A: Three ways' },
-            { name: 'two', subject: 'B: Three ways', fromName: 'Shop team' },
-            { name: 'three', subject: 'C: Three ways', templateId: other },
-          ],
-        })
-        .expect(201)
-    ).body.id as string;
+      await create({
+        name: 'Three ways',
+        subject: 'Three ways',
+        variants: [
+          { name: 'one', subject: 'A: Three ways' },
+          { name: 'two', subject: 'B: Three ways', fromName: 'Shop team' },
+          { name: 'three', subject: 'C: Three ways', templateId: other },
+        ],
+      })
+    ).id as string;
     await t.api('post', `/v1/campaigns/${id}/send`).expect(200);
     await eventually(async () => ((await t.api('get', `/v1/campaigns/${id}`)).body.status === 'sent' ? true : undefined), 30_000);
     const rows = await messages(id);
@@ -221,23 +213,16 @@ describe('A/B tests', () => {
 
   it('holds the rest when the test is inconclusive at maxHours, until a winner is picked by hand', async () => {
     const id = (
-      await t
-        .api('post', '/v1/campaigns')
-        .send({
-          name: 'Held',
-          subject: 'Held',
-          templateId: template,
-          fromName: 'Shop',
-          fromEmail: 'news@shop.example',
-          audience: { lists: [list] },
-          variants: [
-            { name: 'x', subject: 'A: Held' },
-            { name: 'y', subject: 'B: Held' },
-          ],
-          abTest: { testShare: 0.2, maxHours: 0.001, fallback: 'hold', minPerVariant: 10 },
-        })
-        .expect(201)
-    ).body.id as string;
+      await create({
+        name: 'Held',
+        subject: 'Held',
+        variants: [
+          { name: 'x', subject: 'A: Held' },
+          { name: 'y', subject: 'B: Held' },
+        ],
+        abTest: { testShare: 0.2, maxHours: 0.001, fallback: 'hold', minPerVariant: 10 },
+      })
+    ).id as string;
     await t.api('post', `/v1/campaigns/${id}/send`).expect(200);
     const s = await eventually(async () => {
       const now = await stats(id);
