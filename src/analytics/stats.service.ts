@@ -56,9 +56,6 @@ export class StatsService {
     const per = (x: number, of: number) => (of > 0 ? round(x / of) : 0);
     const variants = campaign.variants ? await this.variantResults(campaign, m.total) : null;
     return {
-      ...(variants
-        ? { variants: this.variantStats(campaign, variants), ...(campaign.ab_test ? { abTest: abTestState(campaign, variants.decision) } : {}) }
-        : {}),
       campaignId: id,
       status: campaign.status,
       sent: m.sent,
@@ -89,6 +86,8 @@ export class StatsService {
         bounce: per(hard + soft, delivered),
         complaint: per(n(row.complaints), delivered),
       },
+      ...(variants && { variants: this.variantStats(campaign, variants) }),
+      ...(variants && campaign.ab_test && { abTest: abTestState(campaign, variants.decision) }),
     };
   }
 
@@ -106,11 +105,13 @@ export class StatsService {
     const counts: VariantCounts[] = Array.from({ length: k }, (_, i) => {
       const r = byIndex.get(i);
       const bounces = n(r?.hard_bounces) + n(r?.soft_bounces);
+      const recipients = Math.max(0, n(r?.sent) - bounces);
       return {
         id: variantId(i),
         assigned: n(r?.assigned),
-        recipients: Math.max(0, n(r?.sent) - bounces),
-        successes: successes(r, row.ab_test?.metric ?? 'click'),
+        recipients,
+        // A message clicked and then reported bounced counts among the clicks, not among the delivered.
+        successes: Math.min(recipients, successes(r, row.ab_test?.metric ?? 'click')),
         sum: n(r?.revenue),
         sumSquares: n(r?.revenue_squares),
         unsubscribes: n(r?.unsubscribes),

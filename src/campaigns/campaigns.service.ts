@@ -157,7 +157,10 @@ export class CampaignsService {
     let firstSlot = 0;
     for (const s of specs) {
       const v = await this.templates.version(s.templateId, s.version);
-      const template = await this.compiler.compile(`${v.templateId}:${v.version}:${s.subject}:${s.preheader ?? ''}`, v.mjml, s.subject, s.preheader);
+      // The key every other caller uses (template, version, subject), or with a preheader one they never make.
+      const key =
+        s.preheader === undefined ? `${v.templateId}:${v.version}:${s.subject}` : `${v.templateId}:${v.version}+${JSON.stringify([s.subject, s.preheader])}`;
+      const template = await this.compiler.compile(key, v.mjml, s.subject, s.preheader);
       mails.push({ template, firstSlot, fromName: s.fromName });
       firstSlot += template.links.length;
     }
@@ -301,8 +304,8 @@ function valuesOf(dto: CreateCampaignDto): CampaignValues {
   };
 }
 
-/** Only the fields given (a pinned template version is kept only while the template stays the same). */
-function variantOf(v: VariantDto & { templateVersion?: number }): VariantSpec {
+/** Only the fields given (a template version is pinned when sending starts). */
+function variantOf(v: VariantDto): VariantSpec {
   return Object.fromEntries(
     Object.entries({ name: v.name, subject: v.subject, preheader: v.preheader, fromName: v.fromName, templateId: v.templateId }).filter(
       ([, x]) => x !== undefined && x !== null,
