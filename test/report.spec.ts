@@ -1,9 +1,10 @@
 import Redis from 'ioredis';
+import { createHash } from 'node:crypto';
 import type { CampaignStatsDto } from '../src/analytics/dto/stats.dto';
 import { signReportLink } from '../src/analytics/report/report-link';
 import { TokenSigner } from '../src/common/tokens';
 import { REDIS_URL } from './support/databases';
-import { campaignWithEvents, expectedFigures, figuresOf } from './support/report-campaign';
+import { campaignWithEvents, expectedFigures, figuresOf, REPORT_RECIPIENTS } from './support/report-campaign';
 import { SmtpCapture } from './support/smtp-capture';
 import { startTestApp, TestApp } from './support/test-app';
 
@@ -67,6 +68,83 @@ describe('campaign report', () => {
     }
   });
 
+  it('draws a click map over the mail: every occurrence of a tracked link carries its human clicks and share, matched by slot', async () => {
+    const res = await t.api('get', `/v1/campaigns/${campaign}/report`).expect(200);
+    const html = res.text;
+    expect(html).toContain('<section id="click-map">');
+    const mail = framedMail(html);
+    const links = (await t.api('get', `/v1/campaigns/${campaign}/links`).expect(200)).body as { slot: number; uniqueHumanClicks: number; clickShare: number }[];
+    // Ann and Cat clicked the sale link, Ben the new-in link; the sale link stands twice in the mail (text and button).
+    expect(links.map((l) => [l.slot, l.uniqueHumanClicks, l.clickShare])).toEqual([
+      [0, 2, 0.666667],
+      [1, 1, 0.333333],
+    ]);
+    const badges = [...mail.matchAll(/<span class="edm-badge" data-slot="(\d+)" data-human="(\d+)" data-share="([\d.]+)">([^<]*)</g)].map((m) => [
+      Number(m[1]),
+      Number(m[2]),
+      Number(m[3]),
+      m[4],
+    ]);
+    expect(badges).toEqual([
+      [0, 2, 0.666667, '2 · 66.7 %'],
+      [1, 1, 0.333333, '1 · 33.3 %'],
+      [0, 2, 0.666667, '2 · 66.7 %'],
+    ]);
+    // The most clicked link is the hottest.
+    expect([...mail.matchAll(/<a\b[^>]*data-edm-heat="(\d)"/g)].map((m) => Number(m[1]))).toEqual([5, 3, 5]);
+    // Printed, the same figures as a table, one row per occurrence.
+    const printed = html.slice(html.indexOf('<table class="print-only">'), html.indexOf('</table>', html.indexOf('<table class="print-only">')));
+    expect((printed.match(/<tr>/g) ?? []).length).toBe(4);
+    expect(printed).toContain('<td>Shop the sale</td><td class="url">https://shop.example/sale?x=1&amp;y=2</td><td class="n">2</td><td class="n">66.7 %</td>');
+  });
+
+  it('shows the mail with no live tracking URL, no token and nobody’s data, in a sandboxed frame under a still strict CSP', async () => {
+    const res = await t.api('get', `/v1/campaigns/${campaign}/report`).expect(200);
+    const mail = framedMail(res.text);
+    expect(res.text).toMatch(/<iframe class="click-map"[^>]* sandbox srcdoc="/);
+    expect(res.text).not.toMatch(/sandbox="[^"]*allow-/);
+    const origin = new URL(t.config.http.publicUrl).origin;
+    expect(mail).not.toContain(origin);
+    for (const path of ['/t/c/', '/t/o/', '/u/', '/p/', 'edm_token', 'utm_']) expect(mail).not.toContain(path);
+    for (const email of REPORT_RECIPIENTS) expect(mail).not.toContain(email);
+    // Every link leads nowhere: a fragment of the copy itself, in the same frame.
+    const hrefs = [...mail.matchAll(/<a\b[^>]*\shref="([^"]*)"/g)].map((m) => m[1]);
+    expect(hrefs.length).toBeGreaterThanOrEqual(5);
+    for (const href of hrefs) expect(href.startsWith('#')).toBe(true);
+    expect(mail).not.toMatch(/\starget=/);
+
+    const csp = String(res.headers['content-security-policy']);
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|script-src|frame-src|\*/);
+    // The framed mail inherits the page's policy: its stylesheets and style attributes are allowed one by one, by hash.
+    const hash = (css: string) => `'sha256-${createHash('sha256').update(css).digest('base64')}'`;
+    const sheets = [...mail.matchAll(/<style\b[^>]*>([\s\S]*?)<\/style>/g)].map((m) => m[1]);
+    const attributes = [...mail.matchAll(/\sstyle="([^"]*)"/g)].map((m) => m[1].replace(/&quot;/g, '"').replace(/&amp;/g, '&'));
+    expect(sheets.length).toBeGreaterThan(0);
+    for (const css of [...sheets, ...attributes]) expect(csp).toContain(hash(css));
+  });
+
+  it('says in words when there is no click map yet: a draft’s mail is not fixed', async () => {
+    const draft = await t.api('get', `/v1/campaigns/${campaign}`).expect(200);
+    const copy = (
+      await t
+        .api('post', '/v1/campaigns')
+        .send({
+          name: 'draft',
+          subject: 'x',
+          templateId: draft.body.templateId,
+          fromName: 'Shop',
+          fromEmail: 'news@shop.example',
+          audience: draft.body.audience,
+        })
+        .expect(201)
+    ).body.id;
+    const html = (await t.api('get', `/v1/campaigns/${copy}/report`).expect(200)).text;
+    const section = html.slice(html.indexOf('<section id="click-map">'));
+    expect(section.slice(0, section.indexOf('</section>'))).toContain('once the campaign has started sending');
+    expect(html).not.toContain('<iframe');
+  });
+
   it('groups mailbox providers by recipient domain, adding up to the sent messages', async () => {
     const html = (await t.api('get', `/v1/campaigns/${campaign}/report`).expect(200)).text;
     const section = html.slice(html.indexOf('<section id="providers">'), html.indexOf('<section id="problems">'));
@@ -116,18 +194,27 @@ describe('campaign report', () => {
 
   it('refuses an expired link with 410, and a link to a campaign that no longer exists with 404', async () => {
     const signer = new TokenSigner(t.config);
-    const expired = signReportLink(signer, { campaignId: campaign, expires: Math.floor(Date.now() / 1000) - 1 });
+    const expired = signReportLink(signer, { kind: 'campaign', id: campaign, expires: Math.floor(Date.now() / 1000) - 1 });
     const r = await t.http.get(`/r/${expired}`).expect(410);
     expect(r.text).toContain('expired');
     expect(r.text).not.toContain('data-figure');
-    const gone = signReportLink(signer, { campaignId: '00000000-0000-7000-8000-000000000000', expires: Math.floor(Date.now() / 1000) + 60 });
+    const gone = signReportLink(signer, { kind: 'campaign', id: '00000000-0000-7000-8000-000000000000', expires: Math.floor(Date.now() / 1000) + 60 });
     expect((await t.http.get(`/r/${gone}`).expect(404)).text).toContain('no longer exists');
     // Another app secret's token is a forgery.
     const other = signReportLink(new TokenSigner({ ...t.config, secret: Buffer.from('another secret') }), {
-      campaignId: campaign,
+      kind: 'campaign',
+      id: campaign,
       expires: Math.floor(Date.now() / 1000) + 60,
     });
     await t.http.get(`/r/${other}`).expect(404);
+  });
+
+  it('still opens a link made before journeys could be shared (campaign id and expiry, no kind)', async () => {
+    const payload = Buffer.alloc(20);
+    Buffer.from(campaign.replace(/-/g, ''), 'hex').copy(payload, 0);
+    payload.writeUInt32BE(Math.floor(Date.now() / 1000) + 60, 16);
+    const page = await t.http.get(`/r/${new TokenSigner(t.config).sign('report', payload)}`).expect(200);
+    expect(figuresOf(page.text)).toMatchObject(expectedFigures(stats));
   });
 
   it('refuses a bad body naming the field, and an unknown campaign', async () => {
@@ -139,3 +226,15 @@ describe('campaign report', () => {
     await t.api('post', '/v1/campaigns/00000000-0000-7000-8000-000000000000/report-link').send({}).expect(404);
   });
 });
+
+/** The mail in the click map's frame, as the browser reads its srcdoc attribute. */
+function framedMail(html: string): string {
+  const m = /\ssrcdoc="([^"]*)"/.exec(html);
+  expect(m).not.toBeNull();
+  return m![1]
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+}

@@ -129,10 +129,15 @@ export class CampaignsService {
 
   /** The campaign's compiled template (cached by version and subject), its link slots stored with tracking. */
   async compiled(row: CampaignRow): Promise<CompiledTemplate> {
-    const v = await this.templates.version(row.template_id, row.template_version);
-    const compiled = await this.compiler.compile(`${v.templateId}:${v.version}:${row.subject}`, v.mjml, row.subject);
+    const compiled = await this.template(row);
     if (compiled.links.length) await this.links.store(row.id, compiled.links, row.utm);
     return compiled;
+  }
+
+  /** The same compiled template, storing nothing: what a report reads to show the mail. */
+  async template(row: CampaignRow): Promise<CompiledTemplate> {
+    const v = await this.templates.version(row.template_id, row.template_version);
+    return this.compiler.compile(`${v.templateId}:${v.version}:${row.subject}`, v.mjml, row.subject);
   }
 
   /** The campaign's lists (their names for List-Id), in the audience's order. */

@@ -55,6 +55,7 @@ export async function campaignWithEvents(t: TestApp, smtp: SmtpCapture, redis: R
         name: 'report',
         mjml: `<mjml><mj-body><mj-section><mj-column>
           <mj-text>Hi {{name}} <a href="https://shop.example/sale?x=1&amp;y=2">Sale</a> and <a href="https://shop.example/new">New</a></mj-text>
+          <mj-button href="https://shop.example/sale?x=1&amp;y=2">Shop the sale</mj-button>
         </mj-column></mj-section>{{> footer}}</mj-body></mjml>`,
       })
       .expect(201)
