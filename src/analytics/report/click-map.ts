@@ -24,9 +24,9 @@ const HEAT = [
 
 /** The copy's own stylesheet (the framed mail inherits the page's CSP, which allows it by hash like the mail's). */
 const OVERLAY_STYLE =
-  'a[data-edm-heat]{position:relative;outline:3px solid var(--heat);outline-offset:2px;border-radius:2px}' +
-  '.edm-badge{position:absolute;left:0;bottom:100%;margin-bottom:5px;z-index:10;white-space:nowrap;font:bold 12px/1.4 system-ui,sans-serif;' +
-  'padding:0 6px;border-radius:9px;background:var(--heat);color:var(--heat-text);box-shadow:0 1px 3px rgba(0,0,0,.35);pointer-events:none}' +
+  ':where(a:not([href])){color:LinkText;text-decoration:underline}a[data-edm-heat]{outline:3px solid var(--heat);outline-offset:2px;border-radius:2px}' +
+  '.edm-badge{display:inline-block;margin:0 .35em 0 0;vertical-align:.15em;white-space:nowrap;font:bold 11px/1.5 system-ui,sans-serif;letter-spacing:0;' +
+  'text-transform:none;text-decoration:none;padding:0 6px;border-radius:9px;background:var(--heat);color:var(--heat-text);box-shadow:0 1px 2px rgba(0,0,0,.3)}' +
   HEAT.map(([bg, fg], level) => `[data-edm-heat="${level}"]{--heat:${bg};--heat-text:${fg}}`).join('');
 
 const LINK = /<a\b([^>]*)>([\s\S]*?)<\/a\s*>/gi;
@@ -63,28 +63,26 @@ export function clickMap(copy: MailCopy, links: LinkStatsDto[]): string {
     .join('');
   return `${head}<iframe class="click-map" title="The mail, each tracked link marked with its clicks" sandbox srcdoc="${escapeHtml(html)}"></iframe>
 <table class="print-only"><thead><tr><th class="n">#</th><th>Link in the mail</th><th>Destination</th><th class="n">Human</th><th class="n">Share</th></tr></thead><tbody>${rows}</tbody></table>
-<p class="note">The mail as recipients saw it, rendered for a sample recipient; its links lead nowhere. Each tracked link (every time it appears) shows the messages with a human click on it and its share of all clicks, coloured from blue (no clicks) to red (the most clicked link).</p></section>`;
+<p class="note">The mail as recipients saw it, rendered for a sample recipient; its links lead nowhere. Each tracked link (every time it appears) shows the messages with a human click on it and its share of all clicks, coloured from grey (no human click) through blue and yellow to red (the link most clicked by people).</p></section>`;
 }
 
 /**
- * The copy with its tracked links marked, as the frame shows it: every link made inert (a fragment
- * of the copy itself, no new window), comments and external stylesheets (web fonts) left out.
+ * The copy with its tracked links marked, as the frame shows it: every link made inert (no href: a
+ * srcdoc's fragment links resolve against the page's address; no target), comments and external
+ * stylesheets (web fonts) left out.
  */
 function overlay(html: string, mark: (slot: number, text: string) => { stats: LinkStatsDto; heat: number } | null): string {
   const body = html
     .replace(/<!--[\s\S]*?-->/g, '')
     .replace(/<link\b[^>]*>/gi, '')
     .replace(/@import\s+url\([^)]*\)\s*;?/gi, '')
-    .replace(LINK, (whole: string, attrs: string, inner: string) => {
-      const href = HREF.exec(attrs)?.[1].slice(1, -1) ?? null;
-      const rest = attrs.replace(TARGET, '');
-      if (!href?.startsWith(MARKER))
-        return href === null || href.startsWith('#') ? `<a${rest}>${inner}</a>` : `<a${rest.replace(HREF, ' href="#"')}>${inner}</a>`;
-      const slot = Number(href.slice(MARKER.length));
-      const m = mark(slot, textOf(inner));
+    .replace(LINK, (_: string, attrs: string, inner: string) => {
+      const href = HREF.exec(attrs)?.[1].slice(1, -1) ?? '';
+      const rest = attrs.replace(HREF, '').replace(TARGET, '');
+      const m = href.startsWith(MARKER) ? mark(Number(href.slice(MARKER.length)), textOf(inner)) : null;
       if (!m) return `<a${rest}>${inner}</a>`;
       const s = m.stats;
-      const badge = `<span class="edm-badge" data-slot="${slot}" data-human="${s.uniqueHumanClicks}" data-share="${s.clickShare}">${int(s.uniqueHumanClicks)} · ${pct(s.clickShare)}</span>`;
+      const badge = `<span class="edm-badge" data-slot="${s.slot}" data-human="${s.uniqueHumanClicks}" data-share="${s.clickShare}">${int(s.uniqueHumanClicks)} · ${pct(s.clickShare)}</span>`;
       return `<a${rest} data-edm-heat="${m.heat}" title="${escapeHtml(s.url)}">${badge}${inner}</a>`;
     });
   const style = `<style>${OVERLAY_STYLE}</style>`;
