@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { decodeEntities } from '../../content/link-rewriter';
 import type { LinkStatsDto } from '../dto/stats.dto';
 import { clickMap, MailCopy, slotMarker } from './click-map';
-import { reportPage } from './report-page';
+import { renderReportShell } from './report-page';
 
 const link = (slot: number, url: string, uniqueHumanClicks: number, clickShare: number): LinkStatsDto => ({
   slot,
@@ -69,30 +69,7 @@ describe('clickMap', () => {
 
 describe('the report page’s CSP with a framed mail', () => {
   it('allows the mail’s stylesheets and style attributes by hash, and its image hosts, nothing else', () => {
-    const { csp, html } = reportPage({
-      campaign: { name: 'c', subject: 's', status: 'sent', startedAt: null, finishedAt: null },
-      stats: {
-        campaignId: 'c',
-        status: 'sent',
-        sent: 1,
-        delivered: 1,
-        failed: 0,
-        unknown: 0,
-        queued: 0,
-        bounces: { hard: 0, soft: 0 },
-        complaints: 0,
-        unsubscribes: 0,
-        opens: { unique: 0, total: 0, uniqueHuman: 0, uniqueMachine: 0 },
-        clicks: { unique: 0, total: 0, uniqueHuman: 0, uniqueMachine: 0 },
-        conversions: { unique: 0, total: 0, revenue: 0, currency: 'EUR', revenueByCurrency: {}, unattributed: 0 },
-        rates: { reach: 1, open: 0, click: 0, ctor: 0, conversion: 0, unsubscribe: 0, bounce: 0, complaint: 0 },
-      },
-      timeseries: { interval: 'hour', timezone: 'UTC', buckets: [] },
-      links: stats,
-      mail: copy,
-      providers: null,
-      sharedUntil: null,
-    });
+    const { csp, html } = renderReportShell('Report', [clickMap(copy, stats)]);
     const hash = (css: string) => `'sha256-${createHash('sha256').update(css).digest('base64')}'`;
     const mail = framed(html);
     for (const css of [...mail.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((m) => m[1])) expect(csp?.['style-src']).toContain(hash(css));
