@@ -1,4 +1,5 @@
 import { DynamicModule, Global, Module, Type } from '@nestjs/common';
+import { AbTestsModule, AbTestsWorkerModule } from './ab-tests/ab-tests.module';
 import { AnalyticsDataModule, AnalyticsModule, AnalyticsWorkerModule } from './analytics/analytics.module';
 import { SharedReportController } from './analytics/report/report.controller';
 import { ReportService } from './analytics/report/report.service';
@@ -142,6 +143,7 @@ const api: Type[] = [
   CampaignsModule,
   TrackingModule,
   AnalyticsModule,
+  AbTestsModule,
   CustomersModule,
   SegmentsModule,
   JourneysModule,
@@ -162,6 +164,7 @@ const worker: Type[] = [
   TransactionalWorkerModule,
   JourneysWorkerModule,
   AnalyticsWorkerModule,
+  AbTestsWorkerModule,
   CustomersWorkerModule,
   SegmentsWorkerModule,
   WebhooksWorkerModule,

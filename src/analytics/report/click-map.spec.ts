@@ -20,7 +20,10 @@ const MAIL = `<!doctype html><html><head><link href="https://fonts.example/css" 
 <a href="mailto:help@shop.example">Help</a> <a href="https://shop.example/u/{{id}}">Account</a> <a href="#unsubscribe">Unsubscribe</a>
 <img src="https://x.example;script-src *">
 <a href="${slotMarker(2)}">Changed</a></p></body></html>`;
-const copy: MailCopy = { html: MAIL, links: ['https://shop.example/sale?a=1&b="2"', 'https://shop.example/new', 'https://shop.example/now'] };
+const copy: MailCopy = {
+  mails: [{ name: null, html: MAIL }],
+  links: ['https://shop.example/sale?a=1&b="2"', 'https://shop.example/new', 'https://shop.example/now'],
+};
 const stats = [link(0, copy.links[0], 8, 0.8), link(1, copy.links[1], 2, 0.2), link(2, 'https://shop.example/before', 0, 0)];
 
 const framed = (html: string) => decodeEntities(/\ssrcdoc="([^"]*)"/.exec(html)![1]);

@@ -4,10 +4,11 @@ import type { LinkStatsDto } from '../dto/stats.dto';
 import { int, pct } from './report-page';
 
 /**
- * The campaign's mail as recipients saw it, rendered for a sample recipient with no tokens, each
- * tracked link's href standing as `slotMarker(slot)`; or, in words, why there is none.
+ * The campaign's mail as recipients saw it (one per variant, named), rendered for a sample recipient
+ * with no tokens, each tracked link's href standing as `slotMarker(slot)`; `links` is the URL of
+ * every slot of the campaign. Or, in words, why there is none.
  */
-export type MailCopy = { html: string; links: string[] } | { unavailable: string };
+export type MailCopy = { mails: { name: string | null; html: string }[]; links: string[] } | { unavailable: string };
 
 const MARKER = '#edm-link-';
 export const slotMarker = (slot: number) => `${MARKER}${slot}`;
@@ -40,29 +41,35 @@ interface Occurrence {
 }
 
 /**
- * The click map: the mail in a sandboxed frame (no scripts, no forms, no navigation out of it), a
- * badge and a heat colour on every occurrence of each tracked link, matched to its stats by slot;
- * on paper, where a frame prints cut off, the same figures as a table.
+ * The click map: each mail (one per variant) in a sandboxed frame (no scripts, no forms, no
+ * navigation out of it), a badge and a heat colour on every occurrence of each tracked link,
+ * matched to its stats by slot, the colour on one scale for the whole campaign; on paper, where a
+ * frame prints cut off, the same figures as a table.
  */
 export function clickMap(copy: MailCopy, links: LinkStatsDto[]): string {
   const head = '<section id="click-map"><h2>Click map</h2>';
   if ('unavailable' in copy) return `${head}<p class="note">${escapeHtml(copy.unavailable)}</p></section>`;
   const bySlot = new Map(links.filter((l) => copy.links[l.slot] === l.url).map((l) => [l.slot, l]));
   const most = Math.max(0, ...[...bySlot.values()].map((l) => l.uniqueHumanClicks));
-  const found: Occurrence[] = [];
-  const html = overlay(copy.html, (slot, text) => {
-    const stats = bySlot.get(slot) ?? null;
-    found.push({ slot, text, stats });
-    return stats && { stats, heat: stats.uniqueHumanClicks ? Math.max(1, Math.round((5 * stats.uniqueHumanClicks) / most)) : 0 };
+  const heat = (l: LinkStatsDto) => (l.uniqueHumanClicks ? Math.max(1, Math.round((5 * l.uniqueHumanClicks) / most)) : 0);
+  const maps = copy.mails.map((mail) => {
+    const found: Occurrence[] = [];
+    const html = overlay(mail.html, (slot, text) => {
+      const stats = bySlot.get(slot) ?? null;
+      found.push({ slot, text, stats });
+      return stats && { stats, heat: heat(stats) };
+    });
+    const rows = found
+      .map(
+        (o, i) =>
+          `<tr><td class="n">${i + 1}</td><td>${escapeHtml(o.text) || '(image)'}</td><td class="url">${escapeHtml(copy.links[o.slot] ?? '')}</td><td class="n">${o.stats ? int(o.stats.uniqueHumanClicks) : '–'}</td><td class="n">${o.stats ? pct(o.stats.clickShare) : '–'}</td></tr>`,
+      )
+      .join('');
+    const title = mail.name ? `The mail of variant ${mail.name}` : 'The mail';
+    return `${mail.name ? `<h3>Variant ${escapeHtml(mail.name)}</h3>` : ''}<iframe class="click-map" title="${escapeHtml(title)}, each tracked link marked with its clicks" sandbox srcdoc="${escapeHtml(html)}"></iframe>
+<table class="print-only"><thead><tr><th class="n">#</th><th>Link in the mail</th><th>Destination</th><th class="n">Human</th><th class="n">Share</th></tr></thead><tbody>${rows}</tbody></table>`;
   });
-  const rows = found
-    .map(
-      (o, i) =>
-        `<tr><td class="n">${i + 1}</td><td>${escapeHtml(o.text) || '(image)'}</td><td class="url">${escapeHtml(copy.links[o.slot] ?? '')}</td><td class="n">${o.stats ? int(o.stats.uniqueHumanClicks) : '–'}</td><td class="n">${o.stats ? pct(o.stats.clickShare) : '–'}</td></tr>`,
-    )
-    .join('');
-  return `${head}<iframe class="click-map" title="The mail, each tracked link marked with its clicks" sandbox srcdoc="${escapeHtml(html)}"></iframe>
-<table class="print-only"><thead><tr><th class="n">#</th><th>Link in the mail</th><th>Destination</th><th class="n">Human</th><th class="n">Share</th></tr></thead><tbody>${rows}</tbody></table>
+  return `${head}${maps.join('\n')}
 <p class="note">The mail as recipients saw it, rendered for a sample recipient; its links lead nowhere. Each tracked link (every time it appears) shows the messages with a human click on it and its share of all clicks, coloured from grey (no human click) through blue and yellow to red (the link most clicked by people).</p></section>`;
 }
 

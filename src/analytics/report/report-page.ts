@@ -4,6 +4,7 @@ import type { CampaignStatsDto, LinkStatsDto, TimeseriesDto } from '../dto/stats
 import { decodeEntities } from '../../content/link-rewriter';
 import { clickMap, MailCopy } from './click-map';
 import { barChart, donutChart, lineChart, Slice } from './report-charts';
+import { variantsSection } from './report-variants';
 import { sharedUntilNote } from './shared-reports';
 
 /** Everything a campaign's report shows; every figure is the stats endpoint's. */
@@ -57,7 +58,7 @@ export function reportPage(d: ReportData): HtmlPage {
     clickMap(d.mail, d.links),
     providers(d.providers),
     problems(d.stats),
-    variants(),
+    variantsSection(d.stats),
   ]);
 }
 
@@ -155,10 +156,6 @@ ${tile('bounces-hard', 'hard bounces', s.bounces.hard, s.delivered ? s.bounces.h
 ${tile('bounces-soft', 'soft bounces', s.bounces.soft, s.delivered ? s.bounces.soft / s.delivered : 0)}
 ${tile('complaints', 'spam complaints', s.complaints, s.rates.complaint)}
 </div><p class="note">Bounces reported after the SMTP server accepted the mail; delivered = sent − bounces.</p></section>`;
-}
-
-function variants(): string {
-  return `<section id="variants"><h2>Variants</h2><p class="note">This campaign has no A/B variants.</p></section>`;
 }
 
 /** Host and path, for a chart label (the table below has the whole URL). */
