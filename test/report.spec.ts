@@ -5,9 +5,9 @@ import { signReportLink } from '../src/analytics/report/report-link';
 import { TokenSigner } from '../src/common/tokens';
 import { REDIS_URL } from './support/databases';
 import { expectForgeriesRefused, openSharedReport } from './support/report-links';
-import { campaignWithEvents, expectedFigures, figuresOf, REPORT_RECIPIENTS } from './support/report-campaign';
+import { campaignWithEvents, expectedFigures, figuresOf, PERSON, REPORT_RECIPIENTS } from './support/report-campaign';
 import { SmtpCapture } from './support/smtp-capture';
-import { startTestApp, TestApp } from './support/test-app';
+import { eventually, startTestApp, TestApp } from './support/test-app';
 
 describe('campaign report', () => {
   const smtp = new SmtpCapture();
@@ -144,6 +144,68 @@ describe('campaign report', () => {
     expect(section.slice(0, section.indexOf('</section>'))).toContain('once the campaign has started sending');
     expect(html).not.toContain('<iframe');
   });
+
+  it('draws one click map per variant, each variant’s links with their own slots and figures', async () => {
+    const base = (await t.api('get', `/v1/campaigns/${campaign}`).expect(200)).body;
+    const other = (
+      await t
+        .api('post', '/v1/templates')
+        .send({
+          name: 'variant B',
+          mjml: `<mjml><mj-body><mj-section><mj-column><mj-text>Also <a href="https://shop.example/b">B only</a></mj-text></mj-column></mj-section></mj-body></mjml>`,
+        })
+        .expect(201)
+    ).body.id;
+    const id = (
+      await t
+        .api('post', '/v1/campaigns')
+        .send({
+          name: 'variants',
+          subject: 'Variants',
+          templateId: base.templateId,
+          fromName: 'Shop',
+          fromEmail: 'news@shop.example',
+          audience: base.audience,
+          variants: [{ name: 'Plain' }, { name: 'Other', templateId: other }],
+        })
+        .expect(201)
+    ).body.id as string;
+    await t.api('post', `/v1/campaigns/${id}/send`).expect(200);
+    await eventually(async () => ((await t.api('get', `/v1/campaigns/${id}`)).body.status === 'sent' ? true : undefined), 30_000);
+    await t.db.query(`UPDATE messages SET sent_at = now() - interval '1 hour' WHERE campaign_id = $1`, [id]);
+    // A person clicks variant B's link.
+    const mailB = smtp.mails.find((m) => String(m.parsed.subject) === 'Variants' && String(m.parsed.html).includes('B only'))!;
+    const click = new RegExp(`${t.config.http.publicUrl.replace(/[.:/]/g, '\\$&')}(/t/c/[A-Za-z0-9_.-]+)`).exec(String(mailB.parsed.html))![1];
+    await t.http.get(click).set('User-Agent', PERSON).expect(302);
+    const links = await eventually(async () => {
+      const l = (await t.api('get', `/v1/campaigns/${id}/links`).expect(200)).body as {
+        slot: number;
+        url: string;
+        uniqueHumanClicks: number;
+        clickShare: number;
+      }[];
+      return l.some((x) => x.uniqueHumanClicks) ? l : undefined;
+    }, 15_000);
+    expect(links.map((l) => [l.slot, l.url, l.uniqueHumanClicks])).toEqual([
+      [0, 'https://shop.example/sale?x=1&y=2', 0],
+      [1, 'https://shop.example/new', 0],
+      [2, 'https://shop.example/b', 1],
+    ]);
+
+    const html = (await t.api('get', `/v1/campaigns/${id}/report`).expect(200)).text;
+    const section = html.slice(html.indexOf('<section id="click-map">'), html.indexOf('<section id="providers">'));
+    expect([...section.matchAll(/<h3>Variant ([^<]+)<\/h3>/g)].map((m) => m[1])).toEqual(['A · Plain', 'B · Other']);
+    const frames = [...section.matchAll(/\ssrcdoc="([^"]*)"/g)].map((m) => framedMail(` srcdoc="${m[1]}"`));
+    expect(frames).toHaveLength(2);
+    const badges = (mail: string) =>
+      [...mail.matchAll(/<span class="edm-badge" data-slot="(\d+)" data-human="(\d+)"/g)].map((m) => [Number(m[1]), Number(m[2])]);
+    expect(badges(frames[0])).toEqual([
+      [0, 0],
+      [1, 0],
+      [0, 0],
+    ]);
+    expect(badges(frames[1])).toEqual([[2, 1]]);
+  }, 60_000);
 
   it('groups mailbox providers by recipient domain, adding up to the sent messages', async () => {
     const html = (await t.api('get', `/v1/campaigns/${campaign}/report`).expect(200)).text;

@@ -4,7 +4,7 @@ import { EVENT_STREAM, EventBuffer } from '../../src/tracking/event-buffer';
 import { SmtpCapture } from './smtp-capture';
 import { eventually, TestApp } from './test-app';
 
-const PERSON = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15';
+export const PERSON = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15';
 /** Apple Mail Privacy Protection's bare agent: a machine open. */
 const APPLE_PROXY = 'Mozilla/5.0';
 

@@ -65,6 +65,25 @@ describe('clickMap', () => {
     ]);
   });
 
+  it('frames each variant’s mail under its name, on one heat scale for the campaign', () => {
+    const html = clickMap(
+      {
+        mails: [
+          { name: 'A · Plain', html: `<a href="${slotMarker(0)}">Sale</a>` },
+          { name: 'B · Other', html: `<a href="${slotMarker(1)}">New</a>` },
+        ],
+        links: copy.links.slice(0, 2),
+      },
+      stats.slice(0, 2),
+    );
+    expect([...html.matchAll(/<h3>Variant ([^<]+)<\/h3><iframe/g)].map((m) => m[1])).toEqual(['A · Plain', 'B · Other']);
+    const frames = [...html.matchAll(/\ssrcdoc="([^"]*)"/g)].map((m) => decodeEntities(m[1]));
+    expect(frames.map((f) => /data-edm-heat="(\d)"[^>]*><span class="edm-badge" data-slot="(\d)"/.exec(f)!.slice(1))).toEqual([
+      ['5', '0'],
+      ['1', '1'],
+    ]);
+  });
+
   it('says in words why there is no map', () => {
     expect(clickMap({ unavailable: 'The mail has no tracked links.' }, [])).toContain('<p class="note">The mail has no tracked links.</p>');
   });
