@@ -144,6 +144,14 @@ export class CampaignsService {
    * each variant's from its `firstSlot`, so a click names the variant's own link.
    */
   async compiled(row: CampaignRow): Promise<CompiledMail[]> {
+    const mails = await this.mails(row);
+    const links = mails.flatMap((m) => m.template.links);
+    if (links.length) await this.links.store(row.id, links, row.utm);
+    return mails;
+  }
+
+  /** The same mails, storing nothing: what a report reads to show them. */
+  async mails(row: CampaignRow): Promise<CompiledMail[]> {
     const specs: { templateId: string; version: number | null; subject: string; preheader?: string; fromName?: string }[] = row.variants
       ? row.variants.map((v) => ({
           templateId: v.templateId ?? row.template_id,
@@ -164,8 +172,6 @@ export class CampaignsService {
       mails.push({ template, firstSlot, fromName: s.fromName });
       firstSlot += template.links.length;
     }
-    const links = mails.flatMap((m) => m.template.links);
-    if (links.length) await this.links.store(row.id, links, row.utm);
     return mails;
   }
 
