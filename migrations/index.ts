@@ -14,6 +14,7 @@ import { Tracking1732310000000 } from './1732310000000-tracking';
 import { Webhooks1764800000000 } from './1764800000000-webhooks';
 import { Transactional1764900000000 } from './1764900000000-transactional';
 import { CampaignReport1765200000000 } from './1765200000000-campaign-report';
+import { AbTests1765400000000 } from './1765400000000-ab-tests';
 import { AudienceDomains1765500000000 } from './1765500000000-audience-domains';
 
 /** Every migration, in order. Listed explicitly so that sources and builds load the same set. */
@@ -34,5 +35,6 @@ export const migrations = [
   Journeys1765000000000,
   JourneyEngine1765100000000,
   CampaignReport1765200000000,
+  AbTests1765400000000,
   AudienceDomains1765500000000,
 ];

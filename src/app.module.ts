@@ -1,5 +1,9 @@
 import { DynamicModule, Global, Module, Type } from '@nestjs/common';
+import { AbTestsModule, AbTestsWorkerModule } from './ab-tests/ab-tests.module';
 import { AnalyticsDataModule, AnalyticsModule, AnalyticsWorkerModule } from './analytics/analytics.module';
+import { SharedReportController } from './analytics/report/report.controller';
+import { ReportService } from './analytics/report/report.service';
+import { REPORT_PAGES, ReportPages, SharedReports } from './analytics/report/shared-reports';
 import { SubscriberActivity } from './analytics/subscriber-activity';
 import { SegmentEngagementSql } from './analytics/segment-engagement.repository';
 import { ApiKeysModule } from './api-keys/api-keys.module';
@@ -21,6 +25,7 @@ import { JourneySegmentUsers } from './journeys/journey-segment-users';
 import { JourneySubscriberData } from './journeys/journey-subscriber-data';
 import { JourneyTriggers } from './journeys/journey-triggers';
 import { JourneyDirectoryModule, JourneysModule, JourneysWorkerModule } from './journeys/journeys.module';
+import { EnrolmentsService } from './journeys/enrolments.service';
 import { ACTIVITY_SIGNALS } from './activity/activity-signals';
 import { MESSAGE_DIRECTORY, MessageDirectory } from './audience/pages/message-directory';
 import { CampaignMailLog } from './campaigns/campaign-mail-log';
@@ -95,6 +100,27 @@ class ActivityModule {}
 class SegmentSourcesModule {}
 
 /**
+ * The public page of a shared report link (`GET /r/:token`): one token format for every kind of
+ * report, each page from the capability that owns it. Journeys depend on analytics, so the two meet here.
+ */
+@Module({
+  imports: [AnalyticsModule, JourneysModule],
+  controllers: [SharedReportController],
+  providers: [
+    SharedReports,
+    {
+      provide: REPORT_PAGES,
+      inject: [ReportService, EnrolmentsService],
+      useFactory: (campaigns: ReportService, journeys: EnrolmentsService): ReportPages => ({
+        campaign: (id, until) => campaigns.page(id, until),
+        journey: (id, until) => journeys.report(id, until),
+      }),
+    },
+  ],
+})
+class SharedReportsModule {}
+
+/**
  * What every process has: configuration, Postgres, Redis/BullMQ, the webhook outbox, and what one capability provides
  * for another that must not depend on it (the audience's pages and GDPR erase ask campaigns, analytics and customers).
  */
@@ -117,9 +143,11 @@ const api: Type[] = [
   CampaignsModule,
   TrackingModule,
   AnalyticsModule,
+  AbTestsModule,
   CustomersModule,
   SegmentsModule,
   JourneysModule,
+  SharedReportsModule,
   TransactionalModule,
   TestSendsModule,
   BounceWebhooksModule,
@@ -136,6 +164,7 @@ const worker: Type[] = [
   TransactionalWorkerModule,
   JourneysWorkerModule,
   AnalyticsWorkerModule,
+  AbTestsWorkerModule,
   CustomersWorkerModule,
   SegmentsWorkerModule,
   WebhooksWorkerModule,

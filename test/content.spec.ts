@@ -183,7 +183,7 @@ describe('content: templates, compile once, standards-correct messages', () => {
       const before = compiler.mjmlRuns;
       const messages = [];
       for (let i = 0; i < 1000; i++) {
-        const compiled = await campaigns.compiled(row);
+        const [{ template: compiled }] = await campaigns.compiled(row);
         const to: Recipient = {
           id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
           email: `r${i}@example.com`,
@@ -217,7 +217,7 @@ describe('content: templates, compile once, standards-correct messages', () => {
       expect(m.text as string).toMatch(/Shop now \[https:\/\/edm\.test\/t\/c\//);
       expect(messages[7].html as string).not.toBe(html.replace(/42/g, '7')); // tokens differ per recipient
       expect(messages[42].messageId).toBe(
-        builder.build(await campaigns.compiled(row), context, {
+        builder.build((await campaigns.compiled(row))[0].template, context, {
           id: '00000000-0000-4000-8000-000000000042',
           email: 'x@example.com',
           name: null,

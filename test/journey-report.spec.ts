@@ -1,6 +1,9 @@
 import type { JourneyStatsDto } from '../src/journeys/dto/journey.dto';
 import type { MailingCounters } from '../src/analytics/stats.service';
+import { signReportLink } from '../src/analytics/report/report-link';
+import { TokenSigner } from '../src/common/tokens';
 import { figuresOf } from './support/report-campaign';
+import { expectForgeriesRefused, openSharedReport } from './support/report-links';
 import { SmtpCapture } from './support/smtp-capture';
 import { eventually, startTestApp, TestApp } from './support/test-app';
 
@@ -34,6 +37,8 @@ function expectedFigures(s: JourneyStatsDto): Record<string, number> {
 describe('journey report', () => {
   const smtp = new SmtpCapture();
   let t: TestApp;
+  let journey: string;
+  let stats: JourneyStatsDto;
 
   beforeAll(async () => {
     await smtp.start();
@@ -74,6 +79,7 @@ describe('journey report', () => {
         })
         .expect(201)
     ).body;
+    journey = j.id;
     await t.api('post', `/v1/journeys/${j.id}/publish`).expect(200);
     const people = ['r1@example.com', 'r2@example.com', 'r3@example.com'];
     for (const email of people) await t.api('post', `/v1/journeys/${j.id}/enrol`).send({ email }).expect(201);
@@ -83,7 +89,7 @@ describe('journey report', () => {
     }, 20_000);
     await eventually(() => (people.every((p) => smtp.mailsTo(p).length === 2) ? true : undefined), 10_000);
 
-    const stats = (await t.api('get', `/v1/journeys/${j.id}/stats`).expect(200)).body as JourneyStatsDto;
+    stats = (await t.api('get', `/v1/journeys/${j.id}/stats`).expect(200)).body as JourneyStatsDto;
     expect(stats).toMatchObject({ enrolled: 3, completed: 3, active: 0 });
     expect(stats.steps.find((s) => s.stepId === 'second')?.messages?.sent).toBe(3);
 
@@ -102,4 +108,40 @@ describe('journey report', () => {
     await t.http.get(`/v1/journeys/${j.id}/report`).expect(401);
     await t.api('get', '/v1/journeys/00000000-0000-7000-8000-000000000000/report').expect(404);
   }, 60_000);
+
+  it('shares the report through a signed link that works without a key; forged → 404, expired → 410', async () => {
+    const { html, token } = await openSharedReport(t, `/v1/journeys/${journey}`, 3);
+    expect(html).toContain('&lt;script&gt;alert(&quot;j&quot;)&lt;/script&gt; &amp; onboarding');
+    expect(figuresOf(html)).toEqual(expectedFigures(stats));
+    await expectForgeriesRefused(t, token);
+    const signer = new TokenSigner(t.config);
+    const expired = signReportLink(signer, { kind: 'journey', id: journey, expires: Math.floor(Date.now() / 1000) - 1 });
+    const gone = await t.http.get(`/r/${expired}`).expect(410);
+    expect(gone.text).toContain('expired');
+    expect(gone.text).not.toContain('data-figure');
+    // The token names the kind: the journey's id read as a campaign's finds no campaign.
+    const asCampaign = signReportLink(signer, { kind: 'campaign', id: journey, expires: Math.floor(Date.now() / 1000) + 60 });
+    expect((await t.http.get(`/r/${asCampaign}`).expect(404)).text).toContain('The campaign this link was made for no longer exists');
+
+    await t.http.post(`/v1/journeys/${journey}/report-link`).send({}).expect(401);
+    await t.api('post', '/v1/journeys/00000000-0000-7000-8000-000000000000/report-link').send({}).expect(404);
+    const r = await t.api('post', `/v1/journeys/${journey}/report-link`).send({ expiresInHours: 721 });
+    expect([400, 422]).toContain(r.status);
+    expect(JSON.stringify(r.body)).toContain('expiresInHours');
+  });
+
+  it('answers a link to a deleted journey with a 404 page', async () => {
+    const draft = (
+      await t
+        .api('post', '/v1/journeys')
+        .send({ name: 'short-lived', trigger: { type: 'api' }, steps: [{ id: 'end', type: 'exit' }] })
+        .expect(201)
+    ).body as { id: string };
+    const { url } = (await t.api('post', `/v1/journeys/${draft.id}/report-link`).send({}).expect(201)).body as { url: string };
+    await t.http.get(new URL(url).pathname).expect(200);
+    await t.api('delete', `/v1/journeys/${draft.id}`).expect(204);
+    const r = await t.http.get(new URL(url).pathname).expect(404);
+    expect(r.text).toContain('The journey this link was made for no longer exists');
+    expect(r.text).not.toContain('data-figure');
+  });
 });

@@ -2,7 +2,7 @@ import Redis from 'ioredis';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Browser, chromium, Page } from 'playwright-core';
-import type { CampaignStatsDto } from '../src/analytics/dto/stats.dto';
+import type { CampaignStatsDto, LinkStatsDto } from '../src/analytics/dto/stats.dto';
 import { REDIS_URL } from './support/databases';
 import { freePort } from './support/ports';
 import { campaignWithEvents, expectedFigures } from './support/report-campaign';
@@ -28,6 +28,7 @@ const PHONE = { width: 390, height: 844 };
   let base: string;
   let campaign: string;
   let stats: CampaignStatsDto;
+  let links: LinkStatsDto[];
 
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
@@ -39,6 +40,7 @@ const PHONE = { width: 390, height: 844 };
     await t.app.listen(port, '127.0.0.1');
     campaign = await campaignWithEvents(t, smtp, redis);
     stats = (await t.api('get', `/v1/campaigns/${campaign}/stats`).expect(200)).body;
+    links = (await t.api('get', `/v1/campaigns/${campaign}/links`).expect(200)).body;
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
   }, 90_000);
   afterAll(async () => {
@@ -59,7 +61,9 @@ const PHONE = { width: 390, height: 844 };
       const res = await page.goto(url);
       expect(res?.status()).toBe(200);
       await checkReport(page, viewport.width);
+      await checkClickMap(page, viewport.width);
       await page.screenshot({ path: join(SCREENSHOTS, `${shot}.png`), fullPage: true });
+      await page.locator('#click-map').screenshot({ path: join(SCREENSHOTS, `${shot}-click-map.png`) });
       // Nothing the Content-Security-Policy refused (the charts' inline styles are allowed by hash).
       expect(problems).toEqual([]);
     } finally {
@@ -80,6 +84,27 @@ const PHONE = { width: 390, height: 844 };
     expect(figures).toMatchObject(expectedFigures(stats));
     // Nothing wider than the screen.
     expect(await page.locator('html').evaluate((html) => html.scrollWidth)).toBeLessThanOrEqual(width);
+  };
+
+  /** The mail in its frame, a badge on every occurrence of each tracked link with the link's stats; its links lead nowhere. */
+  const checkClickMap = async (page: Page, width: number): Promise<void> => {
+    const frame = page.locator('#click-map iframe');
+    const box = await frame.boundingBox();
+    expect(box && box.width > 0.8 * Math.min(width, 736) && box.width <= width && box.height >= 300).toBe(true);
+    const mail = page.frameLocator('#click-map iframe');
+    await mail.getByText('Shop the sale').waitFor({ state: 'visible', timeout: 5000 });
+    const badges = mail.locator('.edm-badge');
+    expect(await badges.count()).toBe(3);
+    for (const badge of await badges.all()) {
+      expect(await badge.isVisible()).toBe(true);
+      const slot = Number(await badge.getAttribute('data-slot'));
+      const link = links.find((l) => l.slot === slot)!;
+      expect(await badge.textContent()).toBe(`${link.uniqueHumanClicks} · ${(link.clickShare * 100).toFixed(1)} %`);
+    }
+    // A click on a link stays in the copy: no navigation, no request, no click counted.
+    await mail.getByText('Shop the sale').click();
+    expect(page.frames().map((f) => f.url())).toEqual([page.url(), 'about:srcdoc']);
+    expect(await page.locator('table.print-only').isVisible()).toBe(false);
   };
 
   it('shows the report with its charts at desktop width, with an API key', async () => {
@@ -103,6 +128,10 @@ const PHONE = { width: 390, height: 844 };
           .locator('body')
           .evaluate((b) => (globalThis as unknown as { getComputedStyle: (e: unknown) => { backgroundColor: string } }).getComputedStyle(b).backgroundColor),
       ).toBe('rgb(255, 255, 255)');
+      // The frame would print cut off: the click map prints as its table.
+      expect(await page.locator('#click-map iframe').isVisible()).toBe(false);
+      expect(await page.locator('#click-map table.print-only').isVisible()).toBe(true);
+      expect(await page.locator('#click-map table.print-only tbody tr').count()).toBe(3);
       expect((await page.pdf({ format: 'A4' })).length).toBeGreaterThan(1000);
     } finally {
       await context.close();

@@ -1,9 +1,11 @@
 import Redis from 'ioredis';
+import { createHash } from 'node:crypto';
 import type { CampaignStatsDto } from '../src/analytics/dto/stats.dto';
 import { signReportLink } from '../src/analytics/report/report-link';
 import { TokenSigner } from '../src/common/tokens';
 import { REDIS_URL } from './support/databases';
-import { campaignWithEvents, expectedFigures, figuresOf } from './support/report-campaign';
+import { expectForgeriesRefused, openSharedReport } from './support/report-links';
+import { campaignWithEvents, expectedFigures, figuresOf, PERSON, REPORT_RECIPIENTS } from './support/report-campaign';
 import { SmtpCapture } from './support/smtp-capture';
 import { eventually, startTestApp, TestApp } from './support/test-app';
 
@@ -67,6 +69,144 @@ describe('campaign report', () => {
     }
   });
 
+  it('draws a click map over the mail: every occurrence of a tracked link carries its human clicks and share, matched by slot', async () => {
+    const res = await t.api('get', `/v1/campaigns/${campaign}/report`).expect(200);
+    const html = res.text;
+    expect(html).toContain('<section id="click-map">');
+    const mail = framedMail(html);
+    const links = (await t.api('get', `/v1/campaigns/${campaign}/links`).expect(200)).body as { slot: number; uniqueHumanClicks: number; clickShare: number }[];
+    // Ann and Cat clicked the sale link, Ben the new-in link; the sale link stands twice in the mail (text and button).
+    expect(links.map((l) => [l.slot, l.uniqueHumanClicks, l.clickShare])).toEqual([
+      [0, 2, 0.666667],
+      [1, 1, 0.333333],
+    ]);
+    const badges = [...mail.matchAll(/<span class="edm-badge" data-slot="(\d+)" data-human="(\d+)" data-share="([\d.]+)">([^<]*)</g)].map((m) => [
+      Number(m[1]),
+      Number(m[2]),
+      Number(m[3]),
+      m[4],
+    ]);
+    expect(badges).toEqual([
+      [0, 2, 0.666667, '2 · 66.7 %'],
+      [1, 1, 0.333333, '1 · 33.3 %'],
+      [0, 2, 0.666667, '2 · 66.7 %'],
+    ]);
+    // The most clicked link is the hottest.
+    expect([...mail.matchAll(/<a\b[^>]*data-edm-heat="(\d)"/g)].map((m) => Number(m[1]))).toEqual([5, 3, 5]);
+    // Printed, the same figures as a table, one row per occurrence.
+    const printed = html.slice(html.indexOf('<table class="print-only">'), html.indexOf('</table>', html.indexOf('<table class="print-only">')));
+    expect((printed.match(/<tr>/g) ?? []).length).toBe(4);
+    expect(printed).toContain('<td>Shop the sale</td><td class="url">https://shop.example/sale?x=1&amp;y=2</td><td class="n">2</td><td class="n">66.7 %</td>');
+  });
+
+  it('shows the mail with no live tracking URL, no token and nobody’s data, in a sandboxed frame under a still strict CSP', async () => {
+    const res = await t.api('get', `/v1/campaigns/${campaign}/report`).expect(200);
+    const mail = framedMail(res.text);
+    expect(res.text).toMatch(/<iframe class="click-map"[^>]* sandbox srcdoc="/);
+    expect(res.text).not.toMatch(/sandbox="[^"]*allow-/);
+    const origin = new URL(t.config.http.publicUrl).origin;
+    expect(mail).not.toContain(origin);
+    for (const path of ['/t/c/', '/t/o/', '/u/', '/p/', 'edm_token', 'utm_']) expect(mail).not.toContain(path);
+    for (const email of REPORT_RECIPIENTS) expect(mail).not.toContain(email);
+    // Every link leads nowhere: no href (a tracked link's destination is its title), no target.
+    expect((mail.match(/<a\b/g) ?? []).length).toBeGreaterThanOrEqual(5);
+    expect(mail).not.toMatch(/<a\b[^>]*\s(href|target)=/);
+    expect(mail).toContain('title="https://shop.example/new"');
+
+    const csp = String(res.headers['content-security-policy']);
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|script-src|frame-src|\*/);
+    // The framed mail inherits the page's policy: its stylesheets and style attributes are allowed one by one, by hash.
+    const hash = (css: string) => `'sha256-${createHash('sha256').update(css).digest('base64')}'`;
+    const sheets = [...mail.matchAll(/<style\b[^>]*>([\s\S]*?)<\/style>/g)].map((m) => m[1]);
+    const attributes = [...mail.matchAll(/\sstyle="([^"]*)"/g)].map((m) => m[1].replace(/&quot;/g, '"').replace(/&amp;/g, '&'));
+    expect(sheets.length).toBeGreaterThan(0);
+    for (const css of [...sheets, ...attributes]) expect(csp).toContain(hash(css));
+  });
+
+  it('says in words when there is no click map yet: a draft’s mail is not fixed', async () => {
+    const draft = await t.api('get', `/v1/campaigns/${campaign}`).expect(200);
+    const copy = (
+      await t
+        .api('post', '/v1/campaigns')
+        .send({
+          name: 'draft',
+          subject: 'x',
+          templateId: draft.body.templateId,
+          fromName: 'Shop',
+          fromEmail: 'news@shop.example',
+          audience: draft.body.audience,
+        })
+        .expect(201)
+    ).body.id;
+    const html = (await t.api('get', `/v1/campaigns/${copy}/report`).expect(200)).text;
+    const section = html.slice(html.indexOf('<section id="click-map">'));
+    expect(section.slice(0, section.indexOf('</section>'))).toContain('once the campaign has started sending');
+    expect(html).not.toContain('<iframe');
+  });
+
+  it('draws one click map per variant, each variant’s links with their own slots and figures', async () => {
+    const base = (await t.api('get', `/v1/campaigns/${campaign}`).expect(200)).body;
+    const other = (
+      await t
+        .api('post', '/v1/templates')
+        .send({
+          name: 'variant B',
+          mjml: `<mjml><mj-body><mj-section><mj-column><mj-text>Also <a href="https://shop.example/b">B only</a></mj-text></mj-column></mj-section></mj-body></mjml>`,
+        })
+        .expect(201)
+    ).body.id;
+    const id = (
+      await t
+        .api('post', '/v1/campaigns')
+        .send({
+          name: 'variants',
+          subject: 'Variants',
+          templateId: base.templateId,
+          fromName: 'Shop',
+          fromEmail: 'news@shop.example',
+          audience: base.audience,
+          variants: [{ name: 'Plain' }, { name: 'Other', templateId: other }],
+        })
+        .expect(201)
+    ).body.id as string;
+    await t.api('post', `/v1/campaigns/${id}/send`).expect(200);
+    await eventually(async () => ((await t.api('get', `/v1/campaigns/${id}`)).body.status === 'sent' ? true : undefined), 30_000);
+    await t.db.query(`UPDATE messages SET sent_at = now() - interval '1 hour' WHERE campaign_id = $1`, [id]);
+    // A person clicks variant B's link.
+    const mailB = smtp.mails.find((m) => String(m.parsed.subject) === 'Variants' && String(m.parsed.html).includes('B only'))!;
+    const click = new RegExp(`${t.config.http.publicUrl.replace(/[.:/]/g, '\\$&')}(/t/c/[A-Za-z0-9_.-]+)`).exec(String(mailB.parsed.html))![1];
+    await t.http.get(click).set('User-Agent', PERSON).expect(302);
+    const links = await eventually(async () => {
+      const l = (await t.api('get', `/v1/campaigns/${id}/links`).expect(200)).body as {
+        slot: number;
+        url: string;
+        uniqueHumanClicks: number;
+        clickShare: number;
+      }[];
+      return l.some((x) => x.uniqueHumanClicks) ? l : undefined;
+    }, 15_000);
+    expect(links.map((l) => [l.slot, l.url, l.uniqueHumanClicks])).toEqual([
+      [0, 'https://shop.example/sale?x=1&y=2', 0],
+      [1, 'https://shop.example/new', 0],
+      [2, 'https://shop.example/b', 1],
+    ]);
+
+    const html = (await t.api('get', `/v1/campaigns/${id}/report`).expect(200)).text;
+    const section = html.slice(html.indexOf('<section id="click-map">'), html.indexOf('<section id="providers">'));
+    expect([...section.matchAll(/<h3>Variant ([^<]+)<\/h3>/g)].map((m) => m[1])).toEqual(['A · Plain', 'B · Other']);
+    const frames = [...section.matchAll(/\ssrcdoc="([^"]*)"/g)].map((m) => framedMail(` srcdoc="${m[1]}"`));
+    expect(frames).toHaveLength(2);
+    const badges = (mail: string) =>
+      [...mail.matchAll(/<span class="edm-badge" data-slot="(\d+)" data-human="(\d+)"/g)].map((m) => [Number(m[1]), Number(m[2])]);
+    expect(badges(frames[0])).toEqual([
+      [0, 0],
+      [1, 0],
+      [0, 0],
+    ]);
+    expect(badges(frames[1])).toEqual([[2, 1]]);
+  }, 60_000);
+
   it('groups mailbox providers by recipient domain, adding up to the sent messages', async () => {
     const html = (await t.api('get', `/v1/campaigns/${campaign}/report`).expect(200)).text;
     const section = html.slice(html.indexOf('<section id="providers">'), html.indexOf('<section id="problems">'));
@@ -110,46 +250,35 @@ describe('campaign report', () => {
   });
 
   it('shares the page through a signed link that works without a key until it expires', async () => {
-    const before = Date.now();
-    const res = await t.api('post', `/v1/campaigns/${campaign}/report-link`).send({ expiresInHours: 2 }).expect(201);
-    const { url, expiresAt } = res.body as { url: string; expiresAt: string };
-    expect(url.startsWith(`${t.config.http.publicUrl}/r/`)).toBe(true);
-    expect(Math.abs(Date.parse(expiresAt) - before - 2 * 3600_000)).toBeLessThan(5000);
-    const path = new URL(url).pathname;
-    const page = await t.http.get(path).expect(200);
-    expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
-    expect(page.headers['cache-control']).toContain('no-store');
-    expect(figuresOf(page.text)).toMatchObject(expectedFigures(stats));
-    expect(page.text).toContain('shared link, valid until');
-
-    const byDefault = (await t.api('post', `/v1/campaigns/${campaign}/report-link`).send({}).expect(201)).body;
-    expect(Math.abs(Date.parse(byDefault.expiresAt) - Date.now() - 168 * 3600_000)).toBeLessThan(5000);
-
-    // Tampered: one character of the signature, one of the payload, cut short, garbage.
-    const token = path.slice(3);
-    const flip = (s: string, i: number) => s.slice(0, i) + (s[i] === 'A' ? 'B' : 'A') + s.slice(i + 1);
-    for (const bad of [flip(token, token.length - 3), flip(token, 2), token.slice(0, -4), 'garbage', 'a.b']) {
-      const r = await t.http.get(`/r/${bad}`).expect(404);
-      expect(r.headers['content-type']).toBe('text/html; charset=utf-8');
-      expect(r.text).toContain('Link not recognised');
-      expect(r.text).not.toContain('data-figure');
-    }
+    const { html, token } = await openSharedReport(t, `/v1/campaigns/${campaign}`, 2);
+    expect(figuresOf(html)).toMatchObject(expectedFigures(stats));
+    expect(html).toContain('<section id="click-map">');
+    await expectForgeriesRefused(t, token);
   });
 
   it('refuses an expired link with 410, and a link to a campaign that no longer exists with 404', async () => {
     const signer = new TokenSigner(t.config);
-    const expired = signReportLink(signer, { campaignId: campaign, expires: Math.floor(Date.now() / 1000) - 1 });
+    const expired = signReportLink(signer, { kind: 'campaign', id: campaign, expires: Math.floor(Date.now() / 1000) - 1 });
     const r = await t.http.get(`/r/${expired}`).expect(410);
     expect(r.text).toContain('expired');
     expect(r.text).not.toContain('data-figure');
-    const gone = signReportLink(signer, { campaignId: '00000000-0000-7000-8000-000000000000', expires: Math.floor(Date.now() / 1000) + 60 });
+    const gone = signReportLink(signer, { kind: 'campaign', id: '00000000-0000-7000-8000-000000000000', expires: Math.floor(Date.now() / 1000) + 60 });
     expect((await t.http.get(`/r/${gone}`).expect(404)).text).toContain('no longer exists');
     // Another app secret's token is a forgery.
     const other = signReportLink(new TokenSigner({ ...t.config, secret: Buffer.from('another secret') }), {
-      campaignId: campaign,
+      kind: 'campaign',
+      id: campaign,
       expires: Math.floor(Date.now() / 1000) + 60,
     });
     await t.http.get(`/r/${other}`).expect(404);
+  });
+
+  it('still opens a link made before journeys could be shared (campaign id and expiry, no kind)', async () => {
+    const payload = Buffer.alloc(20);
+    Buffer.from(campaign.replace(/-/g, ''), 'hex').copy(payload, 0);
+    payload.writeUInt32BE(Math.floor(Date.now() / 1000) + 60, 16);
+    const page = await t.http.get(`/r/${new TokenSigner(t.config).sign('report', payload)}`).expect(200);
+    expect(figuresOf(page.text)).toMatchObject(expectedFigures(stats));
   });
 
   it('refuses a bad body naming the field, and an unknown campaign', async () => {
@@ -161,3 +290,15 @@ describe('campaign report', () => {
     await t.api('post', '/v1/campaigns/00000000-0000-7000-8000-000000000000/report-link').send({}).expect(404);
   });
 });
+
+/** The mail in the click map's frame, as the browser reads its srcdoc attribute. */
+function framedMail(html: string): string {
+  const m = /\ssrcdoc="([^"]*)"/.exec(html);
+  expect(m).not.toBeNull();
+  return m![1]
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+}

@@ -48,7 +48,7 @@ function score(raw: Buffer): Promise<{ score: number; report: string }> {
           .expect(201);
         const campaigns = t.app.get(CampaignsService);
         const row = await campaigns.row(campaign.body.id);
-        const message = t.app.get(MessageBuilder).build(await campaigns.compiled(row), await campaigns.messageContext(row), {
+        const message = t.app.get(MessageBuilder).build((await campaigns.compiled(row))[0].template, await campaigns.messageContext(row), {
           id: '5b0f0a43-1d7c-4e51-9a57-6a4f3c2e1d00',
           email: 'jane.doe@example.org',
           name: 'Jane Doe',

@@ -1,12 +1,15 @@
 import { Module } from '@nestjs/common';
 import { CampaignsModule } from '../campaigns/campaigns.module';
+import { ContentModule } from '../content/content.module';
 import { TokenSigner } from '../common/tokens';
 import { AudienceModule } from '../audience/audience.module';
 import { CountersRepository } from './ingestion/counters.repository';
 import { EventApplier } from './ingestion/event-applier';
 import { EventsRepository } from './ingestion/events.repository';
 import { EventIngestor } from './ingestion/event-ingestor';
-import { ReportController, SharedReportController } from './report/report.controller';
+import { CampaignMailCopy } from './report/campaign-mail-copy';
+import { ReportLinks } from './report/report-link';
+import { ReportController } from './report/report.controller';
 import { ReportService } from './report/report.service';
 import { StatsController } from './stats.controller';
 import { SubscriberActivity } from './subscriber-activity';
@@ -14,12 +17,15 @@ import { StatsRepository } from './stats.repository';
 import { StatsService } from './stats.service';
 import { TrackingModule } from '../tracking/tracking.module';
 
-/** Campaign reports: counters, time series, links, the report page and its shared links (HTTP side). */
+/**
+ * Campaign reports: counters, time series, links, the report page and its shared links (HTTP side).
+ * The public page of a shared link is composed at the root (SharedReportsModule): journeys' reports are shared too.
+ */
 @Module({
-  imports: [CampaignsModule, TrackingModule],
-  controllers: [StatsController, ReportController, SharedReportController],
-  providers: [StatsService, StatsRepository, ReportService, TokenSigner],
-  exports: [StatsService],
+  imports: [CampaignsModule, TrackingModule, ContentModule],
+  controllers: [StatsController, ReportController],
+  providers: [StatsService, StatsRepository, ReportService, CampaignMailCopy, ReportLinks, TokenSigner],
+  exports: [StatsService, ReportService, ReportLinks],
 })
 export class AnalyticsModule {}
 

@@ -23,6 +23,25 @@ export interface CounterRow {
 export type BucketRow = Record<'start', Date> &
   Record<'opens' | 'unique_opens' | 'unique_human_opens' | 'clicks' | 'unique_clicks' | 'unique_human_clicks' | 'conversions' | 'unsubscribes', string>;
 
+/** A campaign variant's recipients and engagement (bigint counts as text). */
+export interface VariantCountRow {
+  variant: number;
+  assigned: string;
+  sent: string;
+  hard_bounces: string;
+  soft_bounces: string;
+  unique_opens: string;
+  unique_human_opens: string;
+  unique_clicks: string;
+  unique_human_clicks: string;
+  unique_conversions: string;
+  unsubscribes: string;
+  complaints: string;
+  /** Attributed revenue in the default currency, and the sum of its squares per recipient. */
+  revenue: string;
+  revenue_squares: string;
+}
+
 /** Reads of the counters the ingestor keeps: `campaign_stats`, `campaign_revenue`, `campaign_stats_hourly`. */
 @Injectable()
 export class StatsRepository {
@@ -51,6 +70,29 @@ export class StatsRepository {
        FROM span CROSS JOIN generate_series(span.lo, span.hi, ('1 ' || $2)::interval) AS g LEFT JOIN h ON h.local = g
        GROUP BY g ORDER BY g`,
       [campaignId, interval, timezone],
+    );
+  }
+
+  /**
+   * Per variant of a campaign: recipients assigned and sent (the campaigns' published
+   * campaign_variant_recipients), bounces, unique engagement from the messages' engagement rows,
+   * and attributed revenue in `currency` per recipient. A join over the campaign's variant messages:
+   * the test share of an A/B test, or the whole audience of variants without one.
+   */
+  variantCounts(campaignId: string, currency: string): Promise<VariantCountRow[]> {
+    return this.db.query(
+      `SELECT v.variant, count(*) AS assigned, count(*) FILTER (WHERE v.status = 'sent') AS sent,
+              count(*) FILTER (WHERE e.bounced = 'hard') AS hard_bounces, count(*) FILTER (WHERE e.bounced = 'soft') AS soft_bounces,
+              count(e.opened_at) AS unique_opens, count(e.human_opened_at) AS unique_human_opens,
+              count(e.clicked_at) AS unique_clicks, count(e.human_clicked_at) AS unique_human_clicks,
+              count(e.converted_at) AS unique_conversions, count(e.unsubscribed_at) AS unsubscribes, count(e.complained_at) AS complaints,
+              COALESCE(sum(c.revenue), 0) AS revenue, COALESCE(sum(c.revenue * c.revenue), 0) AS revenue_squares
+       FROM campaign_variant_recipients($1) v
+       LEFT JOIN engagements e ON e.campaign_id = $1 AND e.subscriber_id = v.subscriber_id
+       LEFT JOIN (SELECT subscriber_id, sum(value) AS revenue FROM conversions
+                  WHERE campaign_id = $1 AND attributed AND COALESCE(currency, $2) = $2 GROUP BY 1) c ON c.subscriber_id = v.subscriber_id
+       GROUP BY v.variant ORDER BY v.variant`,
+      [campaignId, currency],
     );
   }
 

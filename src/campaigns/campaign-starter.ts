@@ -5,6 +5,7 @@ import { TemplatesService } from '../content/templates.service';
 import { AudienceResolver } from './audience-resolver';
 import { CampaignsRepository } from './campaigns.repository';
 import { CampaignsService } from './campaigns.service';
+import type { VariantSpec } from './variants';
 
 /**
  * Starts a campaign: pins its template version, stores its link slots, and freezes the audience in
@@ -33,8 +34,9 @@ export class CampaignStarter {
     }
     if (row.started_at) return true;
     const version = row.template_version ?? (await this.templates.version(row.template_id)).version;
-    await this.repository.pinTemplateVersion(campaignId, version);
-    await this.campaigns.compiled({ ...row, template_version: version }); // compiles once and stores the link slots
+    const variants = row.variants && (await Promise.all(row.variants.map((v) => this.pinned(v))));
+    await this.repository.pinTemplateVersions(campaignId, version, variants);
+    await this.campaigns.compiled({ ...row, template_version: version, variants }); // compiles once and stores the link slots
     const started = Date.now();
     await this.db.transaction(async (tx) => {
       if (await this.repository.lockForStart(tx, campaignId)) return;
@@ -44,5 +46,11 @@ export class CampaignStarter {
     });
     this.logger.log(`campaign ${campaignId}: audience resolved in ${Date.now() - started} ms`);
     return true;
+  }
+
+  /** A variant with its own template sends that template's version of now, like the campaign's. */
+  private async pinned(v: VariantSpec): Promise<VariantSpec> {
+    if (!v.templateId || v.templateVersion) return v;
+    return { ...v, templateVersion: (await this.templates.version(v.templateId)).version };
   }
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { queryRows, changed, type Queryable } from '../database/queryable';
+import type { AbBasis, AbState, AbTestSpec, VariantSpec } from './variants';
 
 export type CampaignStatus = 'draft' | 'scheduled' | 'sending' | 'paused' | 'sent' | 'cancelled';
 
@@ -42,6 +43,14 @@ export interface CampaignRow {
   audience_domains: Record<string, number> | null;
   /** How many messages the frozen audience has, stored with started_at (null: started before it was kept). */
   message_total: number | null;
+  variants: VariantSpec[] | null;
+  ab_test: AbTestSpec | null;
+  ab_state: AbState | null;
+  ab_winner: number | null;
+  ab_basis: AbBasis | null;
+  ab_decided_at: Date | null;
+  /** Where the test stands, in words: the last look's while it runs, the decision's after. */
+  ab_reason: string | null;
   created_at: Date;
   updated_at: Date;
   /** created_at as Postgres text: a JS Date would drop the microseconds the keyset compares. */
@@ -63,6 +72,8 @@ export interface CampaignValues {
   postalAddress: string | null;
   utm: Record<string, string> | null;
   attributionWindowHours: number | null;
+  variants: VariantSpec[] | null;
+  abTest: AbTestSpec | null;
 }
 
 /**
@@ -105,8 +116,8 @@ export class CampaignsRepository {
   async insert(v: CampaignValues): Promise<string> {
     const [{ id }]: { id: string }[] = await this.db.query(
       `INSERT INTO campaigns (name, subject, template_id, from_name, from_email, reply_to, audience, data, send_rate, transport, postal_address,
-         utm, attribution_window_hours)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
+         utm, attribution_window_hours, variants, ab_test)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
       values(v),
     );
     return id;
@@ -115,8 +126,9 @@ export class CampaignsRepository {
   async update(id: string, v: CampaignValues): Promise<void> {
     await this.db.query(
       `UPDATE campaigns SET name = $1, subject = $2, template_id = $3, from_name = $4, from_email = $5, reply_to = $6, audience = $7,
-         data = $8, send_rate = $9, transport = $10, postal_address = $11, utm = $12, attribution_window_hours = $13, updated_at = now()
-       WHERE id = $14`,
+         data = $8, send_rate = $9, transport = $10, postal_address = $11, utm = $12, attribution_window_hours = $13,
+         variants = $14, ab_test = $15, updated_at = now()
+       WHERE id = $16`,
       [...values(v), id],
     );
   }
@@ -177,8 +189,13 @@ export class CampaignsRepository {
     return affected > 0;
   }
 
-  async pinTemplateVersion(id: string, version: number): Promise<void> {
-    await this.db.query(`UPDATE campaigns SET template_version = $2 WHERE id = $1`, [id, version]);
+  /** The template versions the campaign sends: its own and each variant's (stored in `variants`). */
+  async pinTemplateVersions(id: string, version: number, variants: VariantSpec[] | null): Promise<void> {
+    await this.db.query(`UPDATE campaigns SET template_version = $2, variants = $3 WHERE id = $1`, [
+      id,
+      version,
+      variants === null ? null : JSON.stringify(variants),
+    ]);
   }
 
   /**
@@ -191,15 +208,42 @@ export class CampaignsRepository {
   }
 
   /**
-   * Once its audience is frozen: started, with its size and its recipients by domain kept for the
-   * report while it sends (a count and a join of its messages, here rather than at every view).
+   * Sending has started (with an A/B test, the test has too), with the frozen audience's size and
+   * recipients by domain kept for the report while it sends (a count and a join of its messages,
+   * here rather than at every view).
    */
   async markStarted(q: Queryable, id: string): Promise<void> {
     await q.query(
-      `UPDATE campaigns SET started_at = now(), message_total = (SELECT count(*) FROM messages WHERE campaign_id = $1), audience_domains = ${AUDIENCE_DOMAINS}
+      `UPDATE campaigns SET started_at = now(), ab_state = CASE WHEN ab_test IS NOT NULL THEN 'testing' END,
+         message_total = (SELECT count(*) FROM messages WHERE campaign_id = $1), audience_domains = ${AUDIENCE_DOMAINS}
        WHERE id = $1`,
       [id],
     );
+  }
+
+  /**
+   * Records the A/B test's outcome if it is still in one of `from` (a concurrent look or a manual
+   * decision got there first otherwise); in the caller's transaction. `winner` null: inconclusive.
+   */
+  async decideAbTest(q: Queryable, id: string, from: AbState[], d: { winner: number | null; basis: AbBasis | null; reason: string }): Promise<boolean> {
+    const { affected } = await changed(
+      q,
+      `UPDATE campaigns SET ab_state = CASE WHEN $3::smallint IS NULL THEN 'inconclusive' ELSE 'decided' END, ab_winner = $3, ab_basis = $4,
+         ab_decided_at = CASE WHEN $3::smallint IS NULL THEN NULL ELSE now() END, ab_reason = $5, updated_at = now()
+       WHERE id = $1 AND ab_state = ANY($2::text[]) RETURNING id`,
+      [id, from, d.winner, d.basis, d.reason],
+    );
+    return affected > 0;
+  }
+
+  /** While the test runs: where it stands after the latest look. */
+  async noteAbTest(id: string, reason: string): Promise<void> {
+    await this.db.query(`UPDATE campaigns SET ab_reason = $2 WHERE id = $1 AND ab_state = 'testing'`, [id, reason]);
+  }
+
+  /** Campaigns whose A/B test is running, for the periodic look. */
+  testing(): Promise<{ id: string }[]> {
+    return this.db.query(`SELECT id FROM campaigns WHERE ab_state = 'testing' AND status IN ('sending', 'paused')`);
   }
 
   /** Sent, once nothing of it is queued or in flight; its message counts are kept with it. True when it was completed now. */
@@ -210,7 +254,7 @@ export class CampaignsRepository {
          message_counts = (SELECT jsonb_object_agg(status, n) FROM (SELECT status, count(*) AS n FROM messages WHERE campaign_id = $1 GROUP BY status) m),
          mailbox_domains = ${MAILBOX_DOMAINS}
        WHERE c.id = $1 AND c.status = 'sending' AND c.started_at IS NOT NULL
-         AND NOT EXISTS (SELECT 1 FROM messages WHERE campaign_id = $1 AND status IN ('queued', 'sending', 'submitting'))
+         AND NOT EXISTS (SELECT 1 FROM messages WHERE campaign_id = $1 AND status IN ('held', 'queued', 'sending', 'submitting'))
        RETURNING c.id`,
       [id],
     );
@@ -227,7 +271,7 @@ export class CampaignsRepository {
       `UPDATE campaigns c SET message_counts = (SELECT jsonb_object_agg(status, n) FROM (SELECT status, count(*) AS n FROM messages WHERE campaign_id = $1 GROUP BY status) m),
          mailbox_domains = ${MAILBOX_DOMAINS}
        WHERE c.id = $1 AND c.status = 'cancelled' AND c.message_counts IS NULL
-         AND NOT EXISTS (SELECT 1 FROM messages WHERE campaign_id = $1 AND status IN ('queued', 'sending', 'submitting'))`,
+         AND NOT EXISTS (SELECT 1 FROM messages WHERE campaign_id = $1 AND status IN ('held', 'queued', 'sending', 'submitting'))`,
       [id],
     );
   }
@@ -257,5 +301,7 @@ function values(v: CampaignValues): unknown[] {
     v.postalAddress,
     v.utm,
     v.attributionWindowHours,
+    v.variants === null ? null : JSON.stringify(v.variants),
+    v.abTest,
   ];
 }

@@ -14,8 +14,9 @@ import { SegmentsService } from '../segments/segments.service';
 import { CampaignLinks } from '../tracking/campaign-links';
 import { CampaignNotDraft } from './campaign.errors';
 import { Audience, CampaignRow, CampaignsRepository, CampaignValues } from './campaigns.repository';
-import { CampaignDto, CreateCampaignDto, ProgressDto, UpdateCampaignDto, UtmDto } from './dto/campaign.dto';
+import { AbTestDto, CampaignDto, CreateCampaignDto, ProgressDto, UpdateCampaignDto, UtmDto, VariantDto } from './dto/campaign.dto';
 import { MessagesRepository } from './messages.repository';
+import { AB_DEFAULTS, AbBasis, AbState, AbTestSpec, variantId, VariantSpec } from './variants';
 
 export type { CampaignRow };
 
@@ -24,6 +25,14 @@ export interface RecipientDomains {
   /** `sent`: the sent messages, once the campaign has finished; `audience`: every recipient frozen when sending started. */
   of: 'sent' | 'audience';
   domains: Record<string, number>;
+}
+
+/** A compiled mail of a campaign (one per variant) and where its link slots start among the campaign's. */
+export interface CompiledMail {
+  template: CompiledTemplate;
+  firstSlot: number;
+  /** The variant's own from name, if it has one. */
+  fromName?: string;
 }
 
 /** What every message of a campaign shares, for the message builder. */
@@ -129,6 +138,8 @@ export class CampaignsService {
       postalAddress: dto.postalAddress !== undefined ? dto.postalAddress : row.postal_address,
       utm: dto.utm !== undefined ? dto.utm : row.utm,
       attributionWindowHours: dto.attributionWindowHours !== undefined ? dto.attributionWindowHours : row.attribution_window_hours,
+      variants: dto.variants !== undefined ? dto.variants : row.variants,
+      abTest: dto.abTest !== undefined ? dto.abTest : row.ab_test,
     } as CreateCampaignDto);
     await this.check(next);
     await this.campaigns.update(id, next);
@@ -144,12 +155,64 @@ export class CampaignsService {
     });
   }
 
-  /** The campaign's compiled template (cached by version and subject), its link slots stored with tracking. */
-  async compiled(row: CampaignRow): Promise<CompiledTemplate> {
-    const v = await this.templates.version(row.template_id, row.template_version);
-    const compiled = await this.compiler.compile(`${v.templateId}:${v.version}:${row.subject}`, v.mjml, row.subject);
-    if (compiled.links.length) await this.links.store(row.id, compiled.links, row.utm);
-    return compiled;
+  /**
+   * What the campaign sends, compiled (cached by template version, subject and preheader): one mail,
+   * or one per variant. The link slots of all of them are stored with tracking one after the other,
+   * each variant's from its `firstSlot`, so a click names the variant's own link.
+   */
+  async compiled(row: CampaignRow): Promise<CompiledMail[]> {
+    const mails = await this.mails(row);
+    const links = mails.flatMap((m) => m.template.links);
+    if (links.length) await this.links.store(row.id, links, row.utm);
+    return mails;
+  }
+
+  /** The same mails, storing nothing: what a report reads to show them. */
+  async mails(row: CampaignRow): Promise<CompiledMail[]> {
+    const specs: { templateId: string; version: number | null; subject: string; preheader?: string; fromName?: string }[] = row.variants
+      ? row.variants.map((v) => ({
+          templateId: v.templateId ?? row.template_id,
+          version: v.templateId ? (v.templateVersion ?? null) : row.template_version,
+          subject: v.subject ?? row.subject,
+          preheader: v.preheader,
+          fromName: v.fromName,
+        }))
+      : [{ templateId: row.template_id, version: row.template_version, subject: row.subject }];
+    const mails: CompiledMail[] = [];
+    let firstSlot = 0;
+    for (const s of specs) {
+      const v = await this.templates.version(s.templateId, s.version);
+      // The key every other caller uses (template, version, subject), or with a preheader one they never make.
+      const key =
+        s.preheader === undefined ? `${v.templateId}:${v.version}:${s.subject}` : `${v.templateId}:${v.version}+${JSON.stringify([s.subject, s.preheader])}`;
+      const template = await this.compiler.compile(key, v.mjml, s.subject, s.preheader);
+      mails.push({ template, firstSlot, fromName: s.fromName });
+      firstSlot += template.links.length;
+    }
+    return mails;
+  }
+
+  /**
+   * The A/B test's outcome, if it is still in one of `from`: with a winner, the rest of the audience
+   * gets it and joins the queue in the same transaction; without (inconclusive), the rest stays
+   * held. False when a concurrent look or decision got there first.
+   */
+  concludeAbTest(id: string, from: AbState[], d: { winner: number | null; basis: AbBasis | null; reason: string }): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      if (!(await this.campaigns.decideAbTest(tx, id, from, d))) return false;
+      if (d.winner !== null) await this.messages.releaseHeld(tx, id, d.winner);
+      return true;
+    });
+  }
+
+  /** While the A/B test runs: where it stands after the latest look. */
+  noteAbTest(id: string, reason: string): Promise<void> {
+    return this.campaigns.noteAbTest(id, reason);
+  }
+
+  /** Campaigns whose A/B test is running. */
+  async testing(): Promise<string[]> {
+    return (await this.campaigns.testing()).map((r) => r.id);
   }
 
   /** The campaign's lists (their names for List-Id), in the audience's order. */
@@ -202,9 +265,25 @@ export class CampaignsService {
       );
     }
     await this.checkSegments(v.audience);
+    await this.checkVariants(v);
     const transports = Object.keys(this.config.mail.transports);
     if (!transports.includes(v.transport)) throw AppError.invalid('transport', `no transport named "${v.transport}" (configured: ${transports.join(', ')})`);
     this.compiler.assertValidSubject(v.subject);
+  }
+
+  /** Each variant's template must exist and its subject be valid Handlebars; an A/B test needs variants. */
+  private async checkVariants(v: CampaignValues): Promise<void> {
+    if (v.abTest && !v.variants) throw AppError.invalid('abTest', 'an A/B test needs variants (2 to 8)');
+    for (const [i, variant] of (v.variants ?? []).entries()) {
+      if (variant.templateId && !(await this.templates.exists(variant.templateId))) {
+        throw new AppError('not_found', `template ${variant.templateId} not found`, [{ field: `variants[${i}].templateId`, message: 'no such template' }]);
+      }
+      if (variant.subject) this.compiler.assertValidSubject(variant.subject, `variants[${i}].subject`);
+      if (variant.preheader) this.compiler.assertValidSubject(variant.preheader, `variants[${i}].preheader`);
+    }
+    const names = (v.variants ?? []).map((x) => x.name);
+    const twice = names.find((n, i) => names.indexOf(n) !== i);
+    if (twice) throw AppError.invalid('variants', `two variants are named "${twice}"`);
   }
 
   /** The segment and the excluded segments must exist; a segment cannot be both. */
@@ -243,6 +322,27 @@ function valuesOf(dto: CreateCampaignDto): CampaignValues {
     postalAddress: dto.postalAddress ?? null,
     utm: utmOf(dto.utm),
     attributionWindowHours: dto.attributionWindowHours ?? null,
+    variants: dto.variants ? dto.variants.map(variantOf) : null,
+    abTest: dto.abTest ? abTestOf(dto.abTest) : null,
+  };
+}
+
+/** Only the fields given (a template version is pinned when sending starts). */
+function variantOf(v: VariantDto): VariantSpec {
+  return Object.fromEntries(
+    Object.entries({ name: v.name, subject: v.subject, preheader: v.preheader, fromName: v.fromName, templateId: v.templateId }).filter(
+      ([, x]) => x !== undefined && x !== null,
+    ),
+  ) as unknown as VariantSpec;
+}
+
+function abTestOf(a: AbTestDto): AbTestSpec {
+  return {
+    testShare: a.testShare,
+    metric: a.metric ?? AB_DEFAULTS.metric,
+    maxHours: a.maxHours ?? AB_DEFAULTS.maxHours,
+    fallback: a.fallback ?? AB_DEFAULTS.fallback,
+    minPerVariant: a.minPerVariant ?? AB_DEFAULTS.minPerVariant,
   };
 }
 
@@ -251,7 +351,7 @@ export function progressOf(counts: Record<string, number>): ProgressDto {
   const p = emptyProgress();
   for (const [status, n] of Object.entries(counts)) {
     p.total += n;
-    if (status === 'queued' || status === 'sending' || status === 'submitting') p.queued += n;
+    if (status === 'held' || status === 'queued' || status === 'sending' || status === 'submitting') p.queued += n;
     else if (status in p) p[status as 'sent' | 'failed' | 'unknown' | 'skipped' | 'cancelled'] += n;
   }
   return p;
@@ -292,6 +392,16 @@ function map(r: CampaignRow, progress = emptyProgress()): CampaignDto {
     postalAddress: r.postal_address,
     utm: r.utm,
     attributionWindowHours: r.attribution_window_hours,
+    variants:
+      r.variants?.map((v, i) => ({
+        id: variantId(i),
+        name: v.name,
+        subject: v.subject ?? null,
+        preheader: v.preheader ?? null,
+        fromName: v.fromName ?? null,
+        templateId: v.templateId ?? null,
+      })) ?? null,
+    abTest: r.ab_test,
     status: r.status,
     scheduledAt: r.scheduled_at?.toISOString() ?? null,
     localTime: r.local_time,

@@ -10,6 +10,8 @@ export interface ClaimedMessage {
   subscriberId: string;
   listId: string;
   attempts: number;
+  /** Index into the campaign's variants; null without variants. */
+  variant: number | null;
 }
 
 /** The SMTP outcome of one message, as the dispatcher records it. */
@@ -34,8 +36,10 @@ export class MessagesRepository {
 
   /**
    * Freezes the audience of subscribers in [fromId, toId) — the audience's published
-   * `audience_recipients` — into messages, each with its send time, in subscriber order (the unique
-   * (campaign_id, subscriber_id) index then fills in order, not at random). A rerun adds what is missing.
+   * `audience_recipients` — into messages, each with its send time and variant (see ./variants.ts:
+   * u from md5 of the campaign and subscriber ids; the rest of an A/B test's audience `held`), in
+   * subscriber order (the unique (campaign_id, subscriber_id) index then fills in order, not at
+   * random). A rerun adds what is missing.
    */
   async freeze(
     campaignId: string,
@@ -47,12 +51,20 @@ export class MessagesRepository {
     const p = new SqlParams([campaignId, lists, fromId, toId]);
     const narrowed = narrowing ? `AND ${narrowing('r.subscriber_id', p)}` : '';
     await this.db.query(
-      `INSERT INTO messages (campaign_id, subscriber_id, list_id, send_at)
+      `INSERT INTO messages (campaign_id, subscriber_id, list_id, send_at, variant, status, ab_rest)
        SELECT $1, r.subscriber_id, r.list_id,
               CASE WHEN c.local_time
                    THEN (c.scheduled_at AT TIME ZONE 'UTC') AT TIME ZONE COALESCE(r.timezone, c.default_timezone)
-                   ELSE COALESCE(c.scheduled_at, now()) END
+                   ELSE COALESCE(c.scheduled_at, now()) END,
+              CASE WHEN v.k IS NULL THEN NULL
+                   WHEN v.share IS NULL THEN floor(h.u * v.k)
+                   WHEN h.u < v.share THEN floor(h.u / v.share * v.k) END,
+              CASE WHEN v.share IS NOT NULL AND h.u >= v.share THEN 'held' ELSE 'queued' END,
+              v.share IS NOT NULL AND h.u >= v.share
        FROM audience_recipients($2::uuid[], $3::uuid, $4::uuid) r CROSS JOIN campaigns c
+       CROSS JOIN LATERAL (SELECT jsonb_array_length(c.variants) AS k, (c.ab_test->>'testShare')::float8 AS share) v
+       CROSS JOIN LATERAL (SELECT CASE WHEN v.k IS NULL THEN 0
+                                  ELSE ('x' || left(md5(c.id::text || ':' || r.subscriber_id::text), 8))::bit(32)::bigint / 4294967296.0 END AS u) h
        WHERE c.id = $1 ${narrowed}
        ORDER BY r.subscriber_id
        ON CONFLICT (campaign_id, subscriber_id) DO NOTHING`,
@@ -85,7 +97,17 @@ export class MessagesRepository {
   }
 
   async cancelQueued(q: Queryable, campaignId: string): Promise<void> {
-    await q.query(`UPDATE messages SET status = 'cancelled', updated_at = now() WHERE campaign_id = $1 AND status = 'queued'`, [campaignId]);
+    await q.query(`UPDATE messages SET status = 'cancelled', updated_at = now() WHERE campaign_id = $1 AND status IN ('queued', 'held')`, [campaignId]);
+  }
+
+  /** The rest of an A/B test's audience gets the winner and joins the queue; in the caller's transaction. */
+  async releaseHeld(q: Queryable, campaignId: string, variant: number): Promise<number> {
+    const { affected } = await changed(
+      q,
+      `UPDATE messages SET status = 'queued', variant = $2, send_at = GREATEST(send_at, now()), updated_at = now() WHERE campaign_id = $1 AND status = 'held'`,
+      [campaignId, variant],
+    );
+    return affected;
   }
 
   /** Due messages, claimed for a run, in message order. */
@@ -98,7 +120,7 @@ export class MessagesRepository {
        )
        UPDATE messages m SET status = 'sending', claimed_by = $3, updated_at = now()
        FROM due WHERE m.id = due.id
-       RETURNING m.id::text AS "messageId", m.subscriber_id AS "subscriberId", m.list_id AS "listId", m.attempts`,
+       RETURNING m.id::text AS "messageId", m.subscriber_id AS "subscriberId", m.list_id AS "listId", m.attempts, m.variant`,
       [campaignId, limit, run],
     );
     return rows.sort((a, b) => Number(a.messageId) - Number(b.messageId));

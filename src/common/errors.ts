@@ -2,7 +2,7 @@
  * Errors say what happened in the terms of the domain; one filter maps each code to HTTP, and code
  * branches on the error's class or code, never on a status. Each capability declares its own
  * errors (`audience/audience.errors.ts`, `content/content.errors.ts`, `campaigns/campaign.errors.ts`,
- * `segments/segment.errors.ts`, `journeys/journey.errors.ts`)
+ * `segments/segment.errors.ts`, `journeys/journey.errors.ts`, `ab-tests/ab-test.errors.ts`)
  * with the codes listed here. Adding a code without a mapping in `httpStatusFor` is a compile error.
  */
 export type ErrorCode =
@@ -32,7 +32,10 @@ export type ErrorCode =
   // journeys
   | 'invalid_journey'
   | 'journey_published'
-  | 'not_enrolled';
+  | 'not_enrolled'
+  // A/B tests
+  | 'no_ab_test'
+  | 'ab_test_decided';
 
 export interface ErrorDetail {
   field?: string;
@@ -79,6 +82,8 @@ export function httpStatusFor(code: ErrorCode): number {
     case 'segment_in_use':
     case 'journey_published':
     case 'not_enrolled':
+    case 'no_ab_test':
+    case 'ab_test_decided':
       return 409;
     case 'invalid_input':
       return 400;

@@ -72,6 +72,8 @@ const envSchema = z.object({
   JOURNEY_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
   JOURNEY_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   JOURNEY_DATE_SCAN_MINUTES: z.coerce.number().min(0.05).max(1440).default(10),
+  /** How often running A/B tests are looked at (the statistics stay valid however often). */
+  AB_LOOK_SECONDS: z.coerce.number().min(0.5).max(86_400).default(300),
   IMPORT_BATCH_SIZE: z.coerce.number().int().min(10).max(50_000).default(10_000),
   IMPORT_MAX_ERRORS: z.coerce.number().int().min(0).default(10_000),
   /** Public sign-up form: posts allowed per client IP and per address within FORM_RATE_WINDOW_SECONDS. */
@@ -162,6 +164,7 @@ export interface AppConfig {
   segments: { refreshMinutes: number; purchaseEvents: string[] };
   /** Journeys: enrolments per engine transaction, engine jobs at once per process, and how often yearly date triggers enrol ahead. */
   journeys: { batchSize: number; concurrency: number; dateScanMinutes: number };
+  abTests: { lookSeconds: number };
   /** Bounce webhooks: accepted SNS topics (empty: any) and the SendGrid verification key as PEM (unset: unsigned). */
   webhooks: { sesTopicArns: string[]; sendgridPublicKey?: string };
   /** Outgoing webhooks: delivery timing, retries, when an endpoint is disabled, and whether private networks may be called. */
@@ -264,6 +267,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         .filter(Boolean),
     },
     journeys: { batchSize: e.JOURNEY_BATCH_SIZE, concurrency: e.JOURNEY_CONCURRENCY, dateScanMinutes: e.JOURNEY_DATE_SCAN_MINUTES },
+    abTests: { lookSeconds: e.AB_LOOK_SECONDS },
     webhooks: {
       sesTopicArns: e.SES_TOPIC_ARNS ? e.SES_TOPIC_ARNS.split(',').map((a) => a.trim()) : [],
       sendgridPublicKey: parseSendgridKey(e.SENDGRID_WEBHOOK_PUBLIC_KEY),

@@ -39,7 +39,8 @@ export function rewriteLinks(html: string): RewrittenHtml {
 
 const NAMED: Record<string, string> = { amp: '&', quot: '"', apos: "'", lt: '<', gt: '>' };
 
-function decodeEntities(s: string): string {
+/** Character references in HTML text or an attribute value, as a browser reads them (the common named ones and every numeric one). */
+export function decodeEntities(s: string): string {
   return s.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (whole, e: string) => {
     if (e[0] === '#') {
       const code = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);

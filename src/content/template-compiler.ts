@@ -63,22 +63,25 @@ export class TemplateCompiler {
     throwIfAny((await this.analyse(mjml, subject)).problems);
   }
 
-  /** The template was checked when saved; a campaign's own subject only needs the Handlebars check. */
-  assertValidSubject(subject: string): void {
+  /** The template was checked when saved; a campaign's own subject (or a variant's preheader) only needs the Handlebars check. */
+  assertValidSubject(subject: string, field = 'subject'): void {
     const problems: TemplateProblem[] = [];
-    checkHandlebars('subject', subject, problems);
+    checkHandlebars(field, subject, problems);
     throwIfAny(problems);
   }
 
-  /** Compiled once per key (template version + subject); concurrent callers share one compilation. */
-  compile(key: string, mjml: string, subject: string): Promise<CompiledTemplate> {
+  /**
+   * Compiled once per key (template version + subject + preheader); concurrent callers share one
+   * compilation. A preheader becomes the mail's `<mj-preview>`, replacing the template's own.
+   */
+  compile(key: string, mjml: string, subject: string, preheader?: string): Promise<CompiledTemplate> {
     let hit = this.cache.get(key);
     if (hit) {
       this.cache.delete(key); // most recently used goes last
       this.cache.set(key, hit);
       return hit;
     }
-    hit = this.build(mjml, subject);
+    hit = this.build(preheader ? withPreheader(mjml, preheader) : mjml, subject);
     hit.catch(() => this.cache.delete(key));
     this.cache.set(key, hit);
     if (this.cache.size > CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
@@ -164,6 +167,14 @@ export class TemplateCompiler {
       return { problems, html: '' };
     }
   }
+}
+
+/** The MJML with `preheader` as its preview text (XML-escaped; Handlebars in it renders per recipient). */
+export function withPreheader(mjml: string, preheader: string): string {
+  const preview = `<mj-preview>${preheader.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')}</mj-preview>`;
+  const without = mjml.replace(/<mj-preview\b[^>]*>[\s\S]*?<\/mj-preview>|<mj-preview\b[^>]*\/>/gi, '');
+  if (/<mj-head\b[^>]*>/i.test(without)) return without.replace(/<mj-head\b[^>]*>/i, (head) => head + preview);
+  return without.replace(/<mjml\b[^>]*>/i, (root) => `${root}<mj-head>${preview}</mj-head>`);
 }
 
 function throwIfAny(problems: TemplateProblem[]): void {

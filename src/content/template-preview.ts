@@ -3,8 +3,8 @@ import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { normalizeTimeZone } from '../config/config';
 import { PreviewDto } from './dto/template.dto';
-import { Rendered, renderMessage } from './message-render';
-import { TemplateCompiler } from './template-compiler';
+import { MessageFrame, Recipient, Rendered, renderMessage } from './message-render';
+import { CompiledTemplate, TemplateCompiler } from './template-compiler';
 import { TemplatesService } from './templates.service';
 
 const PREVIEW_ID = '00000000-0000-0000-0000-000000000000';
@@ -24,18 +24,9 @@ export class TemplatePreview {
     const subject = dto.subject ?? v.subject ?? '';
     const compiled = await this.compiler.compile(`${id}:${v.version}:${subject}`, v.mjml, subject);
     const s = dto.subscriber ?? {};
-    // Real destinations instead of tracked links; no tokens, nothing that could be counted.
-    return renderMessage(
+    return renderSample(
       compiled,
-      {
-        campaign: { id: PREVIEW_ID, name: 'Preview' },
-        data: dto.data ?? {},
-        postalAddress: this.config.content.postalAddress,
-        unsubscribeUrl: '#unsubscribe',
-        preferencesUrl: '#preferences',
-        links: compiled.links,
-        pixel: BLANK_GIF,
-      },
+      { campaign: { id: PREVIEW_ID, name: 'Preview' }, data: dto.data ?? {}, postalAddress: this.config.content.postalAddress, links: compiled.links },
       {
         id: PREVIEW_ID,
         email: s.email ?? 'jane.doe@example.com',
@@ -45,4 +36,13 @@ export class TemplatePreview {
       },
     );
   }
+}
+
+/**
+ * A compiled template for a made-up recipient, with no tokens: the unsubscribe and preference URLs
+ * are anchors and the open pixel a blank image, so nothing in it can be counted or unsubscribe
+ * anyone. `links` stands for the tracked links (real destinations in a preview).
+ */
+export function renderSample(compiled: CompiledTemplate, frame: Pick<MessageFrame, 'campaign' | 'data' | 'postalAddress' | 'links'>, to: Recipient): Rendered {
+  return renderMessage(compiled, { ...frame, unsubscribeUrl: '#unsubscribe', preferencesUrl: '#preferences', pixel: BLANK_GIF }, to);
 }

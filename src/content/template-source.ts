@@ -2,8 +2,8 @@ import Handlebars from 'handlebars';
 import { KNOWN_HELPERS } from './handlebars';
 
 export interface TemplateProblem {
-  /** Where: `mjml` or `subject`. */
-  field: 'mjml' | 'subject';
+  /** Where: `mjml`, `subject`, or a campaign variant's field (`variants[1].subject`). */
+  field: string;
   line?: number;
   message: string;
 }

@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { SubscribersService } from '../audience/subscribers.service';
 import { SuppressionsService } from '../audience/suppressions.service';
 import { CampaignSends, ClaimedMessage, SendOutcome } from '../campaigns/campaign-sends';
-import { CampaignsService } from '../campaigns/campaigns.service';
+import { CampaignsService, CompiledMail } from '../campaigns/campaigns.service';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import type { Recipient } from '../content/message-render';
@@ -28,9 +28,12 @@ interface Run {
   chunkSize: number;
   limits: { key: string; rate: number }[];
   transport: string;
-  compiled: Parameters<MessageBuilder['build']>[0];
+  /** One per variant (one without variants). */
+  mails: CompiledMail[];
   base: CampaignMessageContext;
   lists: Map<string, CampaignMessageContext>;
+  /** Per variant and list: the list's context with the variant's from name. */
+  contexts: Map<string, CampaignMessageContext>;
 }
 
 /** How long a stopping process still waits for Postgres to record what it knows. */
@@ -87,7 +90,7 @@ export class CampaignDispatcher implements OnModuleDestroy {
     const row = await this.persist(() => this.campaigns.row(campaignId));
     // Before its audience is resolved there is nothing to send; the start job dispatches after it.
     if (row.status !== 'sending' || !row.started_at) return { kind: 'stopped' };
-    const compiled = await this.persist(() => this.campaigns.compiled(row));
+    const mails = await this.persist(() => this.campaigns.compiled(row));
     const base = await this.persist(() => this.campaigns.messageContext(row));
     const lists = new Map<string, CampaignMessageContext>();
     for (const l of await this.persist(() => this.campaigns.listsOf(row))) lists.set(l.id, { ...base, list: l });
@@ -99,7 +102,17 @@ export class CampaignDispatcher implements OnModuleDestroy {
     const handed = new Set<string>();
     let result: DispatchResult;
     try {
-      result = await this.sendDue(campaignId, row.audience.lists, { run, handed, chunkSize, limits, transport: row.transport, compiled, base, lists });
+      result = await this.sendDue(campaignId, row.audience.lists, {
+        run,
+        handed,
+        chunkSize,
+        limits,
+        transport: row.transport,
+        mails,
+        base,
+        lists,
+        contexts: new Map(),
+      });
     } finally {
       // Normally nothing is left; after an error, or lost replies of `claim` or `markSubmitting`
       // (the statement committed, the connection died), claims no batch holds any more may be.
@@ -149,8 +162,8 @@ export class CampaignDispatcher implements OnModuleDestroy {
             .map((m) =>
               this.sendOne(
                 m,
-                r.compiled,
-                r.lists.get(m.listId) ?? r.base,
+                r.mails[m.variant ?? 0],
+                this.contextOf(r, m),
                 r.transport,
                 limits.map((l) => l.key),
               ),
@@ -193,17 +206,22 @@ export class CampaignDispatcher implements OnModuleDestroy {
     if (n) this.logger.warn(`run ${run}: handed back ${n} claimed messages`);
   }
 
-  private async sendOne(
-    m: Claimed,
-    compiled: Parameters<MessageBuilder['build']>[0],
-    ctx: CampaignMessageContext,
-    transport: string,
-    limitKeys: string[],
-  ): Promise<SendOutcome> {
+  /** The message's list context, with its variant's from name when that differs. */
+  private contextOf(r: Run, m: Claimed): CampaignMessageContext {
+    const list = r.lists.get(m.listId) ?? r.base;
+    const fromName = m.variant === null ? undefined : r.mails[m.variant].fromName;
+    if (!fromName) return list;
+    const key = `${m.variant}:${m.listId}`;
+    let ctx = r.contexts.get(key);
+    if (!ctx) r.contexts.set(key, (ctx = { ...list, fromName }));
+    return ctx;
+  }
+
+  private async sendOne(m: Claimed, mail: CompiledMail, ctx: CampaignMessageContext, transport: string, limitKeys: string[]): Promise<SendOutcome> {
     const attempt = m.attempts + 1;
     const id = m.messageId;
     try {
-      const info = await this.transport.send(this.builder.build(compiled, ctx, m.to), transport);
+      const info = await this.transport.send(this.builder.build(mail.template, ctx, m.to, { firstSlot: mail.firstSlot }), transport);
       return { id, status: 'sent', response: info.response, bounce: null, attempt, retryAt: null };
     } catch (e) {
       const { throttled, ...outcome } = afterFailure(e, m.attempts, this.config.sending);

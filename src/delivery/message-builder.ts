@@ -56,9 +56,15 @@ export class MessageBuilder {
     compiled: CompiledTemplate,
     campaign: CampaignMessageContext,
     to: Recipient,
-    opts: { test?: boolean; transactional?: { tag: string }; personal?: { data: Record<string, unknown>; trigger: Record<string, unknown> } } = {},
+    opts: {
+      test?: boolean;
+      transactional?: { tag: string };
+      personal?: { data: Record<string, unknown>; trigger: Record<string, unknown> };
+      /** A campaign variant's first link slot among the campaign's (see CampaignsService.compiled). */
+      firstSlot?: number;
+    } = {},
   ): SendMailOptions {
-    const urls = this.tokens.forMessage({ campaignId: campaign.id, subscriberId: to.id }, compiled.links.length);
+    const urls = this.tokens.forMessage({ campaignId: campaign.id, subscriberId: to.id }, compiled.links.length, opts.firstSlot);
     const shared = this.campaignShared(campaign);
     const { subject, html, text } = renderMessage(
       compiled,

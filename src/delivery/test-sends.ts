@@ -26,7 +26,7 @@ export class TestSends {
 
   async send(id: string, dto: TestSendDto): Promise<{ sent: string[] }> {
     const row = await this.campaigns.row(id);
-    const compiled = await this.campaigns.compiled(row);
+    const mails = await this.campaigns.compiled(row);
     const context = await this.campaigns.messageContext(row);
     const emails = [...new Set(dto.emails.map((e) => normalizeEmail(e)!))];
     const known = await this.subscribers.profilesByEmail(emails);
@@ -39,7 +39,11 @@ export class TestSends {
         id: TEST_RECIPIENT,
         email,
       };
-      await this.transport.send(this.builder.build(compiled, context, recipient, { test: true }), row.transport);
+      // Every variant, so each can be checked before the campaign goes out.
+      for (const mail of mails) {
+        const ctx = mail.fromName ? { ...context, fromName: mail.fromName } : context;
+        await this.transport.send(this.builder.build(mail.template, ctx, recipient, { test: true, firstSlot: mail.firstSlot }), row.transport);
+      }
     }
     return { sent: emails };
   }
@@ -51,7 +55,7 @@ export class TestSends {
 export class TestSendsController {
   constructor(private readonly tests: TestSends) {}
 
-  /** Sends test copies (subject "[TEST] …") to up to 20 addresses. */
+  /** Sends test copies (subject "[TEST] …") to up to 20 addresses: one of each variant. */
   @Post(':id/test')
   @HttpCode(200)
   test(@Param('id', idParam('Campaign')) id: string, @Body() dto: TestSendDto): Promise<{ sent: string[] }> {

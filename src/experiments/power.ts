@@ -8,7 +8,7 @@
  *   n = (b + z_β)² · (q₁/p₁ + q₂/p₂) / ln(1 + L)²,   b = linearBoundary(α/(k − 1), 2 ln(1/α)),
  * the variance being that of the log ratio of the rates (delta method), as in decide(); for k = 2,
  * b = sqrt(2 ln(1/α)) = 2.45 at α = 0.05. It ignores the chance of stopping at an earlier look, so it
- * errs on the side of too many recipients: for 3 % vs 3.6 % it asks 19,247 per variant, and 24 hourly
+ * errs on the side of too many recipients: for 3 % vs 3.6 % it asks 19,241 per variant, and 24 hourly
  * looks at 20,000 per variant reached about 86 % power in simulation (the spec).
  * The fixed-horizon number is the usual two-proportion formula (Fleiss, Statistical Methods for
  * Rates and Proportions, 3rd ed., §4.2, without continuity correction) with the same one-sided error

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import type { ReportLinkDto, ReportLinkRequest } from '../analytics/dto/report.dto';
+import { ReportLinks } from '../analytics/report/report-link';
 import { MailingCounters, StatsService } from '../analytics/stats.service';
 import { SubscriberIdentities } from '../audience/subscriber-identities.service';
 import { SubscribersService } from '../audience/subscribers.service';
@@ -29,6 +31,7 @@ export class EnrolmentsService {
     private readonly identities: SubscriberIdentities,
     private readonly subscribers: SubscribersService,
     private readonly analytics: StatsService,
+    private readonly reportLinks: ReportLinks,
   ) {}
 
   async enrol(journeyId: string, dto: EnrolDto): Promise<EnrolmentCreatedDto> {
@@ -133,11 +136,16 @@ export class EnrolmentsService {
   }
 
   /** The stats as an HTML page, with each step's funnel drawn in as SVG: every figure is the stats'. */
-  async report(journeyId: string): Promise<HtmlPage> {
+  async report(journeyId: string, sharedUntil: Date | null = null): Promise<HtmlPage> {
     const row = await this.journeys.find(journeyId);
     if (!row) throw AppError.notFound('Journey', journeyId);
     const stats = await this.stats(journeyId);
-    return journeyReportPage({ journey: { name: row.name, status: row.status, version: row.version }, stats });
+    return journeyReportPage({ journey: { name: row.name, status: row.status, version: row.version }, stats, sharedUntil: sharedUntil?.toISOString() ?? null });
+  }
+
+  async reportLink(journeyId: string, dto: ReportLinkRequest): Promise<ReportLinkDto> {
+    if (!(await this.journeys.find(journeyId))) throw AppError.notFound('Journey', journeyId);
+    return this.reportLinks.create('journey', journeyId, dto.expiresInHours);
   }
 }
 

@@ -1,6 +1,7 @@
 import type { MailingCounters } from '../analytics/stats.service';
 import { barChart } from '../analytics/report/report-charts';
 import { figure, int, pct, renderReportShell } from '../analytics/report/report-page';
+import { sharedUntilNote } from '../analytics/report/shared-reports';
 import { escapeHtml, HtmlPage } from '../common/html';
 import type { JourneyStatsDto, JourneyStepStatsDto } from './dto/journey.dto';
 
@@ -8,6 +9,8 @@ import type { JourneyStatsDto, JourneyStepStatsDto } from './dto/journey.dto';
 export interface JourneyReportData {
   journey: { name: string; status: string; version: number | null };
   stats: JourneyStatsDto;
+  /** Set on a shared link's page: when the link stops working (ISO). */
+  sharedUntil: string | null;
 }
 
 /** A journey's report: totals, the goal, and each step's funnel (send steps with their mail's), charts drawn in as SVG. */
@@ -17,7 +20,7 @@ export function journeyReportPage(d: JourneyReportData): HtmlPage {
 
 function header(d: JourneyReportData): string {
   const v = d.journey.version === null ? 'never published' : `version ${d.journey.version} enrols`;
-  return `<p class="meta">Journey · status <span data-figure-text="status">${escapeHtml(d.journey.status)}</span> · ${escapeHtml(v)} · ${d.stats.steps.length} steps (of every version)</p>`;
+  return `<p class="meta">Journey · status <span data-figure-text="status">${escapeHtml(d.journey.status)}</span> · ${escapeHtml(v)} · ${d.stats.steps.length} steps (of every version)${sharedUntilNote(d.sharedUntil)}</p>`;
 }
 
 function totals(s: JourneyStatsDto): string {

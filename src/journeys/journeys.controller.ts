@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { ReportLinkDto, ReportLinkRequest } from '../analytics/dto/report.dto';
 import { sendPage } from '../common/html';
 import { Page, PageQuery } from '../common/pagination';
 import { idParam } from '../common/uuid';
@@ -81,6 +82,12 @@ export class JourneysController {
   @ApiOkResponse({ description: 'the report page', content: { 'text/html': { schema: { type: 'string' } } } })
   async report(@Param('id', idParam('Journey')) id: string, @Res() reply: FastifyReply): Promise<void> {
     return sendPage(reply, await this.enrolments.report(id));
+  }
+
+  /** A signed link that shows the report without an API key until it expires (at the same /r/ address as campaigns'). */
+  @Post(':id/report-link')
+  reportLink(@Param('id', idParam('Journey')) id: string, @Body() dto: ReportLinkRequest): Promise<ReportLinkDto> {
+    return this.enrolments.reportLink(id, dto);
   }
 
   /** Where each enrolment is, with the steps behind it (newest first; `subscriber` for one person's). */

@@ -61,6 +61,7 @@ export class JourneyDirectoryModule {}
   imports: [JourneyDirectoryModule, ContentModule, AudienceModule, SegmentsModule, AnalyticsModule],
   controllers: [JourneysController],
   providers: [JourneysService, EnrolmentsService],
+  exports: [EnrolmentsService],
 })
 export class JourneysModule {}
 

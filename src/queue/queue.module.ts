@@ -16,6 +16,7 @@ export const QUEUES = {
   transactional: 'transactional',
   journeys: 'journeys',
   journeySends: 'journey-sends',
+  abTests: 'ab-tests',
 } as const;
 
 /** Redis for BullMQ (every queue shares REDIS_PREFIX, so deployments and test runs never see each other's jobs). */

@@ -63,10 +63,11 @@ export class MessageTokens {
     createHmac('sha256', config.secret).update('edm-token:message').digest().copy(this.keyed);
   }
 
-  forMessage(m: MessageRef, linkCount: number): MessageUrls {
+  /** `clicks[i]` is the URL of link slot `firstSlot + i` (a campaign variant's links follow the previous variants'). */
+  forMessage(m: MessageRef, linkCount: number, firstSlot = 0): MessageUrls {
     const campaign = this.campaign(m.campaignId);
     this.writeMessage(m);
-    const tags = this.tags(this.message, FIRST_LINK + linkCount);
+    const tags = this.tags(this.message, FIRST_LINK + firstSlot + linkCount);
     const tag = (i: number) => tags.slice(i * TAG_CHARS, (i + 1) * TAG_CHARS);
     // base64 turns 3 bytes into 4 characters, so the payload encodes in pieces: bytes 0–14 (the
     // campaign's alone, encoded once per campaign), 15–29, and then 30–31 — followed, in a click
@@ -79,9 +80,10 @@ export class MessageTokens {
     const p64 = head + encoded.slice(20, 23);
     const clickHead = `${this.base}/t/c/${head}${encoded.slice(20)}`;
     const clicks = new Array<string>(linkCount);
-    for (let slot = 0; slot < linkCount; slot++) {
+    for (let i = 0; i < linkCount; i++) {
+      const slot = firstSlot + i;
       const t = tag(FIRST_LINK + slot);
-      clicks[slot] = slot < 256 ? `${clickHead}${LOW_SLOT[slot]}.${t}` : `${this.base}/t/c/${this.clickPayload(slot)}.${t}`;
+      clicks[i] = slot < 256 ? `${clickHead}${LOW_SLOT[slot]}.${t}` : `${this.base}/t/c/${this.clickPayload(slot)}.${t}`;
     }
     const unsubscribeToken = `${p64}.${tag(UNSUBSCRIBE)}`;
     return {

@@ -4,7 +4,7 @@ import { EVENT_STREAM, EventBuffer } from '../../src/tracking/event-buffer';
 import { SmtpCapture } from './smtp-capture';
 import { eventually, TestApp } from './test-app';
 
-const PERSON = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15';
+export const PERSON = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15';
 /** Apple Mail Privacy Protection's bare agent: a machine open. */
 const APPLE_PROXY = 'Mozilla/5.0';
 
@@ -55,6 +55,7 @@ export async function campaignWithEvents(t: TestApp, smtp: SmtpCapture, redis: R
         name: 'report',
         mjml: `<mjml><mj-body><mj-section><mj-column>
           <mj-text>Hi {{name}} <a href="https://shop.example/sale?x=1&amp;y=2">Sale</a> and <a href="https://shop.example/new">New</a></mj-text>
+          <mj-button href="https://shop.example/sale?x=1&amp;y=2">Shop the sale</mj-button>
         </mj-column></mj-section>{{> footer}}</mj-body></mjml>`,
       })
       .expect(201)

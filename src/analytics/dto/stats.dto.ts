@@ -36,6 +36,56 @@ export class RatesDto {
   complaint!: number;
 }
 
+export class IntervalDto {
+  value!: number;
+  low!: number;
+  high!: number;
+}
+
+export class VariantComparisonDto {
+  /** Relative lift of the metric over the control (0.2 = +20 %) with its always-valid interval; null while the control's metric is 0. */
+  @ApiPropertyOptional({ type: IntervalDto, nullable: true }) lift!: IntervalDto | null;
+  /** Confidence level of `lift`. */
+  level!: number;
+  @ApiPropertyOptional({ enum: ['better', 'worse'], nullable: true }) significant!: 'better' | 'worse' | null;
+  /** Guardrails this variant fails against the control: it cannot win. */
+  @ApiProperty({ type: [String], enum: ['unsubscribes', 'complaints', 'bounces'] }) failedGuardrails!: string[];
+}
+
+export class VariantStatsDto {
+  /** A, B, …: A is the control. */
+  id!: string;
+  name!: string;
+  /** Recipients given this variant (the test share, with an A/B test). */
+  assigned!: number;
+  sent!: number;
+  delivered!: number;
+  bounces!: { hard: number; soft: number };
+  complaints!: number;
+  unsubscribes!: number;
+  opens!: { unique: number; uniqueHuman: number };
+  clicks!: { unique: number; uniqueHuman: number };
+  conversions!: { unique: number; revenue: number };
+  rates!: { open: number; click: number; conversion: number; unsubscribe: number };
+  /** The test's metric per delivered recipient, with its always-valid interval. */
+  metric!: IntervalDto;
+  /** Absent for the control. */
+  @ApiPropertyOptional({ type: VariantComparisonDto }) vsControl?: VariantComparisonDto;
+}
+
+export class AbTestStateDto {
+  @ApiProperty({ enum: ['testing', 'decided', 'inconclusive'] }) state!: string;
+  @ApiProperty({ enum: ['click', 'conversion', 'revenue', 'open'] }) metric!: string;
+  @ApiPropertyOptional() winner?: string;
+  @ApiPropertyOptional({ enum: ['significance', 'fallback', 'manual'] }) basis?: string;
+  @ApiPropertyOptional() decidedAt?: string;
+  /** Where the test stands, in words. */
+  reason!: string;
+  /** Sample-ratio check of the split: a mismatch blocks an automatic decision. */
+  srm!: { chiSquare: number; pValue: number; mismatch: boolean };
+  warnings!: string[];
+}
+
 export class CampaignStatsDto {
   campaignId!: string;
   status!: string;
@@ -56,6 +106,10 @@ export class CampaignStatsDto {
   clicks!: EngagementCountsDto;
   conversions!: ConversionCountsDto;
   rates!: RatesDto;
+  /** Per variant, when the campaign has variants. */
+  @ApiPropertyOptional({ type: [VariantStatsDto] }) variants?: VariantStatsDto[];
+  /** When the campaign runs an A/B test. */
+  @ApiPropertyOptional({ type: AbTestStateDto }) abTest?: AbTestStateDto;
 }
 
 export class TimeseriesQuery {

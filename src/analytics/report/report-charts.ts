@@ -89,3 +89,51 @@ export function lineChart(labels: string[], series: LineSeries[]): string {
     320,
   );
 }
+
+export interface IntervalRow {
+  name: string;
+  value: number;
+  low: number;
+  high: number;
+}
+
+/** A value with its interval per row (variants' metric): a bar from low to high, a dot at the value. */
+export function intervalChart(rows: IntervalRow[], format: (v: number) => string): string {
+  const height = 70 + rows.length * 44;
+  const whisker = { stroke: PALETTE[0], lineWidth: 2 };
+  return renderSvg(
+    {
+      grid: { left: 24, right: 40, top: 24, bottom: 8, containLabel: true },
+      xAxis: { type: 'value', scale: true, axisLabel: { formatter: (v: number) => format(v), hideOverlap: true } },
+      yAxis: { type: 'category', inverse: true, data: rows.map((r) => r.name), axisTick: { show: false }, axisLabel: { width: 160, overflow: 'truncate' } },
+      series: [
+        {
+          type: 'custom',
+          data: rows.map((r, i) => [i, r.low, r.high]),
+          encode: { y: 0, x: [1, 2] },
+          renderItem: (_params, api) => {
+            const y = api.value(0) as number;
+            const [x1, cy] = api.coord([api.value(1), y]);
+            const [x2] = api.coord([api.value(2), y]);
+            return {
+              type: 'group',
+              children: [
+                { type: 'line', shape: { x1, y1: cy, x2, y2: cy }, style: { ...whisker, lineWidth: 4, opacity: 0.45 } },
+                { type: 'line', shape: { x1, y1: cy - 8, x2: x1, y2: cy + 8 }, style: whisker },
+                { type: 'line', shape: { x1: x2, y1: cy - 8, x2, y2: cy + 8 }, style: whisker },
+              ],
+            };
+          },
+        },
+        {
+          type: 'scatter',
+          data: rows.map((r, i) => [r.value, i]),
+          symbolSize: 12,
+          itemStyle: { color: PALETTE[0] },
+          label: { show: true, position: 'top', formatter: (p: { dataIndex: number }) => format(rows[p.dataIndex].value) },
+        },
+      ],
+    },
+    height,
+  );
+}

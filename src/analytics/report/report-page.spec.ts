@@ -23,6 +23,7 @@ const data: ReportData = {
   stats,
   timeseries: { interval: 'hour', timezone: 'UTC', buckets: [] },
   links: [{ slot: 0, url: 'https://shop.example/?a=1&b="><img src=x onerror=alert(1)>', clicks: 1, uniqueClicks: 1, uniqueHumanClicks: 1, clickShare: 1 }],
+  mail: { unavailable: 'The click map appears once the campaign has started sending.' },
   providers: null,
   sharedUntil: null,
 };

@@ -1,7 +1,11 @@
 import { createHash } from 'node:crypto';
-import { escapeHtml, HtmlPage, page } from '../../common/html';
+import { CspDirectives, escapeHtml, HtmlPage, page } from '../../common/html';
 import type { CampaignStatsDto, LinkStatsDto, TimeseriesDto } from '../dto/stats.dto';
+import { decodeEntities } from '../../content/link-rewriter';
+import { clickMap, MailCopy } from './click-map';
 import { barChart, donutChart, lineChart, Slice } from './report-charts';
+import { variantsSection } from './report-variants';
+import { sharedUntilNote } from './shared-reports';
 
 /** Everything a campaign's report shows; every figure is the stats endpoint's. */
 export interface ReportData {
@@ -10,6 +14,8 @@ export interface ReportData {
   /** Hourly, UTC. */
   timeseries: TimeseriesDto;
   links: LinkStatsDto[];
+  /** The mail the click map is drawn over. */
+  mail: MailCopy;
   /**
    * Recipients by mailbox provider, the largest eight, then the rest as one: of the sent messages
    * once the campaign has finished, of the audience frozen when it started before that; null before it starts.
@@ -27,7 +33,9 @@ th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #e4e7eb;verti
 td.url{word-break:break-all}.note{color:#52606d;font-size:.85rem}.tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(9rem,1fr));gap:.6rem}
 .tile{border:1px solid #e4e7eb;border-radius:.4rem;padding:.6rem}.tile b{display:block;font-size:1.4rem}.tile>span{color:#52606d;font-size:.85rem}
 @media (max-width:40rem){main{padding:1rem .5rem}section{padding:.7rem}th,td{padding:.3rem}.hide-narrow{display:none}}
-@media print{body{background:#fff;font-size:11pt}main{max-width:none;padding:0}section{border:0;padding:0;margin:0 0 1.2rem}a{color:inherit}}`;
+@media print{body{background:#fff;font-size:11pt}main{max-width:none;padding:0}section{border:0;padding:0;margin:0 0 1.2rem}a{color:inherit}}
+iframe.click-map{display:block;width:100%;max-width:46rem;height:40rem;max-height:85vh;margin:0 auto;border:1px solid #e4e7eb;border-radius:.4rem;background:#fff}.print-only{display:none}
+@media print{iframe.click-map{display:none}table.print-only{display:table}}`;
 
 export const int = (n: number) => n.toLocaleString('en-US');
 export const pct = (r: number) => `${(r * 100).toFixed(1)} %`;
@@ -40,7 +48,7 @@ export const figure = (name: string, n: number) => `<span data-figure="${escapeH
  */
 export function renderReportShell(title: string, sections: string[]): HtmlPage {
   const html = page(title, sections.join('\n'), { head: `<style>${STYLE}</style>` });
-  return { status: 200, html, csp: { 'style-src': [hashOf(STYLE), ...styleAttributeHashes(html)] } };
+  return { status: 200, html, csp: reportCsp(html) };
 }
 
 export function reportPage(d: ReportData): HtmlPage {
@@ -50,9 +58,10 @@ export function reportPage(d: ReportData): HtmlPage {
     overTime(d.timeseries),
     humanVsMachine(d.stats),
     links(d.links),
+    clickMap(d.mail, d.links),
     providers(d.providers),
     problems(d.stats),
-    variants(),
+    variantsSection(d.stats),
   ]);
 }
 
@@ -64,8 +73,7 @@ function header(d: ReportData): string {
   ]
     .filter(Boolean)
     .join(', ');
-  const shared = d.sharedUntil ? ` · shared link, valid until ${escapeHtml(d.sharedUntil.slice(0, 16).replace('T', ' '))} UTC` : '';
-  return `<p class="meta">Subject “${escapeHtml(c.subject)}” · status <span data-figure-text="status">${escapeHtml(c.status)}</span>${when ? ` · ${escapeHtml(when)}` : ''}${shared}</p>`;
+  return `<p class="meta">Subject “${escapeHtml(c.subject)}” · status <span data-figure-text="status">${escapeHtml(c.status)}</span>${when ? ` · ${escapeHtml(when)}` : ''}${sharedUntilNote(d.sharedUntil)}</p>`;
 }
 
 function funnel(s: CampaignStatsDto): string {
@@ -159,10 +167,6 @@ ${tile('complaints', 'spam complaints', s.complaints, s.rates.complaint)}
 </div><p class="note">Bounces reported after the SMTP server accepted the mail; delivered = sent − bounces.</p></section>`;
 }
 
-function variants(): string {
-  return `<section id="variants"><h2>Variants</h2><p class="note">This campaign has no A/B variants.</p></section>`;
-}
-
 /** Host and path, for a chart label (the table below has the whole URL). */
 function shortUrl(url: string): string {
   try {
@@ -173,12 +177,33 @@ function shortUrl(url: string): string {
   }
 }
 
+/** A URL's origin as a CSP source, or null for anything that could be read as more than one source. */
+function originOf(url: string): string | null {
+  try {
+    const { origin } = new URL(url);
+    return /^https?:\/\/[a-z0-9.-]+(:\d+)?$/.test(origin) ? origin : null;
+  } catch {
+    return null;
+  }
+}
+
 function hashOf(css: string): string {
   return `'sha256-${createHash('sha256').update(css).digest('base64')}'`;
 }
 
-/** The SVGs carry style attributes (font of each label): allowed by their hashes, not by 'unsafe-inline'. */
-function styleAttributeHashes(html: string): string[] {
-  const values = new Set([...html.matchAll(/\sstyle="([^"]*)"/g)].map((m) => m[1].replace(/&quot;/g, '"').replace(/&amp;/g, '&')));
-  return values.size ? ["'unsafe-hashes'", ...[...values].map(hashOf)] : [];
+/**
+ * Exactly what the page carries, and nothing by 'unsafe-inline': its stylesheet and the style
+ * attributes of its SVG charts (font of each label), by hash; and for a mail framed with srcdoc
+ * (which inherits this policy) its stylesheets and style attributes by hash, and the hosts of its images.
+ */
+function reportCsp(html: string): CspDirectives {
+  const framed = [...html.matchAll(/\ssrcdoc="([^"]*)"/g)].map((m) => decodeEntities(m[1]));
+  const sheets = framed.flatMap((doc) => [...doc.matchAll(/<style\b[^>]*>([\s\S]*?)<\/style>/gi)].map((m) => m[1]));
+  const attributes = new Set([html, ...framed].flatMap((doc) => [...doc.matchAll(/\sstyle="([^"]*)"/g)].map((m) => decodeEntities(m[1]))));
+  const images = new Set(framed.flatMap((doc) => [...doc.matchAll(/\s(?:src|background)="(https?:\/\/[^"]+)"/gi)].map((m) => originOf(decodeEntities(m[1])))));
+  images.delete(null);
+  return {
+    'style-src': [...new Set([STYLE, ...sheets])].map(hashOf).concat(attributes.size ? ["'unsafe-hashes'", ...[...attributes].map(hashOf)] : []),
+    'img-src': [...images] as string[],
+  };
 }

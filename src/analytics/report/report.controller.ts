@@ -6,6 +6,7 @@ import { sendPage } from '../../common/html';
 import { idParam } from '../../common/uuid';
 import { ReportLinkDto, ReportLinkRequest } from '../dto/report.dto';
 import { ReportService } from './report.service';
+import { SharedReports } from './shared-reports';
 
 @ApiTags('campaigns')
 @ApiBearerAuth()
@@ -28,15 +29,15 @@ export class ReportController {
   }
 }
 
-/** A shared report: the signed, expiring token is the credential. */
+/** A shared report, a campaign's or a journey's: the signed, expiring token is the credential. */
 @ApiExcludeController()
 @Public()
 @Controller()
 export class SharedReportController {
-  constructor(private readonly reports: ReportService) {}
+  constructor(private readonly reports: SharedReports) {}
 
   @Get('r/:token')
   async shared(@Param('token') token: string, @Res() reply: FastifyReply): Promise<void> {
-    return sendPage(reply, await this.reports.shared(token));
+    return sendPage(reply, await this.reports.page(token));
   }
 }

@@ -5,7 +5,9 @@ import {
   IsArray,
   IsBoolean,
   IsInt,
+  IsIn,
   IsISO8601,
+  IsNumber,
   IsOptional,
   IsString,
   IsUUID,
@@ -14,7 +16,9 @@ import {
   MaxLength,
   Min,
   Validate,
+  ValidateNested,
 } from 'class-validator';
+import { Type } from 'class-transformer';
 import { EmailAddress } from '../../common/email';
 import { CAMPAIGN_DATA_LIMITS, JsonObject, NestedObject, PatchType } from '../../common/validation';
 import { IsTimeZone } from '../../audience/dto/subscriber.dto';
@@ -46,6 +50,67 @@ export class UtmDto {
   @IsOptional() @IsString() @Length(1, 200) campaign?: string;
   @IsOptional() @IsString() @Length(1, 200) term?: string;
   @IsOptional() @IsString() @Length(1, 200) content?: string;
+}
+
+/** One variant of an A/B test; what it leaves out comes from the campaign. */
+export class VariantDto {
+  @IsString()
+  @Length(1, 100)
+  name!: string;
+
+  /** Handlebars, like the campaign's subject. */
+  @IsOptional()
+  @IsString()
+  @Length(1, 998)
+  subject?: string;
+
+  /** The preview text mail clients show after the subject. */
+  @IsOptional()
+  @IsString()
+  @Length(1, 500)
+  preheader?: string;
+
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  fromName?: string;
+
+  @IsOptional()
+  @IsUUID('all', { message: 'templateId must be a template id' })
+  templateId?: string;
+}
+
+/** Test the variants on part of the audience, then send the winner to the rest. */
+export class AbTestDto {
+  /** Share of the audience in the test (split evenly between the variants), e.g. 0.2. */
+  @IsNumber({}, { message: 'testShare must be a number' })
+  @Min(0.001)
+  @Max(0.99)
+  testShare!: number;
+
+  /** What decides: unique human clicks (default), conversions, revenue per recipient, or human opens. */
+  @IsOptional()
+  @IsIn(['click', 'conversion', 'revenue', 'open'], { message: 'metric must be click, conversion, revenue or open' })
+  metric?: 'click' | 'conversion' | 'revenue' | 'open';
+
+  /** Hours after sending starts when, without a winner, the fallback applies (default 24). */
+  @IsOptional()
+  @IsNumber({}, { message: 'maxHours must be a number' })
+  @Min(0.001)
+  @Max(24 * 30)
+  maxHours?: number;
+
+  /** At maxHours without a winner: send the control (default), send the leader, or hold the rest. */
+  @IsOptional()
+  @IsIn(['control', 'leader', 'hold'], { message: 'fallback must be control, leader or hold' })
+  fallback?: 'control' | 'leader' | 'hold';
+
+  /** No decision before every variant has this many recipients reached (default 1,000). */
+  @IsOptional()
+  @IsInt()
+  @Min(10)
+  @Max(10_000_000)
+  minPerVariant?: number;
 }
 
 export class CreateCampaignDto {
@@ -108,6 +173,21 @@ export class CreateCampaignDto {
   @Min(1)
   @Max(24 * 365)
   attributionWindowHours?: number | null;
+
+  /** 2 to 8 variants of subject, preheader, from name and template; the first is the control. */
+  @ApiPropertyOptional({ type: [VariantDto], nullable: true })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(2, { message: 'variants must have 2 to 8 entries' })
+  @ArrayMaxSize(8, { message: 'variants must have 2 to 8 entries' })
+  @ValidateNested({ each: true })
+  @Type(() => VariantDto)
+  variants?: VariantDto[] | null;
+
+  @ApiPropertyOptional({ type: AbTestDto, nullable: true })
+  @IsOptional()
+  @NestedObject(() => AbTestDto)
+  abTest?: AbTestDto | null;
 }
 
 export class UpdateCampaignDto extends PatchType(CreateCampaignDto) {}
@@ -133,6 +213,24 @@ export class ProgressDto {
   cancelled!: number;
 }
 
+export class VariantViewDto {
+  /** A, B, C, …: A is the control. */
+  id!: string;
+  name!: string;
+  @ApiPropertyOptional({ nullable: true }) subject!: string | null;
+  @ApiPropertyOptional({ nullable: true }) preheader!: string | null;
+  @ApiPropertyOptional({ nullable: true }) fromName!: string | null;
+  @ApiPropertyOptional({ nullable: true }) templateId!: string | null;
+}
+
+export class AbTestViewDto {
+  testShare!: number;
+  @ApiProperty({ enum: ['click', 'conversion', 'revenue', 'open'] }) metric!: string;
+  maxHours!: number;
+  @ApiProperty({ enum: ['control', 'leader', 'hold'] }) fallback!: string;
+  minPerVariant!: number;
+}
+
 export class CampaignDto {
   id!: string;
   name!: string;
@@ -154,6 +252,8 @@ export class CampaignDto {
   localTime!: boolean;
   @ApiPropertyOptional({ nullable: true }) startedAt!: string | null;
   @ApiPropertyOptional({ nullable: true }) finishedAt!: string | null;
+  @ApiPropertyOptional({ type: () => [VariantViewDto], nullable: true }) variants!: VariantViewDto[] | null;
+  @ApiPropertyOptional({ type: () => AbTestViewDto, nullable: true }) abTest!: AbTestViewDto | null;
   progress!: ProgressDto;
   createdAt!: string;
   updatedAt!: string;
