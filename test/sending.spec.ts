@@ -124,6 +124,11 @@ describe('sending campaigns', () => {
     await new Promise((r) => setTimeout(r, 1500));
     expect(smtp.mails.length).toBe(frozen);
     expect(frozen).toBeLessThan(400);
+    // Mid-send, progress comes from the runs' tallies and the frozen total: the messages' own statuses agree.
+    const statuses = await t.db.query(`SELECT status, count(*)::int AS n FROM messages WHERE campaign_id = $1 GROUP BY 1`, [id]);
+    const counted = Object.fromEntries(statuses.rows.map((r: { status: string; n: number }) => [r.status, r.n]));
+    expect((await get(id)).progress).toEqual({ total: 400, sent: frozen, queued: counted.queued, failed: 0, unknown: 0, skipped: 0, cancelled: 0 });
+    expect(counted.sent).toBe(frozen);
     await t.api('post', `/v1/campaigns/${id}/resume`).expect(200);
     await until(id, (c) => c.progress.sent >= frozen + 50);
     const cancelled = await t.api('post', `/v1/campaigns/${id}/cancel`).expect(200);
