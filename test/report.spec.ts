@@ -226,8 +226,11 @@ describe('campaign report', () => {
     // 13 hours from now in each recipient's zone: sending starts at once (the earliest zone is UTC+14) and nothing is due yet.
     const at = new Date(Date.now() + 13 * 3600_000).toISOString().slice(0, 19);
     await t.api('post', `/v1/campaigns/${later}/schedule`).send({ at, localTime: true, timezone: 'UTC' }).expect(200);
-    await eventually(async () => ((await t.api('get', `/v1/campaigns/${later}`)).body.startedAt ? true : undefined), 30_000);
-    const html = (await t.api('get', `/v1/campaigns/${later}/report`).expect(200)).text;
+    // The audience's providers are counted right after the dispatch jobs are queued.
+    const html = await eventually(async () => {
+      const page = (await t.api('get', `/v1/campaigns/${later}/report`).expect(200)).text;
+      return page.includes('data-figure="providers-of"') ? page : undefined;
+    }, 30_000);
     expect(html).toContain('data-figure-text="status">sending<');
     const section = html.slice(html.indexOf('<section id="providers">'), html.indexOf('<section id="problems">'));
     expect(section).toContain('Mailbox providers of the audience');

@@ -48,6 +48,11 @@ export class CampaignStarter {
     return true;
   }
 
+  /** The audience's recipients by domain for the report, once sending is under way (a no-op when kept already). */
+  keepAudienceDomains(campaignId: string): Promise<void> {
+    return this.repository.keepAudienceDomains(campaignId);
+  }
+
   /** A variant with its own template sends that template's version of now, like the campaign's. */
   private async pinned(v: VariantSpec): Promise<VariantSpec> {
     if (!v.templateId || v.templateVersion) return v;

@@ -7,7 +7,7 @@ import { CampaignDispatcher } from './campaign-dispatcher';
 import { CampaignJob, CampaignLifecycle } from '../campaigns/campaign-lifecycle.service';
 import { CampaignStarter } from '../campaigns/campaign-starter';
 
-/** `start`: resolve the audience, then dispatch. `dispatch`: send what is due, come back when more is. */
+/** `start`: resolve the audience, dispatch, count the audience's providers. `dispatch`: send what is due, come back when more is. */
 @Processor('campaigns')
 export class CampaignProcessor extends WorkerHost implements OnApplicationBootstrap {
   private readonly logger = new Logger(CampaignProcessor.name);
@@ -24,7 +24,10 @@ export class CampaignProcessor extends WorkerHost implements OnApplicationBootst
   async process(job: Job<CampaignJob>, token?: string): Promise<void> {
     const id = job.data.campaignId;
     if (job.name === 'start') {
-      if (await this.starter.start(id)) await this.lifecycle.dispatch(id);
+      if (!(await this.starter.start(id))) return;
+      await this.lifecycle.dispatch(id);
+      // While the dispatch jobs send: the providers of the audience, for the report.
+      await this.starter.keepAudienceDomains(id);
       return;
     }
     const result = await this.dispatcher.run(id);

@@ -61,6 +61,6 @@ describe('reportPage', () => {
   });
 
   it('says when the providers are counted, before the campaign starts', () => {
-    expect(reportPage(data).html).toContain('Counted when the campaign starts sending');
+    expect(reportPage(data).html).toContain('Counted once the campaign has started sending');
   });
 });

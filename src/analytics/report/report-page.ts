@@ -136,7 +136,7 @@ function links(list: LinkStatsDto[]): string {
 }
 
 function providers(p: ReportData['providers']): string {
-  if (!p) return `<section id="providers"><h2>Mailbox providers</h2><p class="note">Counted when the campaign starts sending.</p></section>`;
+  if (!p) return `<section id="providers"><h2>Mailbox providers</h2><p class="note">Counted once the campaign has started sending.</p></section>`;
   const total = p.slices.reduce((sum, s) => sum + s.value, 0);
   if (!total) return `<section id="providers"><h2>Mailbox providers</h2><p class="note">Nothing sent yet.</p></section>`;
   const chart = barChart(p.slices, (b) => `${int(b.value)} · ${pct(b.value / total)}`);
