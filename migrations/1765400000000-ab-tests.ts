@@ -21,24 +21,24 @@ export class AbTests1765400000000 implements MigrationInterface {
         ADD COLUMN ab_reason text;
 
       -- The variant a recipient got (index into campaigns.variants); NULL without variants, and for
-      -- a held message until the winner is known. ab_rest: one of the rest of an A/B test's
-      -- audience (held, then given the winner), not one of the test's.
+      -- a held message until the winner is known. ab_rest: true for one of the rest of an A/B test's
+      -- audience (held, then given the winner), NULL otherwise (a NULL costs a message no bytes).
       ALTER TABLE messages
         ADD COLUMN variant smallint,
-        ADD COLUMN ab_rest boolean NOT NULL DEFAULT false,
+        ADD COLUMN ab_rest boolean CHECK (ab_rest),
         DROP CONSTRAINT messages_status_check,
         ADD CONSTRAINT messages_status_check
           CHECK (status IN ('held', 'queued', 'sending', 'submitting', 'sent', 'failed', 'unknown', 'skipped', 'cancelled'));
 
       -- Per-variant stats and the test's decision: a campaign's recipients by variant, index-only.
-      CREATE INDEX messages_variant_idx ON messages (campaign_id, variant) INCLUDE (subscriber_id, status) WHERE variant IS NOT NULL AND NOT ab_rest;
+      CREATE INDEX messages_variant_idx ON messages (campaign_id, variant) INCLUDE (subscriber_id, status) WHERE variant IS NOT NULL AND ab_rest IS NULL;
 
       -- What the campaigns publish about their variants: each recipient's variant and message status,
       -- of the test's recipients (all of them without an A/B test; the rest get the winner later).
       CREATE FUNCTION campaign_variant_recipients(campaign uuid)
       RETURNS TABLE (subscriber_id uuid, variant smallint, status text)
       LANGUAGE sql STABLE AS $$
-        SELECT subscriber_id, variant, status FROM messages WHERE campaign_id = campaign AND variant IS NOT NULL AND NOT ab_rest
+        SELECT subscriber_id, variant, status FROM messages WHERE campaign_id = campaign AND variant IS NOT NULL AND ab_rest IS NULL
       $$;
 
       -- A campaign's attributed orders (revenue per recipient of a variant).

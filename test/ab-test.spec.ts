@@ -80,6 +80,8 @@ describe('A/B tests', () => {
     expect(test.length).toBeGreaterThan(RECIPIENTS * 0.4); // a deterministic share of about half
     expect(test.length).toBeLessThan(RECIPIENTS * 0.6);
     expect(Math.min(...perVariant)).toBeGreaterThan(70);
+    // The frozen total, known from the freeze without counting (the progress's queued is the rest of it).
+    expect((await t.db.query(`SELECT message_total FROM campaigns WHERE id = $1`, [id])).rows[0].message_total).toBe(RECIPIENTS);
     let s = await stats(id);
     expect(s.abTest).toMatchObject({ state: 'testing', metric: 'click' });
     expect((await t.api('get', `/v1/campaigns/${id}`).expect(200)).body).toMatchObject({ status: 'sending', progress: { queued: held.length } });

@@ -30,15 +30,19 @@ export class AudienceResolver {
    * One set-based statement per range of subscriber ids, side by side on their own connections.
    * A crash between them is harmless: a rerun fills in what is missing. The segments narrow the
    * lists' recipients as they are at this moment: the audience is frozen when sending starts.
+   * Returns how many messages the campaign has, when that is known without counting them.
    */
-  async freeze(campaignId: string, audience: Audience): Promise<void> {
+  async freeze(campaignId: string, audience: Audience): Promise<{ total: number | null }> {
     const parts = RESOLVE_PARTITIONS;
     const narrowing = await this.segments.narrowing(audience.segmentId ?? null, audience.excludeSegmentIds ?? []);
-    await Promise.all(
+    const rerun = await this.messages.any(campaignId);
+    const added = await Promise.all(
       Array.from({ length: parts }, (_, k) =>
         this.messages.freeze(campaignId, audience.lists, bound(k, parts), k + 1 < parts ? bound(k + 1, parts) : null, narrowing),
       ),
     );
+    // The first run added every message; after a stopped one, what it added is only part of them.
+    return { total: rerun ? null : added.reduce((a, b) => a + b, 0) };
   }
 
   /** The claimed messages of a run that may still be sent: they become `submitting`, the others `skipped`. */

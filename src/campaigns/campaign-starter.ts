@@ -41,8 +41,8 @@ export class CampaignStarter {
     await this.db.transaction(async (tx) => {
       if (await this.repository.lockForStart(tx, campaignId)) return;
       // started_at is set only after every range: a crash in between leaves a rerun to fill in what is missing.
-      await this.resolver.freeze(campaignId, row.audience);
-      await this.repository.markStarted(tx, campaignId);
+      const { total } = await this.resolver.freeze(campaignId, row.audience);
+      await this.repository.markStarted(tx, campaignId, total);
     });
     this.logger.log(`campaign ${campaignId}: audience resolved in ${Date.now() - started} ms`);
     return true;

@@ -209,14 +209,14 @@ export class CampaignsRepository {
 
   /**
    * Sending has started (with an A/B test, the test has too), with the frozen audience's size kept
-   * for the progress while it sends.
+   * for the progress while it sends: `total` when the freeze knows it, else counted.
    */
-  async markStarted(q: Queryable, id: string): Promise<void> {
+  async markStarted(q: Queryable, id: string, total: number | null): Promise<void> {
     await q.query(
       `UPDATE campaigns SET started_at = now(), ab_state = CASE WHEN ab_test IS NOT NULL THEN 'testing' END,
-         message_total = (SELECT count(*) FROM messages WHERE campaign_id = $1)
+         message_total = COALESCE($2::int, (SELECT count(*) FROM messages WHERE campaign_id = $1))
        WHERE id = $1`,
-      [id],
+      [id, total],
     );
   }
 

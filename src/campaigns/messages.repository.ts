@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { queryRows, changed, type Queryable } from '../database/queryable';
+import { queryRows, changed, inserted, type Queryable } from '../database/queryable';
 import { SqlParams } from '../segments/segment-sql';
 
 /** A claimed message: what its sending needs besides the recipient's profile. */
@@ -39,7 +39,7 @@ export class MessagesRepository {
    * `audience_recipients` — into messages, each with its send time and variant (see ./variants.ts:
    * u from md5 of the campaign and subscriber ids; the rest of an A/B test's audience `held`), in
    * subscriber order (the unique (campaign_id, subscriber_id) index then fills in order, not at
-   * random). A rerun adds what is missing.
+   * random). A rerun adds what is missing. Returns how many it added.
    */
   async freeze(
     campaignId: string,
@@ -47,10 +47,11 @@ export class MessagesRepository {
     fromId: string,
     toId: string | null,
     narrowing: ((id: string, p: SqlParams) => string) | null,
-  ): Promise<void> {
+  ): Promise<number> {
     const p = new SqlParams([campaignId, lists, fromId, toId]);
     const narrowed = narrowing ? `AND ${narrowing('r.subscriber_id', p)}` : '';
-    await this.db.query(
+    return inserted(
+      this.db,
       `INSERT INTO messages (campaign_id, subscriber_id, list_id, send_at, variant, status, ab_rest)
        SELECT $1, r.subscriber_id, r.list_id,
               CASE WHEN c.local_time
@@ -60,7 +61,7 @@ export class MessagesRepository {
                    WHEN v.share IS NULL THEN floor(h.u * v.k)
                    WHEN h.u < v.share THEN floor(h.u / v.share * v.k) END,
               CASE WHEN v.share IS NOT NULL AND h.u >= v.share THEN 'held' ELSE 'queued' END,
-              v.share IS NOT NULL AND h.u >= v.share
+              CASE WHEN v.share IS NOT NULL AND h.u >= v.share THEN true END
        FROM audience_recipients($2::uuid[], $3::uuid, $4::uuid) r CROSS JOIN campaigns c
        CROSS JOIN LATERAL (SELECT jsonb_array_length(c.variants) AS k, (c.ab_test->>'testShare')::float8 AS share) v
        CROSS JOIN LATERAL (SELECT CASE WHEN v.k IS NULL THEN 0
@@ -70,6 +71,12 @@ export class MessagesRepository {
        ON CONFLICT (campaign_id, subscriber_id) DO NOTHING`,
       p.values,
     );
+  }
+
+  /** Whether the campaign has any message yet (an earlier start that stopped half-way). */
+  async any(campaignId: string): Promise<boolean> {
+    const [row]: { any: boolean }[] = await this.db.query(`SELECT EXISTS (SELECT 1 FROM messages WHERE campaign_id = $1) AS any`, [campaignId]);
+    return row.any;
   }
 
   /** Messages by status, read index-only from messages_status_idx. */
