@@ -20,7 +20,8 @@
  * (smaller: MESSAGES, EVENTS, QUEUED; RUNS requests measured per case after WARMUP).
  */
 import 'reflect-metadata';
-import { ChildProcess, spawn } from 'node:child_process';
+import { startBare, stopBare } from '../support/bare-process';
+import { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -207,32 +208,10 @@ async function time(url: string, headers: Record<string, string>, check: (html: 
 
 const show = (t: Timing) => `p50 ${t.p50.toFixed(0)} ms, p95 ${t.p95.toFixed(0)} ms (min ${t.min.toFixed(0)}, max ${t.max.toFixed(0)}; ${fmt(t.bytes)} bytes)`;
 
-async function startBare(port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, 'bare-server.ts')], {
-    cwd: join(__dirname, '..', '..'),
-    env: { ...process.env, PORT: String(port), DATABASE_URL: `${PG}/${DB}` },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+async function startBareServer(port: number): Promise<ChildProcess> {
+  const child = await startBare(join(__dirname, 'bare-server.ts'), { PORT: String(port), DATABASE_URL: `${PG}/${DB}` });
   bare = child;
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const until = Date.now() + 30_000;
-  while (!output.includes('listening')) {
-    if (child.exitCode !== null || Date.now() > until) throw new Error(`bare server did not start:\n${output}`);
-    await sleep(50);
-  }
   return child;
-}
-
-async function stopBare(): Promise<void> {
-  const child = bare;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  await new Promise<void>((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
-  });
 }
 
 /** Under BENCH_PLATFORM=start both are `npm start` with its defaults (bench/support/platform.ts). */
@@ -263,10 +242,10 @@ async function measurePhase(
     await platform.stop();
   }
   const port = await freePort();
-  await startBare(port);
+  await startBareServer(port);
   out.bare = await time(`http://127.0.0.1:${port}/v1/campaigns/${campaign}/report`, {}, () => []);
   console.log(`  bare Fastify + pg, campaign_stats row and a static page: ${show(out.bare)}`);
-  await stopBare();
+  await stopBare(bare);
   return out;
 }
 

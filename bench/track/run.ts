@@ -15,6 +15,7 @@
  * STATS_EVENTS, DURATION; INGEST_BATCH_SIZE, INGEST_CONCURRENCY and PLATFORM_NODE_OPTIONS are passed to the platform)
  */
 import 'reflect-metadata';
+import { startBare, stopBare } from '../support/bare-process';
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -295,32 +296,10 @@ function cleanup(): Promise<void> {
   return cleaned;
 }
 
-async function startBare(port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, 'bare-server.ts')], {
-    cwd: join(__dirname, '..', '..'),
-    env: { ...process.env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+async function startBareServer(port: number): Promise<ChildProcess> {
+  const child = await startBare(join(__dirname, 'bare-server.ts'), { PORT: String(port) });
   bare = child;
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const until = Date.now() + 30_000;
-  while (!output.includes('listening')) {
-    if (child.exitCode !== null || Date.now() > until) throw new Error(`bare server did not start:\n${output}`);
-    await sleep(50);
-  }
   return child;
-}
-
-async function stopBare(): Promise<void> {
-  const child = bare;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  await new Promise<void>((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
-  });
 }
 
 /** One GET of a pixel and one of a click, checked (also: both servers answer the same GIF bytes). */
@@ -435,11 +414,11 @@ async function run(): Promise<void> {
 
   port = await freePort();
   const bareBase = `http://127.0.0.1:${port}`;
-  const server = await startBare(port);
+  const server = await startBareServer(port);
   await check(bareBase, pixels[0], clicks[0]);
   const bPixel = await measure(bareBase, pixelFile, 'bare server', [server.pid!]);
   const bClick = await measure(bareBase, clickFile, 'bare server', [server.pid!]);
-  await stopBare();
+  await stopBare(bare);
   const http = { pixel: pPixel, click: pClick };
   const bareRuns = { pixel: bPixel, click: bClick };
 

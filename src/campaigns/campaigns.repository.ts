@@ -222,12 +222,14 @@ export class CampaignsRepository {
 
   /**
    * The frozen audience's recipients by domain, kept for the report while the campaign sends: a join
-   * of its messages to their subscribers (1–2 s at a million), done once, after sending has begun.
+   * of its messages to their subscribers (1–2 s at a million), done once, after sending has begun;
+   * not for a campaign cancelled meanwhile (its report shows what it sent).
    */
   async keepAudienceDomains(id: string): Promise<void> {
-    await this.db.query(`UPDATE campaigns SET audience_domains = ${AUDIENCE_DOMAINS} WHERE id = $1 AND started_at IS NOT NULL AND audience_domains IS NULL`, [
-      id,
-    ]);
+    await this.db.query(
+      `UPDATE campaigns SET audience_domains = ${AUDIENCE_DOMAINS} WHERE id = $1 AND status IN ('sending', 'paused') AND started_at IS NOT NULL AND audience_domains IS NULL`,
+      [id],
+    );
   }
 
   /**
