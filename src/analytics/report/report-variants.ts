@@ -5,8 +5,6 @@ import type { CampaignStatsDto, VariantStatsDto } from '../dto/stats.dto';
 import { intervalChart } from './report-charts';
 import { figure, pct } from './report-page';
 
-const STATE: Record<string, string> = { testing: 'testing', decided: 'decided', inconclusive: 'inconclusive' };
-
 /**
  * The variants side by side: the metric of each with its always-valid interval (a chart and a
  * table), the lift over the control, guardrails, and the A/B test's state and reason in words.
@@ -18,11 +16,11 @@ export function variantsSection(s: CampaignStatsDto): string {
   const metric = (test?.metric ?? 'click') as AbMetric;
   const label = metricLabel(metric);
   const head = test
-    ? `<p>A/B test on ${escapeHtml(label)}: <b data-figure-text="ab-state">${STATE[test.state] ?? escapeHtml(test.state)}</b>${
+    ? `<p>A/B test on ${escapeHtml(label)}: <b data-figure-text="ab-state">${escapeHtml(test.state)}</b>${
         test.winner
           ? `, winner <b data-figure-text="ab-winner">${escapeHtml(test.winner)}</b>${test.basis ? ` (${escapeHtml(basisWords(test.basis))})` : ''}`
           : ''
-      }.</p><p>${escapeHtml(test.reason)}</p>${test.warnings.map((w) => `<p class="note warn">${escapeHtml(w)}</p>`).join('')}`
+      }.</p><p>${escapeHtml(test.reason)}</p>${test.warnings.map((w) => `<p class="note">${escapeHtml(w)}</p>`).join('')}`
     : `<p>The variants split the whole audience; compared on ${escapeHtml(label)}.</p>`;
   const chart = intervalChart(
     variants.map((v) => ({ name: `${v.id} · ${v.name}`, value: v.metric.value, low: bounded(v.metric.low), high: bounded(v.metric.high) })),
