@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { StatsService } from '../analytics/stats.service';
+import { CampaignAbTests } from '../campaigns/campaign-ab-tests';
 import { CampaignLifecycle } from '../campaigns/campaign-lifecycle.service';
 import { CampaignRow, CampaignsService } from '../campaigns/campaigns.service';
 import { AbBasis, AbState, variantId, variantIndex } from '../campaigns/variants';
@@ -20,13 +21,14 @@ export class AbTestsService {
 
   constructor(
     private readonly campaigns: CampaignsService,
+    private readonly abTests: CampaignAbTests,
     private readonly stats: StatsService,
     private readonly lifecycle: CampaignLifecycle,
   ) {}
 
   /** Every running test, once; a failure of one does not stop the others. */
   async lookAll(): Promise<void> {
-    for (const id of await this.campaigns.testing()) {
+    for (const id of await this.abTests.testing()) {
       await this.look(id).catch((e: Error) => this.logger.error(`A/B test of campaign ${id}: ${e.message}`));
     }
   }
@@ -36,7 +38,7 @@ export class AbTestsService {
     if (row.ab_state !== 'testing' || !row.ab_test) return;
     const [progress] = await this.campaigns.progress([row]);
     const { decision } = await this.stats.variantResults(row, progress.total);
-    if (decision.state === 'testing') return this.campaigns.noteAbTest(id, decision.reason);
+    if (decision.state === 'testing') return this.abTests.noteAbTest(id, decision.reason);
     const winner = decision.winner === undefined ? null : variantIndex(decision.winner, row.variants!.length);
     await this.conclude(row, ['testing'], winner, decision.basis ?? null, decision.reason);
   }
@@ -66,7 +68,7 @@ export class AbTestsService {
   }
 
   private async conclude(row: CampaignRow, from: AbState[], winner: number | null, basis: AbBasis | null, reason: string): Promise<boolean> {
-    const done = await this.campaigns.concludeAbTest(row.id, from, { winner, basis, reason });
+    const done = await this.abTests.concludeAbTest(row.id, from, { winner, basis, reason });
     if (!done) return false;
     this.logger.log(`A/B test of campaign ${row.id}: ${reason}`);
     if (winner !== null) await this.lifecycle.dispatch(row.id);

@@ -8,6 +8,7 @@ import { DELIVERY_SQL } from '../segments/segment-sql';
 import { SegmentsModule } from '../segments/segments.module';
 import { TrackingModule } from '../tracking/tracking.module';
 import { AudienceResolver } from './audience-resolver';
+import { CampaignAbTests } from './campaign-ab-tests';
 import { CampaignLifecycle } from './campaign-lifecycle.service';
 import { CampaignReconciler } from './campaign-reconciler';
 import { CampaignSegmentUsers } from './campaign-segment-users';
@@ -23,8 +24,8 @@ import { SegmentDeliverySql } from './segment-delivery.repository';
 @Module({
   imports: [ContentModule, AudienceModule, TrackingModule, SegmentsModule, BullModule.registerQueue({ name: QUEUES.campaigns })],
   controllers: [CampaignsController],
-  providers: [CampaignsService, CampaignLifecycle, CampaignsRepository, MessagesRepository, AudienceResolver, CampaignSends],
-  exports: [CampaignsService, CampaignLifecycle, CampaignSends],
+  providers: [CampaignsService, CampaignLifecycle, CampaignsRepository, MessagesRepository, AudienceResolver, CampaignSends, CampaignAbTests],
+  exports: [CampaignsService, CampaignLifecycle, CampaignSends, CampaignAbTests],
 })
 export class CampaignsModule {}
 

@@ -14,9 +14,9 @@ import { SegmentsService } from '../segments/segments.service';
 import { CampaignLinks } from '../tracking/campaign-links';
 import { CampaignNotDraft } from './campaign.errors';
 import { Audience, CampaignRow, CampaignsRepository, CampaignValues } from './campaigns.repository';
-import { AbTestDto, CampaignDto, CreateCampaignDto, ProgressDto, UpdateCampaignDto, UtmDto, VariantDto } from './dto/campaign.dto';
+import { CampaignDto, CreateCampaignDto, ProgressDto, UpdateCampaignDto, UtmDto } from './dto/campaign.dto';
 import { MessagesRepository } from './messages.repository';
-import { AB_DEFAULTS, AbBasis, AbState, AbTestSpec, variantId, VariantSpec } from './variants';
+import { abTestOf, variantId, variantOf } from './variants';
 
 export type { CampaignRow };
 
@@ -192,29 +192,6 @@ export class CampaignsService {
     return mails;
   }
 
-  /**
-   * The A/B test's outcome, if it is still in one of `from`: with a winner, the rest of the audience
-   * gets it and joins the queue in the same transaction; without (inconclusive), the rest stays
-   * held. False when a concurrent look or decision got there first.
-   */
-  concludeAbTest(id: string, from: AbState[], d: { winner: number | null; basis: AbBasis | null; reason: string }): Promise<boolean> {
-    return this.db.transaction(async (tx) => {
-      if (!(await this.campaigns.decideAbTest(tx, id, from, d))) return false;
-      if (d.winner !== null) await this.messages.releaseHeld(tx, id, d.winner);
-      return true;
-    });
-  }
-
-  /** While the A/B test runs: where it stands after the latest look. */
-  noteAbTest(id: string, reason: string): Promise<void> {
-    return this.campaigns.noteAbTest(id, reason);
-  }
-
-  /** Campaigns whose A/B test is running. */
-  async testing(): Promise<string[]> {
-    return (await this.campaigns.testing()).map((r) => r.id);
-  }
-
   /** The campaign's lists (their names for List-Id), in the audience's order. */
   listsOf(row: CampaignRow): Promise<{ id: string; name: string }[]> {
     return this.lists.named(row.audience.lists);
@@ -324,25 +301,6 @@ function valuesOf(dto: CreateCampaignDto): CampaignValues {
     attributionWindowHours: dto.attributionWindowHours ?? null,
     variants: dto.variants ? dto.variants.map(variantOf) : null,
     abTest: dto.abTest ? abTestOf(dto.abTest) : null,
-  };
-}
-
-/** Only the fields given (a template version is pinned when sending starts). */
-function variantOf(v: VariantDto): VariantSpec {
-  return Object.fromEntries(
-    Object.entries({ name: v.name, subject: v.subject, preheader: v.preheader, fromName: v.fromName, templateId: v.templateId }).filter(
-      ([, x]) => x !== undefined && x !== null,
-    ),
-  ) as unknown as VariantSpec;
-}
-
-function abTestOf(a: AbTestDto): AbTestSpec {
-  return {
-    testShare: a.testShare,
-    metric: a.metric ?? AB_DEFAULTS.metric,
-    maxHours: a.maxHours ?? AB_DEFAULTS.maxHours,
-    fallback: a.fallback ?? AB_DEFAULTS.fallback,
-    minPerVariant: a.minPerVariant ?? AB_DEFAULTS.minPerVariant,
   };
 }
 

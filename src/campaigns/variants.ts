@@ -1,4 +1,5 @@
 import type { AbFallback, AbMetric } from '../experiments/ab-decision';
+import type { AbTestDto, VariantDto } from './dto/campaign.dto';
 
 export type { AbFallback, AbMetric };
 
@@ -45,4 +46,23 @@ export const variantId = (index: number): string => String.fromCharCode(65 + ind
 export function variantIndex(id: string, count: number): number {
   const i = id.length === 1 ? id.charCodeAt(0) - 65 : -1;
   return i >= 0 && i < count ? i : -1;
+}
+
+/** Only the fields given (a template version is pinned when sending starts). */
+export function variantOf(v: VariantDto): VariantSpec {
+  return Object.fromEntries(
+    Object.entries({ name: v.name, subject: v.subject, preheader: v.preheader, fromName: v.fromName, templateId: v.templateId }).filter(
+      ([, x]) => x !== undefined && x !== null,
+    ),
+  ) as unknown as VariantSpec;
+}
+
+export function abTestOf(a: AbTestDto): AbTestSpec {
+  return {
+    testShare: a.testShare,
+    metric: a.metric ?? AB_DEFAULTS.metric,
+    maxHours: a.maxHours ?? AB_DEFAULTS.maxHours,
+    fallback: a.fallback ?? AB_DEFAULTS.fallback,
+    minPerVariant: a.minPerVariant ?? AB_DEFAULTS.minPerVariant,
+  };
 }
